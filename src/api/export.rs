@@ -1,0 +1,86 @@
+//! `GET /api/analyses/document(s)/{analysis_id}.{csv|xlsx}` (U8): exports of ready analyses.
+
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::analyses::{access, Right};
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::db;
+use crate::export::{self, Table};
+use crate::format::{nuvs, pathoscope, run_blocking};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::Ids;
+
+const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// The final path segment `{analysis_id}.{ext}`. A segment without a `.` is an unknown route, so
+/// this extractor runs before authentication and answers 404 itself.
+pub struct ExportTarget {
+    analysis_id: String,
+    ext: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for ExportTarget {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let Ids(file) = Ids::<String>::from_request_parts(parts, state).await?;
+        let (analysis_id, ext) = file.rsplit_once('.').ok_or_else(ApiError::not_found)?;
+        Ok(ExportTarget {
+            analysis_id: analysis_id.to_owned(),
+            ext: ext.to_owned(),
+        })
+    }
+}
+
+/// GET /api/analyses/document/{analysis_id}.{ext} — U8 (also under `/documents/`).
+pub async fn export(
+    target: ExportTarget,
+    user: AuthUser,
+    State(app): State<AppState>,
+) -> ApiResult<Response> {
+    let (analysis_id, ext) = (target.analysis_id.as_str(), target.ext.as_str());
+    if ext != "csv" && ext != "xlsx" {
+        return Err(ApiError::bad_request(format!("Invalid extension: {ext}")));
+    }
+    let analysis = access(&app, &user, analysis_id, Right::Read, "Not found").await?;
+    if !analysis.ready {
+        return Err(ApiError::conflict("Analysis is still running"));
+    }
+    let rows = db::analyses::export_rows(&app.db, analysis_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let table = if analysis.workflow == "nuvs" {
+        let rows: Vec<nuvs::ExportRow> =
+            serde_json::from_slice(&rows).map_err(ApiError::internal)?;
+        let top_hits = std::collections::BTreeMap::new();
+        export::nuvs_table(&analysis.sample_id, rows, &top_hits)
+    } else {
+        let rows: Vec<pathoscope::ExportRow> =
+            serde_json::from_slice(&rows).map_err(ApiError::internal)?;
+        export::pathoscope_table(&analysis.sample_id, rows)
+    };
+    let (content_type, body) = render(table, ext == "xlsx").await?;
+    let disposition = format!("attachment; filename={analysis_id}.{ext}");
+    let mut response = (StatusCode::OK, body).into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(response)
+}
+
+async fn render(table: Table, xlsx: bool) -> ApiResult<(&'static str, Vec<u8>)> {
+    if xlsx {
+        let bytes = run_blocking(move || export::xlsx::to_xlsx(&table))
+            .await?
+            .map_err(ApiError::internal)?;
+        Ok((XLSX_TYPE, bytes))
+    } else {
+        Ok(("text/csv", export::to_csv(&table)))
+    }
+}

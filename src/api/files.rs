@@ -1,0 +1,231 @@
+//! Analysis files: upload (U6, shared with J6) and ranged download (U7). Rules in contract §13.
+
+use std::io::SeekFrom;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio_util::io::ReaderStream;
+
+use super::analyses::{access, Right};
+use crate::app::{App, AppState};
+use crate::auth::AuthUser;
+use crate::db;
+use crate::db::files::Insert;
+use crate::files::{analysis_file_key, names};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::query::QueryPairs;
+use crate::http::{created, Ids};
+use crate::model::field_errors::FieldErrors;
+use crate::model::time::{now_micros, rfc3339};
+use crate::model::views::AnalysisFile;
+
+/// The checked query of an upload: sanitized `name` and optional `format`.
+pub struct UploadParams {
+    pub name: String,
+    pub format: Option<String>,
+}
+
+/// 422 for a missing, empty or too long `name`; then 400 for an unknown `format` (U6 rows 2–4).
+pub fn upload_params(query: &QueryPairs) -> ApiResult<UploadParams> {
+    let mut errors = FieldErrors::new();
+    let name = match query.get("name") {
+        None => {
+            errors.add("name", "required field");
+            String::new()
+        }
+        Some(raw) => {
+            let name = names::sanitize(raw);
+            if name.is_empty() {
+                errors.add("name", "empty values not allowed");
+            } else if name.chars().count() > 255 {
+                errors.add("name", "max length is 255");
+            }
+            name
+        }
+    };
+    errors.into_result().map_err(ApiError::invalid_query)?;
+    let format = match query.get("format") {
+        None | Some("") => None,
+        Some(f) if names::FORMATS.contains(&f) => Some(f.to_owned()),
+        Some(_) => return Err(ApiError::bad_request("Unsupported analysis file format")),
+    };
+    Ok(UploadParams { name, format })
+}
+
+fn duplicate() -> ApiError {
+    ApiError::conflict("File is already associated with analysis")
+}
+
+/// Stream the upload to a temporary object, then commit it under its key and insert its record.
+/// Nothing is left behind when any step fails (contract §13).
+pub async fn receive_upload(
+    app: &App,
+    analysis_id: &str,
+    params: UploadParams,
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    if db::files::name_taken(&app.db, analysis_id, &params.name).await? {
+        return Err(duplicate());
+    }
+    let mut temp = app.files.create_temp().await?;
+    crate::http::multipart::receive_file(headers, body, app.config.max_upload_bytes, &mut temp)
+        .await?;
+    let id = db::files::reserve_id(&app.db).await?;
+    let name_on_disk = format!("{id}-{}", names::safe_name(&params.name));
+    let key = analysis_file_key(analysis_id, &name_on_disk);
+    let size = app.files.commit(temp, &key).await?;
+    let uploaded_at = now_micros();
+    let file = AnalysisFile {
+        id,
+        analysis: analysis_id.to_owned(),
+        description: None,
+        format: params.format,
+        name: params.name,
+        name_on_disk,
+        size: size as i64,
+        uploaded_at: rfc3339(uploaded_at),
+    };
+    let outcome = db::files::insert(&app.db, &file, uploaded_at).await;
+    let failure = match outcome {
+        Ok(Insert::Inserted(file)) => {
+            let location = format!("/api/analyses/{analysis_id}/files/{}", file.id);
+            return Ok(created(&location, &file));
+        }
+        Ok(Insert::AnalysisGone) => ApiError::not_found(),
+        Ok(Insert::DuplicateName) => duplicate(),
+        Err(e) => e.into(),
+    };
+    if let Err(e) = app.files.remove(&key).await {
+        tracing::error!(key, error = %e, "could not remove an uncommitted upload");
+    }
+    Err(failure)
+}
+
+/// POST /api/analyses/{analysis_id}/files — U6.
+pub async fn upload(
+    user: AuthUser,
+    State(app): State<AppState>,
+    Ids(analysis_id): Ids<String>,
+    query: QueryPairs,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let params = upload_params(&query)?;
+    access(&app, &user, &analysis_id, Right::Write, "Not found").await?;
+    receive_upload(&app, &analysis_id, params, &headers, body).await
+}
+
+/// A single byte range, resolved against the file size.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ByteRange {
+    /// No usable `Range`: send everything.
+    Whole,
+    /// Inclusive `start..=end`.
+    Part(u64, u64),
+    Unsatisfiable,
+}
+
+/// Parse `bytes=a-b`, `bytes=a-` or `bytes=-n`. Several ranges, or a header that is not a byte
+/// range, are answered with the whole file.
+pub fn parse_range(value: Option<&str>, size: u64) -> ByteRange {
+    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
+        return ByteRange::Whole;
+    };
+    if spec.contains(',') {
+        return ByteRange::Whole;
+    }
+    let Some((first, last)) = spec.trim().split_once('-') else {
+        return ByteRange::Whole;
+    };
+    let parse = |s: &str| s.trim().parse::<u64>().ok();
+    match (first.trim().is_empty(), last.trim().is_empty()) {
+        (true, false) => match parse(last) {
+            Some(0) => ByteRange::Unsatisfiable,
+            Some(_) if size == 0 => ByteRange::Unsatisfiable,
+            Some(n) => ByteRange::Part(size.saturating_sub(n), size - 1),
+            None => ByteRange::Whole,
+        },
+        (false, true) => match parse(first) {
+            Some(a) if a >= size => ByteRange::Unsatisfiable,
+            Some(a) => ByteRange::Part(a, size - 1),
+            None => ByteRange::Whole,
+        },
+        (false, false) => match (parse(first), parse(last)) {
+            (Some(a), Some(b)) if a > b => ByteRange::Whole,
+            (Some(a), Some(_)) if a >= size => ByteRange::Unsatisfiable,
+            (Some(a), Some(b)) => ByteRange::Part(a, b.min(size - 1)),
+            _ => ByteRange::Whole,
+        },
+        (true, true) => ByteRange::Whole,
+    }
+}
+
+/// GET /api/analyses/{analysis_id}/files/{file_id} — U7.
+pub async fn download(
+    user: AuthUser,
+    State(app): State<AppState>,
+    Ids((analysis_id, file_id)): Ids<(String, String)>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    access(&app, &user, &analysis_id, Right::Read, "Not found").await?;
+    let file_id: i64 = file_id.parse().map_err(|_| ApiError::not_found())?;
+    let file = db::files::get(&app.db, &analysis_id, file_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let key = analysis_file_key(&analysis_id, &file.name_on_disk);
+    let (mut handle, size) =
+        app.files.open(&key).await?.ok_or_else(|| {
+            ApiError::not_found_msg("Uploaded file not found at expected location")
+        })?;
+    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
+    let (status, start, length) = match parse_range(range, size) {
+        ByteRange::Whole => (StatusCode::OK, 0, size),
+        ByteRange::Part(a, b) => (StatusCode::PARTIAL_CONTENT, a, b - a + 1),
+        ByteRange::Unsatisfiable => return Err(ApiError::range_not_satisfiable(size)),
+    };
+    if start > 0 {
+        handle.seek(SeekFrom::Start(start)).await?;
+    }
+    let stream = ReaderStream::with_capacity(handle.take(length), 256 * 1024);
+    let mut response = (status, Body::from_stream(stream)).into_response();
+    let h = response.headers_mut();
+    let content_type = names::content_type(&file.name, file.format.as_deref());
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    if let Ok(v) = HeaderValue::from_str(&names::content_disposition(&file.name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if status == StatusCode::PARTIAL_CONTENT {
+        let value = format!("bytes {start}-{}/{size}", start + length - 1);
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            h.insert(header::CONTENT_RANGE, v);
+        }
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges() {
+        use ByteRange::*;
+        assert_eq!(parse_range(None, 10), Whole);
+        assert_eq!(parse_range(Some("bytes=0-4"), 10), Part(0, 4));
+        assert_eq!(parse_range(Some("bytes=5-"), 10), Part(5, 9));
+        assert_eq!(parse_range(Some("bytes=-3"), 10), Part(7, 9));
+        assert_eq!(parse_range(Some("bytes=-30"), 10), Part(0, 9));
+        assert_eq!(parse_range(Some("bytes=8-100"), 10), Part(8, 9));
+        assert_eq!(parse_range(Some("bytes=10-"), 10), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=-0"), 10), Unsatisfiable);
+        assert_eq!(parse_range(Some("bytes=0-1,3-4"), 10), Whole);
+        assert_eq!(parse_range(Some("items=0-1"), 10), Whole);
+        assert_eq!(parse_range(Some("bytes=0-"), 0), Unsatisfiable);
+    }
+}

@@ -1,0 +1,45 @@
+//! The user API, mounted at `/api`: the complete route table (contract route table U1–U20).
+
+pub mod analyses;
+pub mod export;
+pub mod files;
+pub mod hmms;
+pub mod refs;
+pub mod samples;
+pub mod subtractions;
+pub mod users;
+
+use axum::routing::{get, patch, post};
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/analyses", get(analyses::list))
+        .route(
+            "/analyses/{analysis_id}",
+            get(analyses::get_one).delete(analyses::delete),
+        )
+        .route("/analyses/{analysis_id}/files", post(files::upload))
+        .route(
+            "/analyses/{analysis_id}/files/{file_id}",
+            get(files::download),
+        )
+        .route("/analyses/document/{file}", get(export::export))
+        .route("/analyses/documents/{file}", get(export::export))
+        .route("/samples", post(samples::create))
+        .route("/samples/{sample_id}", get(samples::get_one))
+        .route("/samples/{sample_id}/rights", patch(samples::update_rights))
+        .route(
+            "/samples/{sample_id}/analyses",
+            get(analyses::list_for_sample).post(analyses::create),
+        )
+        .route("/users", post(users::create))
+        .route("/users/{user_id}", patch(users::update))
+        .route("/groups", post(users::create_group))
+        .route("/subtractions", post(subtractions::create))
+        .route("/refs/import", post(refs::import))
+        .route("/refs/{ref_id}/indexes", post(refs::create_index))
+        .route("/hmms/annotations", post(hmms::import))
+}

@@ -1,0 +1,102 @@
+//! `/api/refs` (U18 import, U19 index): administrators only.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::db;
+use crate::db::users::IdTable;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::query::QueryPairs;
+use crate::http::{json_response, Ids};
+use crate::import::gzip::{maybe_gunzip, GzipError};
+use crate::import::reference::parse_reference;
+use crate::model::time::{now_micros, rfc3339};
+use crate::model::views::{Reference, UserRef};
+
+/// Receive the `file` part of an import and return its bytes, gunzipped (U18, U20). `kind` names the
+/// file in the 400 message (`Invalid <kind> file: …`).
+pub async fn receive_import(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+    kind: &'static str,
+) -> ApiResult<Vec<u8>> {
+    let mut temp = app.files.create_temp().await?;
+    crate::http::multipart::receive_file(headers, body, app.config.max_upload_bytes, &mut temp)
+        .await?;
+    temp.finish().await?;
+    let path = temp
+        .path()
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("temporary object has no path")))?;
+    let bytes = tokio::fs::read(path).await?;
+    drop(temp);
+    let limit = app.config.max_import_bytes;
+    tokio::task::spawn_blocking(move || maybe_gunzip(bytes, limit))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|e| match e {
+            GzipError::TooLarge => ApiError::payload_too_large(),
+            other => ApiError::bad_request(format!("Invalid {kind} file: {other}")),
+        })
+}
+
+/// POST /api/refs/import — U18.
+pub async fn import(
+    user: AuthUser,
+    State(app): State<AppState>,
+    query: QueryPairs,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    user.require_admin()?;
+    let bytes = receive_import(&app, &headers, body, "reference").await?;
+    let parsed = tokio::task::spawn_blocking(move || parse_reference(&bytes))
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(|reason| ApiError::bad_request(format!("Invalid reference file: {reason}")))?;
+    let (otu_count, isolate_count, sequence_count) = parsed.counts();
+    let name = query
+        .get("name")
+        .map(str::to_owned)
+        .or_else(|| parsed.name.clone())
+        .unwrap_or_else(|| "Imported reference".to_owned());
+    let now = now_micros();
+    let reference = Reference {
+        id: db::users::fresh_id(&app.db, IdTable::Refs).await?,
+        name,
+        data_type: parsed.data_type.clone(),
+        organism: parsed.organism.clone(),
+        created_at: rfc3339(now),
+        user: UserRef {
+            id: user.id,
+            handle: user.handle,
+        },
+        otu_count: otu_count as i64,
+        isolate_count: isolate_count as i64,
+        sequence_count: sequence_count as i64,
+    };
+    db::refs::insert_reference(&app.db, &reference, &parsed, now).await?;
+    Ok(json_response(StatusCode::CREATED, &reference))
+}
+
+/// POST /api/refs/{ref_id}/indexes — U19.
+pub async fn create_index(
+    user: AuthUser,
+    State(app): State<AppState>,
+    Ids(ref_id): Ids<String>,
+) -> ApiResult<Response> {
+    user.require_admin()?;
+    let id = db::users::fresh_id(&app.db, IdTable::Indexes).await?;
+    let creator = UserRef {
+        id: user.id,
+        handle: user.handle,
+    };
+    let index = db::refs::create_index(&app.db, &id, &ref_id, &creator, now_micros())
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(json_response(StatusCode::CREATED, &index))
+}

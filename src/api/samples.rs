@@ -1,0 +1,142 @@
+//! `/api/samples` (U11, U12, U13). A sample's rights govern its analyses (contract §4).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use serde_json::json;
+
+use crate::app::AppState;
+use crate::auth::rights::{can_change_rights, can_read, SampleRights};
+use crate::auth::AuthUser;
+use crate::db;
+use crate::db::samples::SampleRow;
+use crate::db::users::IdTable;
+use crate::http::body::read_json;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::validate::Fields;
+use crate::http::{created, json_response, Ids};
+use crate::model::time::{now_micros, rfc3339};
+use crate::model::views::{Sample, UserRef};
+
+/// Read `group`: a group id, `"none"` or null (both meaning no group). `Some(..)` when given.
+fn group_field(fields: &mut Fields) -> Option<Option<String>> {
+    match fields.nullable_string("group")? {
+        Some(g) if g != "none" => Some(Some(g)),
+        _ => Some(None),
+    }
+}
+
+async fn check_group(app: &AppState, group: &Option<String>) -> ApiResult<()> {
+    if let Some(group) = group {
+        if !db::users::group_exists(&app.db, group).await? {
+            return Err(ApiError::bad_request("Group does not exist"));
+        }
+    }
+    Ok(())
+}
+
+/// Load a sample and check the read right: 404, then 403.
+pub async fn readable_sample(app: &AppState, user: &AuthUser, id: &str) -> ApiResult<SampleRow> {
+    let sample = db::samples::get(&app.db, id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if !can_read(&user.principal(), &sample.rights) {
+        return Err(ApiError::insufficient_rights());
+    }
+    Ok(sample)
+}
+
+/// POST /api/samples — U11.
+pub async fn create(
+    user: AuthUser,
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
+    let mut fields = Fields::new(&body);
+    let name = fields.string("name", true, true);
+    let group = group_field(&mut fields).unwrap_or(None);
+    let group_read = fields.boolean("group_read", false).unwrap_or(true);
+    let group_write = fields.boolean("group_write", false).unwrap_or(false);
+    let all_read = fields.boolean("all_read", false).unwrap_or(true);
+    let all_write = fields.boolean("all_write", false).unwrap_or(false);
+    fields.finish()?;
+    check_group(&app, &group).await?;
+    let now = now_micros();
+    let sample = Sample {
+        id: db::users::fresh_id(&app.db, IdTable::Samples).await?,
+        name: name.unwrap_or_default(),
+        created_at: rfc3339(now),
+        user: UserRef {
+            id: user.id.clone(),
+            handle: user.handle.clone(),
+        },
+        group,
+        group_read,
+        group_write,
+        all_read,
+        all_write,
+    };
+    db::samples::insert(&app.db, &sample, now).await?;
+    Ok(created(&format!("/api/samples/{}", sample.id), &sample))
+}
+
+/// GET /api/samples/{sample_id} — U12.
+pub async fn get_one(
+    user: AuthUser,
+    State(app): State<AppState>,
+    Ids(sample_id): Ids<String>,
+) -> ApiResult<Response> {
+    let sample = readable_sample(&app, &user, &sample_id).await?;
+    Ok(json_response(StatusCode::OK, &sample.sample))
+}
+
+/// PATCH /api/samples/{sample_id}/rights — U13.
+pub async fn update_rights(
+    user: AuthUser,
+    State(app): State<AppState>,
+    Ids(sample_id): Ids<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
+    let mut fields = Fields::new(&body);
+    let group = group_field(&mut fields);
+    let group_read = fields.boolean("group_read", false);
+    let group_write = fields.boolean("group_write", false);
+    let all_read = fields.boolean("all_read", false);
+    let all_write = fields.boolean("all_write", false);
+    fields.finish()?;
+    let sample = db::samples::get(&app.db, &sample_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if !can_change_rights(&user.principal(), &sample.rights) {
+        return Err(ApiError::insufficient_rights_msg(
+            "Must be administrator or sample owner",
+        ));
+    }
+    let old = sample.rights;
+    let rights = SampleRights {
+        owner_id: old.owner_id.clone(),
+        group: group.unwrap_or(old.group),
+        group_read: group_read.unwrap_or(old.group_read),
+        group_write: group_write.unwrap_or(old.group_write),
+        all_read: all_read.unwrap_or(old.all_read),
+        all_write: all_write.unwrap_or(old.all_write),
+    };
+    check_group(&app, &rights.group).await?;
+    db::samples::update_rights(&app.db, &sample_id, &rights).await?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({
+            "group": rights.group,
+            "group_read": rights.group_read,
+            "group_write": rights.group_write,
+            "all_read": rights.all_read,
+            "all_write": rights.all_write,
+            "user": {"id": rights.owner_id},
+        }),
+    ))
+}

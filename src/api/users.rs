@@ -1,0 +1,136 @@
+//! `/api/users` (U14, U15) and `/api/groups` (U16): administrators only.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+
+use crate::app::{App, AppState};
+use crate::auth::{keys, AuthUser};
+use crate::db::users::{self as db_users, IdTable, NewUser, UserWriteError};
+use crate::http::body::read_json;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::validate::Fields;
+use crate::http::{json_response, Ids};
+use crate::model::time::now_micros;
+use crate::model::views::{Group, User};
+
+/// Handles: 1–64 characters from `[A-Za-z0-9._-]`, not starting with `job-` (§7.1).
+pub fn valid_handle(handle: &str) -> bool {
+    (1..=64).contains(&handle.len())
+        && handle
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !handle.starts_with("job-")
+}
+
+fn write_error(error: UserWriteError) -> ApiError {
+    match error {
+        UserWriteError::HandleTaken => ApiError::bad_request("User already exists"),
+        UserWriteError::GroupMissing => ApiError::bad_request("Group does not exist"),
+        UserWriteError::NotFound => ApiError::not_found(),
+        UserWriteError::Db(e) => e.into(),
+    }
+}
+
+/// Create a user with a new API key (shared by U14 and `vira user create`).
+pub async fn create_user(
+    app: &App,
+    handle: &str,
+    administrator: bool,
+    groups: &[String],
+) -> ApiResult<User> {
+    if !valid_handle(handle) {
+        return Err(ApiError::invalid_field("handle", "invalid handle"));
+    }
+    let key = keys::new_key();
+    let id = db_users::fresh_id(&app.db, IdTable::Users).await?;
+    let now = now_micros();
+    db_users::insert(
+        &app.db,
+        NewUser {
+            id: &id,
+            handle,
+            administrator,
+            key_digest: &keys::digest(&key),
+            groups,
+            created_at: now,
+        },
+    )
+    .await
+    .map_err(write_error)?;
+    let mut user = db_users::get(&app.db, &id)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("user vanished after insert")))?;
+    user.key = Some(key);
+    Ok(user)
+}
+
+/// POST /api/users — U14.
+pub async fn create(
+    user: AuthUser,
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    user.require_admin()?;
+    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
+    let mut fields = Fields::new(&body);
+    let handle = fields.string("handle", true, false);
+    let administrator = fields.boolean("administrator", false).unwrap_or(false);
+    let groups = fields.string_list("groups", false).unwrap_or_default();
+    if let Some(handle) = &handle {
+        if !valid_handle(handle) {
+            fields.add("handle", "invalid handle");
+        }
+    }
+    fields.finish()?;
+    let handle = handle.unwrap_or_default();
+    let created = create_user(&app, &handle, administrator, &groups).await?;
+    Ok(json_response(StatusCode::CREATED, &created))
+}
+
+/// PATCH /api/users/{user_id} — U15.
+pub async fn update(
+    user: AuthUser,
+    State(app): State<AppState>,
+    Ids(user_id): Ids<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    user.require_admin()?;
+    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
+    let mut fields = Fields::new(&body);
+    let administrator = fields.boolean("administrator", false);
+    let groups = fields.string_list("groups", false);
+    fields.finish()?;
+    db_users::update(&app.db, &user_id, administrator, groups.as_deref())
+        .await
+        .map_err(write_error)?;
+    let updated = db_users::get(&app.db, &user_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(json_response(StatusCode::OK, &updated))
+}
+
+/// POST /api/groups — U16.
+pub async fn create_group(
+    user: AuthUser,
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    user.require_admin()?;
+    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
+    let mut fields = Fields::new(&body);
+    let name = fields.string("name", true, true);
+    fields.finish()?;
+    let group = Group {
+        id: db_users::fresh_id(&app.db, IdTable::Groups).await?,
+        name: name.unwrap_or_default(),
+    };
+    if !db_users::insert_group(&app.db, &group).await? {
+        return Err(ApiError::bad_request("Group already exists"));
+    }
+    Ok(json_response(StatusCode::CREATED, &group))
+}

@@ -1,0 +1,136 @@
+//! The one typed configuration of `vira serve` (contract §14.1); every option is also a `VIRA_*` variable.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, ValueEnum};
+
+/// Options shared by every subcommand that opens the database.
+#[derive(Debug, Clone, Args)]
+pub struct StorageOptions {
+    /// Local data directory (database file, uploaded files, temporary objects).
+    #[arg(long, env = "VIRA_DATA_PATH", default_value = "./vira-data")]
+    pub data_path: PathBuf,
+
+    /// `sqlite://…` or `postgres://…`; default `sqlite://<data-path>/vira.db`.
+    #[arg(long, env = "VIRA_DATABASE_URL")]
+    pub database_url: Option<String>,
+}
+
+impl StorageOptions {
+    /// The database URL, defaulting to the SQLite file under the data path.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}/vira.db", self.data_path.display()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BlastBackendKind {
+    Ncbi,
+    Local,
+}
+
+/// Everything `vira serve` needs.
+#[derive(Debug, Clone, Args)]
+pub struct ServeConfig {
+    /// Main address (user API and jobs API).
+    #[arg(long, env = "VIRA_LISTEN", default_value = "127.0.0.1:9950")]
+    pub listen: SocketAddr,
+
+    /// Additional address that serves only the jobs API.
+    #[arg(long, env = "VIRA_JOBS_LISTEN")]
+    pub jobs_listen: Option<SocketAddr>,
+
+    #[command(flatten)]
+    pub storage: StorageOptions,
+
+    /// Limit of multipart uploads (files, reference and annotation imports), bytes.
+    #[arg(long, env = "VIRA_MAX_UPLOAD_BYTES", default_value_t = 4_294_967_296)]
+    pub max_upload_bytes: u64,
+
+    /// Limit of the finalize (results) body, bytes.
+    #[arg(long, env = "VIRA_MAX_RESULTS_BYTES", default_value_t = 268_435_456)]
+    pub max_results_bytes: u64,
+
+    /// Limit of every other JSON body, bytes.
+    #[arg(long, env = "VIRA_MAX_JSON_BYTES", default_value_t = 1_048_576)]
+    pub max_json_bytes: u64,
+
+    /// Limit of an imported reference or annotations file after gzip decompression, bytes.
+    #[arg(long, env = "VIRA_MAX_IMPORT_BYTES", default_value_t = 1_073_741_824)]
+    pub max_import_bytes: u64,
+
+    /// Largest `per_page` accepted by list routes.
+    #[arg(long, env = "VIRA_MAX_PER_PAGE", default_value_t = 100)]
+    pub max_per_page: u32,
+
+    /// Database connections per instance.
+    #[arg(long, env = "VIRA_DB_CONNECTIONS", default_value_t = 8)]
+    pub db_connections: u32,
+
+    /// BLAST backend: `ncbi` or `local`.
+    #[arg(long, env = "VIRA_BLAST_BACKEND", value_enum, default_value = "ncbi")]
+    pub blast_backend: BlastBackendKind,
+
+    /// NCBI BLAST URL API endpoint.
+    #[arg(
+        long,
+        env = "VIRA_NCBI_BLAST_URL",
+        default_value = "https://blast.ncbi.nlm.nih.gov/Blast.cgi"
+    )]
+    pub ncbi_blast_url: String,
+
+    /// NCBI `DATABASE` parameter.
+    #[arg(long, env = "VIRA_NCBI_DATABASE", default_value = "nr")]
+    pub ncbi_database: String,
+
+    /// Sent to NCBI as `EMAIL` when set.
+    #[arg(long, env = "VIRA_NCBI_EMAIL")]
+    pub ncbi_email: Option<String>,
+
+    /// Local BLAST+ database name or path (required with `--blast-backend local`).
+    #[arg(long, env = "VIRA_BLAST_DB")]
+    pub blast_db: Option<String>,
+
+    /// Local BLAST+ executable.
+    #[arg(long, env = "VIRA_BLASTN", default_value = "blastn")]
+    pub blastn: String,
+
+    /// `-num_threads` of local searches.
+    #[arg(long, env = "VIRA_BLAST_THREADS", default_value_t = 1)]
+    pub blast_threads: u32,
+
+    /// Local searches running at the same time per instance.
+    #[arg(long, env = "VIRA_BLAST_LOCAL_CONCURRENCY", default_value_t = 2)]
+    pub blast_local_concurrency: u32,
+
+    /// Seconds a BLAST PUT waits for the submission.
+    #[arg(long, env = "VIRA_BLAST_SUBMIT_TIMEOUT", default_value_t = 10)]
+    pub blast_submit_timeout: u64,
+
+    /// Seconds after a BLAST record's creation when it fails with a timeout.
+    #[arg(long, env = "VIRA_BLAST_TIMEOUT", default_value_t = 3600)]
+    pub blast_timeout: u64,
+
+    /// Cap of the BLAST polling interval, seconds.
+    #[arg(long, env = "VIRA_BLAST_MAX_INTERVAL", default_value_t = 60)]
+    pub blast_max_interval: u64,
+}
+
+impl ServeConfig {
+    /// A configuration with every default, for the given storage (used by tests and tools).
+    pub fn with_storage(storage: StorageOptions) -> Self {
+        use clap::Parser;
+        #[derive(Parser)]
+        struct Wrapper {
+            #[command(flatten)]
+            config: ServeConfig,
+        }
+        let mut config = Wrapper::parse_from(["vira"]).config;
+        config.storage = storage;
+        config
+    }
+}

@@ -1,0 +1,378 @@
+//! Analyses: creation with their job, rights-filtered lists, finalize, and the delete cascade (§12).
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{flag, jobs, Db, DbResult};
+use crate::auth::rights::{Principal, SampleRights};
+use crate::http::query::PageRequest;
+use crate::model::time::{rfc3339, Micros};
+use crate::model::views::{AnalysisMinimal, IdName, IndexRef, JobSummary, RefSummary, UserRef};
+
+/// What the handlers need to check an analysis request (existence, parent sample, rights, state).
+#[derive(Debug, Clone)]
+pub struct AnalysisCore {
+    pub id: String,
+    pub sample_id: String,
+    pub job_id: String,
+    pub workflow: String,
+    pub index_id: String,
+    pub ready: bool,
+    pub updated_at: Micros,
+    /// `None` when the parent sample is missing.
+    pub sample: Option<SampleRights>,
+}
+
+pub async fn get_core(db: &Db, id: &str) -> DbResult<Option<AnalysisCore>> {
+    let row = sqlx::query(
+        "SELECT a.id, a.sample_id, a.job_id, a.workflow, a.index_id, a.ready, a.updated_at, \
+         s.id AS s_id, s.user_id AS s_owner, s.group_id, s.group_read, s.group_write, s.all_read, s.all_write \
+         FROM analyses a LEFT JOIN samples s ON s.id = a.sample_id WHERE a.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.reader())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let sample = match row.try_get::<Option<String>, _>("s_id")? {
+        None => None,
+        Some(_) => Some(SampleRights {
+            owner_id: row.try_get("s_owner")?,
+            group: row.try_get("group_id")?,
+            group_read: row.try_get::<i64, _>("group_read")? != 0,
+            group_write: row.try_get::<i64, _>("group_write")? != 0,
+            all_read: row.try_get::<i64, _>("all_read")? != 0,
+            all_write: row.try_get::<i64, _>("all_write")? != 0,
+        }),
+    };
+    Ok(Some(AnalysisCore {
+        id: row.try_get("id")?,
+        sample_id: row.try_get("sample_id")?,
+        job_id: row.try_get("job_id")?,
+        workflow: row.try_get("workflow")?,
+        index_id: row.try_get("index_id")?,
+        ready: row.try_get::<i64, _>("ready")? != 0,
+        updated_at: row.try_get("updated_at")?,
+        sample,
+    }))
+}
+
+pub struct NewAnalysis<'a> {
+    pub id: &'a str,
+    pub job_id: &'a str,
+    pub sample_id: &'a str,
+    pub sample_name: &'a str,
+    pub user_id: &'a str,
+    pub workflow: &'a str,
+    pub ref_id: &'a str,
+    pub index_id: &'a str,
+    pub subtractions: &'a [String],
+    pub now: Micros,
+}
+
+/// Create the analysis and its waiting job in one transaction (U10).
+pub async fn insert(db: &Db, new: &NewAnalysis<'_>) -> DbResult<()> {
+    let args = serde_json::json!({
+        "analysis_id": new.id,
+        "sample_id": new.sample_id,
+        "sample_name": new.sample_name,
+        "ref_id": new.ref_id,
+        "index_id": new.index_id,
+        "subtractions": new.subtractions,
+    });
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO analyses (id, sample_id, job_id, user_id, workflow, ref_id, index_id, subtractions, \
+         created_at, updated_at, ready, read_count) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, 0, NULL)",
+    )
+    .bind(new.id)
+    .bind(new.sample_id)
+    .bind(new.job_id)
+    .bind(new.user_id)
+    .bind(new.workflow)
+    .bind(new.ref_id)
+    .bind(new.index_id)
+    .bind(serde_json::to_string(new.subtractions).unwrap_or_else(|_| "[]".into()))
+    .bind(new.now)
+    .execute(&mut *tx)
+    .await?;
+    jobs::insert(
+        &mut tx,
+        new.job_id,
+        new.workflow,
+        &args,
+        new.user_id,
+        new.now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+const MINIMAL_SELECT: &str = "SELECT a.id, a.created_at, a.updated_at, a.ready, a.workflow, a.read_count, \
+     a.subtractions, a.index_id, i.version AS index_version, a.ref_id, r.name AS ref_name, \
+     r.data_type AS ref_data_type, a.sample_id, s.name AS sample_name, a.user_id, u.handle AS user_handle, \
+     j.id AS job_id, j.created_at AS job_created_at, j.progress AS job_progress, j.stage AS job_stage, \
+     j.state AS job_state, j.workflow AS job_workflow \
+     FROM analyses a JOIN samples s ON s.id = a.sample_id \
+     LEFT JOIN indexes i ON i.id = a.index_id LEFT JOIN refs r ON r.id = a.ref_id \
+     LEFT JOIN users u ON u.id = a.user_id LEFT JOIN jobs j ON j.id = a.job_id";
+
+/// The rights filter of U1: only analyses whose sample the principal can read ($1 admin, $2 user id).
+const READABLE: &str =
+    "($1 = 1 OR s.user_id = $2 OR s.all_read = 1 OR (s.group_read = 1 AND s.group_id IN \
+     (SELECT group_id FROM user_groups WHERE user_id = $2)))";
+
+fn minimal_from_row(row: &AnyRow) -> DbResult<(AnalysisMinimal, Vec<String>)> {
+    let user = UserRef {
+        id: row.try_get("user_id")?,
+        handle: row
+            .try_get::<Option<String>, _>("user_handle")?
+            .unwrap_or_default(),
+    };
+    let workflow: String = row.try_get("workflow")?;
+    let job = match row.try_get::<Option<String>, _>("job_id")? {
+        None => None,
+        Some(id) => Some(JobSummary {
+            id,
+            archived: false,
+            created_at: rfc3339(row.try_get("job_created_at")?),
+            progress: row.try_get("job_progress")?,
+            stage: row.try_get("job_stage")?,
+            state: row.try_get("job_state")?,
+            user: user.clone(),
+            workflow: row.try_get("job_workflow")?,
+        }),
+    };
+    let subtractions: String = row.try_get("subtractions")?;
+    let subtraction_ids: Vec<String> = serde_json::from_str(&subtractions).unwrap_or_default();
+    let minimal = AnalysisMinimal {
+        id: row.try_get("id")?,
+        created_at: rfc3339(row.try_get("created_at")?),
+        updated_at: rfc3339(row.try_get("updated_at")?),
+        ready: row.try_get::<i64, _>("ready")? != 0,
+        algorithm: workflow.clone(),
+        workflow,
+        job,
+        index: IndexRef {
+            id: row.try_get("index_id")?,
+            version: row.try_get::<Option<i64>, _>("index_version")?.unwrap_or(0),
+        },
+        reference: RefSummary {
+            id: row.try_get("ref_id")?,
+            name: row
+                .try_get::<Option<String>, _>("ref_name")?
+                .unwrap_or_default(),
+            data_type: row
+                .try_get::<Option<String>, _>("ref_data_type")?
+                .unwrap_or_default(),
+        },
+        sample: IdName {
+            id: row.try_get("sample_id")?,
+            name: row.try_get("sample_name")?,
+        },
+        subtractions: Vec::new(),
+        user,
+        read_count: row.try_get("read_count")?,
+    };
+    Ok((minimal, subtraction_ids))
+}
+
+/// Fill in subtraction names (sorted by name, then id) for a page of analyses.
+async fn with_subtractions(
+    db: &Db,
+    rows: Vec<(AnalysisMinimal, Vec<String>)>,
+) -> DbResult<Vec<AnalysisMinimal>> {
+    let mut ids: Vec<String> = rows.iter().flat_map(|(_, s)| s.iter().cloned()).collect();
+    ids.sort();
+    ids.dedup();
+    let names = super::samples::subtraction_names(db, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(mut analysis, subtraction_ids)| {
+            let mut list: Vec<IdName> = subtraction_ids
+                .iter()
+                .filter_map(|id| {
+                    names
+                        .iter()
+                        .find(|(i, _)| i == id)
+                        .map(|(id, name)| IdName {
+                            id: id.clone(),
+                            name: name.clone(),
+                        })
+                })
+                .collect();
+            list.sort_by(|a, b| a.name.cmp(&b.name).then_with(|| a.id.cmp(&b.id)));
+            analysis.subtractions = list;
+            analysis
+        })
+        .collect())
+}
+
+pub async fn get_minimal(db: &Db, id: &str) -> DbResult<Option<AnalysisMinimal>> {
+    let sql = format!("{MINIMAL_SELECT} WHERE a.id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut list = with_subtractions(db, vec![minimal_from_row(&row)?]).await?;
+    Ok(list.pop())
+}
+
+/// U1: one page of the analyses the principal can read, and their count.
+pub async fn list_readable(
+    db: &Db,
+    principal: &Principal,
+    page: PageRequest,
+) -> DbResult<(Vec<AnalysisMinimal>, i64)> {
+    let count_sql = format!(
+        "SELECT COUNT(*) FROM analyses a JOIN samples s ON s.id = a.sample_id WHERE {READABLE}"
+    );
+    let found: i64 = sqlx::query_scalar(&count_sql)
+        .bind(flag(principal.administrator))
+        .bind(&principal.id)
+        .fetch_one(db.reader())
+        .await?;
+    let sql = format!(
+        "{MINIMAL_SELECT} WHERE {READABLE} ORDER BY a.created_at DESC, a.id DESC LIMIT $3 OFFSET $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(flag(principal.administrator))
+        .bind(&principal.id)
+        .bind(page.per_page)
+        .bind(page.offset())
+        .fetch_all(db.reader())
+        .await?;
+    let rows = rows.iter().map(minimal_from_row).collect::<DbResult<_>>()?;
+    Ok((with_subtractions(db, rows).await?, found))
+}
+
+/// U9: one page of a sample's analyses, and their count.
+pub async fn list_for_sample(
+    db: &Db,
+    sample_id: &str,
+    page: PageRequest,
+) -> DbResult<(Vec<AnalysisMinimal>, i64)> {
+    let found: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM analyses WHERE sample_id = $1")
+        .bind(sample_id)
+        .fetch_one(db.reader())
+        .await?;
+    let sql = format!(
+        "{MINIMAL_SELECT} WHERE a.sample_id = $1 ORDER BY a.created_at DESC, a.id DESC LIMIT $2 OFFSET $3"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(sample_id)
+        .bind(page.per_page)
+        .bind(page.offset())
+        .fetch_all(db.reader())
+        .await?;
+    let rows = rows.iter().map(minimal_from_row).collect::<DbResult<_>>()?;
+    Ok((with_subtractions(db, rows).await?, found))
+}
+
+/// Prepared results stored at finalize (contract §9.4).
+pub struct Results<'a> {
+    pub raw: &'a [u8],
+    pub prepared: &'a [u8],
+    pub export_rows: &'a [u8],
+    pub read_count: Option<i64>,
+}
+
+pub enum Finalize {
+    Done,
+    AlreadyReady,
+    NotFound,
+}
+
+/// Store the results and mark the analysis ready, atomically; of two racing calls one wins.
+pub async fn finalize(db: &Db, id: &str, results: &Results<'_>, now: Micros) -> DbResult<Finalize> {
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query(
+        "UPDATE analyses SET ready = 1, updated_at = $1, read_count = $2 WHERE id = $3 AND ready = 0",
+    )
+    .bind(now)
+    .bind(results.read_count)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 0 {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM analyses WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        return Ok(if exists.is_some() {
+            Finalize::AlreadyReady
+        } else {
+            Finalize::NotFound
+        });
+    }
+    sqlx::query(
+        "INSERT INTO analysis_results (analysis_id, raw, prepared, export_rows) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(id)
+    .bind(results.raw)
+    .bind(results.prepared)
+    .bind(results.export_rows)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Finalize::Done)
+}
+
+/// The prepared (formatted) results bytes of a ready analysis.
+pub async fn prepared_results(db: &Db, id: &str) -> DbResult<Option<Vec<u8>>> {
+    Ok(
+        sqlx::query_scalar("SELECT prepared FROM analysis_results WHERE analysis_id = $1")
+            .bind(id)
+            .fetch_optional(db.reader())
+            .await?,
+    )
+}
+
+/// The prepared export rows (JSON) of a ready analysis.
+pub async fn export_rows(db: &Db, id: &str) -> DbResult<Option<Vec<u8>>> {
+    Ok(
+        sqlx::query_scalar("SELECT export_rows FROM analysis_results WHERE analysis_id = $1")
+            .bind(id)
+            .fetch_optional(db.reader())
+            .await?,
+    )
+}
+
+pub enum Delete {
+    /// Deleted; the storage keys of its files, to remove after the commit.
+    Deleted(Vec<String>),
+    NotFound,
+    /// The analysis is not in the state the caller required.
+    WrongState,
+}
+
+/// Delete the analysis and everything that belongs to it in one transaction (§12), only when its
+/// `ready` flag equals `required_ready`.
+pub async fn delete(db: &Db, id: &str, required_ready: bool) -> DbResult<Delete> {
+    let mut tx = db.begin().await?;
+    let ready: Option<i64> = sqlx::query_scalar("SELECT ready FROM analyses WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    match ready {
+        None => return Ok(Delete::NotFound),
+        Some(r) if (r != 0) != required_ready => return Ok(Delete::WrongState),
+        Some(_) => {}
+    }
+    let keys: Vec<String> =
+        sqlx::query_scalar("SELECT name_on_disk FROM analysis_files WHERE analysis_id = $1")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+    for sql in [
+        "DELETE FROM analysis_files WHERE analysis_id = $1",
+        "DELETE FROM analysis_results WHERE analysis_id = $1",
+        "DELETE FROM analyses WHERE id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(Delete::Deleted(keys))
+}

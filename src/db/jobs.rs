@@ -1,0 +1,245 @@
+//! Jobs and their status history (contract §8.2).
+
+use sqlx::Row;
+
+use super::{Db, DbError, DbResult, Tx};
+use crate::model::time::{rfc3339, Micros};
+use crate::model::views::{Job, StatusEntry, UserRef};
+
+/// A status entry to append.
+pub struct NewStatus<'a> {
+    pub state: &'a str,
+    pub stage: Option<&'a str>,
+    pub step_name: Option<&'a str>,
+    pub step_description: Option<&'a str>,
+    pub error: Option<&'a serde_json::Value>,
+    pub progress: i64,
+    pub timestamp: Micros,
+}
+
+/// States after which a job takes no more status entries.
+pub const FINISHED_STATES: &[&str] = &["complete", "cancelled", "error", "terminated", "timeout"];
+
+/// Create a waiting job (inside the analysis-creation transaction).
+pub async fn insert(
+    tx: &mut Tx,
+    id: &str,
+    workflow: &str,
+    args: &serde_json::Value,
+    user_id: &str,
+    now: Micros,
+) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO jobs (id, workflow, args, acquired, key_digest, user_id, pinged_at, state, stage, progress, created_at) \
+         VALUES ($1, $2, $3, 0, NULL, $4, NULL, 'waiting', NULL, 0, $5)",
+    )
+    .bind(id)
+    .bind(workflow)
+    .bind(args.to_string())
+    .bind(user_id)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    append(
+        tx,
+        id,
+        &NewStatus {
+            state: "waiting",
+            stage: None,
+            step_name: None,
+            step_description: None,
+            error: None,
+            progress: 0,
+            timestamp: now,
+        },
+    )
+    .await
+}
+
+/// Append a status entry, make it the job's current state, and bump the linked analysis.
+async fn append(tx: &mut Tx, job_id: &str, status: &NewStatus<'_>) -> DbResult<()> {
+    let position: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(MAX(position) + 1, 0) FROM job_status WHERE job_id = $1",
+    )
+    .bind(job_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO job_status (job_id, position, state, stage, step_name, step_description, error, progress, timestamp) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+    )
+    .bind(job_id)
+    .bind(position)
+    .bind(status.state)
+    .bind(status.stage)
+    .bind(status.step_name)
+    .bind(status.step_description)
+    .bind(status.error.map(|e| e.to_string()))
+    .bind(status.progress)
+    .bind(status.timestamp)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query("UPDATE jobs SET state = $1, stage = $2, progress = $3 WHERE id = $4")
+        .bind(status.state)
+        .bind(status.stage)
+        .bind(status.progress)
+        .bind(job_id)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE analyses SET updated_at = $1 WHERE job_id = $2")
+        .bind(status.timestamp)
+        .bind(job_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// The key digest of an acquired job.
+pub async fn key_digest(db: &Db, job_id: &str) -> DbResult<Option<String>> {
+    let digest: Option<Option<String>> =
+        sqlx::query_scalar("SELECT key_digest FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .fetch_optional(db.reader())
+            .await?;
+    Ok(digest.flatten())
+}
+
+pub enum Acquire {
+    Acquired,
+    NotFound,
+    AlreadyAcquired,
+}
+
+/// Mark the job acquired with the new key's digest; exactly one of racing callers wins.
+pub async fn acquire(db: &Db, job_id: &str, key_digest: &str, now: Micros) -> DbResult<Acquire> {
+    let mut tx = db.begin().await?;
+    let updated =
+        sqlx::query("UPDATE jobs SET acquired = 1, key_digest = $1 WHERE id = $2 AND acquired = 0")
+            .bind(key_digest)
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    if updated == 0 {
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM jobs WHERE id = $1")
+            .bind(job_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        return Ok(if exists.is_some() {
+            Acquire::AlreadyAcquired
+        } else {
+            Acquire::NotFound
+        });
+    }
+    append(
+        &mut tx,
+        job_id,
+        &NewStatus {
+            state: "preparing",
+            stage: None,
+            step_name: None,
+            step_description: None,
+            error: None,
+            progress: 3,
+            timestamp: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Acquire::Acquired)
+}
+
+pub enum PushStatus {
+    Pushed,
+    Finished,
+}
+
+/// Append a runner's status entry unless the job is finished.
+pub async fn push_status(db: &Db, job_id: &str, status: &NewStatus<'_>) -> DbResult<PushStatus> {
+    let mut tx = db.begin().await?;
+    let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
+        .bind(job_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if state.is_some_and(|s| FINISHED_STATES.contains(&s.as_str())) {
+        return Ok(PushStatus::Finished);
+    }
+    append(&mut tx, job_id, status).await?;
+    tx.commit().await?;
+    Ok(PushStatus::Pushed)
+}
+
+/// Record a heartbeat; `false` when the job does not exist.
+pub async fn ping(db: &Db, job_id: &str, now: Micros) -> DbResult<bool> {
+    let updated = sqlx::query("UPDATE jobs SET pinged_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(job_id)
+        .execute(db.writer())
+        .await?
+        .rows_affected();
+    Ok(updated > 0)
+}
+
+pub async fn exists(db: &Db, job_id: &str) -> DbResult<bool> {
+    let row: Option<i64> = sqlx::query_scalar("SELECT 1 FROM jobs WHERE id = $1")
+        .bind(job_id)
+        .fetch_optional(db.reader())
+        .await?;
+    Ok(row.is_some())
+}
+
+/// The full job (J1 body without the key).
+pub async fn get(db: &Db, job_id: &str) -> DbResult<Option<Job>> {
+    let row = sqlx::query(
+        "SELECT j.id, j.workflow, j.args, j.acquired, j.user_id, u.handle, j.pinged_at, j.state, j.stage, \
+         j.progress, j.created_at FROM jobs j LEFT JOIN users u ON u.id = j.user_id WHERE j.id = $1",
+    )
+    .bind(job_id)
+    .fetch_optional(db.reader())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let entries = sqlx::query(
+        "SELECT state, stage, step_name, step_description, error, progress, timestamp \
+         FROM job_status WHERE job_id = $1 ORDER BY position",
+    )
+    .bind(job_id)
+    .fetch_all(db.reader())
+    .await?;
+    let status = entries
+        .iter()
+        .map(|e| {
+            let error: Option<String> = e.try_get("error")?;
+            Ok(StatusEntry {
+                state: e.try_get("state")?,
+                stage: e.try_get("stage")?,
+                step_name: e.try_get("step_name")?,
+                step_description: e.try_get("step_description")?,
+                error: error.and_then(|text| serde_json::from_str(&text).ok()),
+                progress: e.try_get("progress")?,
+                timestamp: rfc3339(e.try_get("timestamp")?),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let args: String = row.try_get("args")?;
+    let pinged_at: Option<i64> = row.try_get("pinged_at")?;
+    Ok(Some(Job {
+        id: row.try_get("id")?,
+        acquired: row.try_get::<i64, _>("acquired")? != 0,
+        archived: false,
+        args: serde_json::from_str(&args).map_err(|e| DbError::Other(e.into()))?,
+        created_at: rfc3339(row.try_get("created_at")?),
+        key: None,
+        ping: pinged_at.map(|t| serde_json::json!({ "pinged_at": rfc3339(t) })),
+        progress: row.try_get("progress")?,
+        stage: row.try_get("stage")?,
+        state: row.try_get("state")?,
+        status,
+        user: UserRef {
+            id: row.try_get("user_id")?,
+            handle: row
+                .try_get::<Option<String>, _>("handle")?
+                .unwrap_or_default(),
+        },
+        workflow: row.try_get("workflow")?,
+    }))
+}

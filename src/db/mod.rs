@@ -1,0 +1,196 @@
+//! The storage layer: every SQL statement of vira lives under `db/`.
+//!
+//! One `Db` serves both databases through sqlx's `Any` driver: the SQL text is shared where the two
+//! dialects agree (almost everywhere, since ids and timestamps are TEXT and BIGINT), and a function
+//! branches on [`Dialect`] where they do not. Migrations are kept per dialect with the same numbers.
+//! SQLite gets a separate single-connection pool for writes, so writers queue in vira instead of
+//! failing with `SQLITE_BUSY`.
+
+pub mod analyses;
+pub mod files;
+pub mod hmms;
+pub mod jobs;
+pub mod migrate;
+pub mod refs;
+pub mod samples;
+pub mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+pub use sqlx::Row;
+
+/// A transaction on the write pool.
+pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    /// The database cannot be reached (PostgreSQL restarting, pool exhausted): 503.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
+    /// A unique constraint was violated; the name of the constraint when the driver reports it.
+    #[error("unique violation {0:?}")]
+    UniqueViolation(Option<String>),
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+impl From<sqlx::Error> for DbError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => {
+                DbError::UniqueViolation(db.constraint().map(str::to_owned))
+            }
+            sqlx::Error::Io(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => DbError::Unavailable(error),
+            sqlx::Error::Database(db) if is_connection_loss(db.code().as_deref()) => {
+                DbError::Unavailable(error)
+            }
+            _ => DbError::Other(anyhow::Error::new(error)),
+        }
+    }
+}
+
+/// PostgreSQL SQLSTATE classes that mean "the server went away" (57P01 admin shutdown, 08xxx).
+fn is_connection_loss(code: Option<&str>) -> bool {
+    matches!(code, Some(c) if c.starts_with("08") || c.starts_with("57P"))
+}
+
+pub type DbResult<T> = Result<T, DbError>;
+
+/// The database handle shared by the whole application.
+#[derive(Clone, Debug)]
+pub struct Db {
+    read: AnyPool,
+    write: AnyPool,
+    dialect: Dialect,
+}
+
+impl Db {
+    /// Connect (creating a SQLite file and its directory when needed) and apply migrations.
+    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else {
+            anyhow::bail!("unsupported database URL scheme (use sqlite:// or postgres://)");
+        };
+        let db = match dialect {
+            Dialect::Sqlite => {
+                let url = sqlite_url(url)?;
+                let options = AnyConnectOptions::from_str(&url)?;
+                let pool = |n: u32| {
+                    AnyPoolOptions::new()
+                        .max_connections(n)
+                        .acquire_timeout(Duration::from_secs(30))
+                        .after_connect(|conn, _| {
+                            Box::pin(async move {
+                                conn.execute(
+                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                                )
+                                .await?;
+                                Ok(())
+                            })
+                        })
+                        .connect_with(options.clone())
+                };
+                let write = pool(1).await?;
+                let read = pool(max_connections.max(2)).await?;
+                Db {
+                    read,
+                    write,
+                    dialect,
+                }
+            }
+            Dialect::Postgres => {
+                let pool = AnyPoolOptions::new()
+                    .max_connections(max_connections.max(2))
+                    .acquire_timeout(Duration::from_secs(5))
+                    .test_before_acquire(true)
+                    .connect(url)
+                    .await?;
+                Db {
+                    read: pool.clone(),
+                    write: pool,
+                    dialect,
+                }
+            }
+        };
+        migrate::run(&db).await?;
+        Ok(db)
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// The pool for reads.
+    pub fn reader(&self) -> &AnyPool {
+        &self.read
+    }
+
+    /// The pool for single-statement writes.
+    pub fn writer(&self) -> &AnyPool {
+        &self.write
+    }
+
+    /// Start a write transaction.
+    pub async fn begin(&self) -> DbResult<Tx> {
+        Ok(self.write.begin().await?)
+    }
+
+    pub async fn close(&self) {
+        self.read.close().await;
+        self.write.close().await;
+    }
+}
+
+/// Make sure the SQLite file can be created: create its directory and ask for `mode=rwc`.
+fn sqlite_url(url: &str) -> anyhow::Result<String> {
+    let rest = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let (path, query) = match rest.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rest, None),
+    };
+    if path != ":memory:" {
+        if let Some(parent) = std::path::Path::new(path).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)?;
+            }
+        }
+    }
+    Ok(match query {
+        Some(q) if q.contains("mode=") => format!("sqlite://{path}?{q}"),
+        Some(q) => format!("sqlite://{path}?{q}&mode=rwc"),
+        None => format!("sqlite://{path}?mode=rwc"),
+    })
+}
+
+/// Booleans are stored as 0/1 integers in both dialects (the `Any` driver's common ground).
+pub fn flag(value: bool) -> i64 {
+    i64::from(value)
+}
+
+/// `$first, $first+1, …` for `count` parameters.
+pub fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

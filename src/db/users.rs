@@ -1,0 +1,245 @@
+//! Users, groups and their membership; API keys are stored as SHA-256 digests.
+
+use sqlx::Row;
+
+use super::{flag, Db, DbError, DbResult};
+use crate::model::time::{rfc3339, Micros};
+use crate::model::views::{Group, User};
+
+/// What authentication needs about a user.
+pub struct Credentials {
+    pub id: String,
+    pub handle: String,
+    pub administrator: bool,
+    pub key_digest: String,
+    pub groups: Vec<String>,
+}
+
+pub async fn find_credentials(db: &Db, handle: &str) -> DbResult<Option<Credentials>> {
+    let row =
+        sqlx::query("SELECT id, handle, administrator, key_digest FROM users WHERE handle = $1")
+            .bind(handle)
+            .fetch_optional(db.reader())
+            .await?;
+    let Some(row) = row else { return Ok(None) };
+    let id: String = row.try_get("id")?;
+    let groups = groups_of(db, &id).await?;
+    Ok(Some(Credentials {
+        handle: row.try_get("handle")?,
+        administrator: row.try_get::<i64, _>("administrator")? != 0,
+        key_digest: row.try_get("key_digest")?,
+        groups,
+        id,
+    }))
+}
+
+async fn groups_of(db: &Db, user_id: &str) -> DbResult<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT group_id FROM user_groups WHERE user_id = $1 ORDER BY position")
+            .bind(user_id)
+            .fetch_all(db.reader())
+            .await?,
+    )
+}
+
+pub async fn get(db: &Db, id: &str) -> DbResult<Option<User>> {
+    let row = sqlx::query("SELECT id, handle, administrator, created_at FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some(User {
+        id: row.try_get("id")?,
+        handle: row.try_get("handle")?,
+        administrator: row.try_get::<i64, _>("administrator")? != 0,
+        groups: groups_of(db, id).await?,
+        created_at: rfc3339(row.try_get("created_at")?),
+        key: None,
+    }))
+}
+
+#[derive(Debug)]
+pub enum UserWriteError {
+    HandleTaken,
+    GroupMissing,
+    NotFound,
+    Db(DbError),
+}
+
+impl From<DbError> for UserWriteError {
+    fn from(e: DbError) -> Self {
+        UserWriteError::Db(e)
+    }
+}
+
+impl From<sqlx::Error> for UserWriteError {
+    fn from(e: sqlx::Error) -> Self {
+        UserWriteError::Db(e.into())
+    }
+}
+
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub handle: &'a str,
+    pub administrator: bool,
+    pub key_digest: &'a str,
+    pub groups: &'a [String],
+    pub created_at: Micros,
+}
+
+pub async fn insert(db: &Db, user: NewUser<'_>) -> Result<(), UserWriteError> {
+    let mut tx = db.begin().await?;
+    let taken: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE handle = $1")
+        .bind(user.handle)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if taken.is_some() {
+        return Err(UserWriteError::HandleTaken);
+    }
+    sqlx::query(
+        "INSERT INTO users (id, handle, administrator, key_digest, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(user.id)
+    .bind(user.handle)
+    .bind(flag(user.administrator))
+    .bind(user.key_digest)
+    .bind(user.created_at)
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match DbError::from(e) {
+        DbError::UniqueViolation(_) => UserWriteError::HandleTaken,
+        other => UserWriteError::Db(other),
+    })?;
+    set_groups(&mut tx, user.id, user.groups).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn set_groups(
+    tx: &mut super::Tx,
+    user_id: &str,
+    groups: &[String],
+) -> Result<(), UserWriteError> {
+    sqlx::query("DELETE FROM user_groups WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut **tx)
+        .await?;
+    let mut seen = Vec::new();
+    for group in groups {
+        if seen.contains(group) {
+            continue;
+        }
+        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM groups WHERE id = $1")
+            .bind(group)
+            .fetch_optional(&mut **tx)
+            .await?;
+        if exists.is_none() {
+            return Err(UserWriteError::GroupMissing);
+        }
+        sqlx::query("INSERT INTO user_groups (user_id, group_id, position) VALUES ($1, $2, $3)")
+            .bind(user_id)
+            .bind(group)
+            .bind(seen.len() as i64)
+            .execute(&mut **tx)
+            .await?;
+        seen.push(group.clone());
+    }
+    Ok(())
+}
+
+pub async fn update(
+    db: &Db,
+    id: &str,
+    administrator: Option<bool>,
+    groups: Option<&[String]>,
+) -> Result<(), UserWriteError> {
+    let mut tx = db.begin().await?;
+    let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if exists.is_none() {
+        return Err(UserWriteError::NotFound);
+    }
+    if let Some(administrator) = administrator {
+        sqlx::query("UPDATE users SET administrator = $1 WHERE id = $2")
+            .bind(flag(administrator))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(groups) = groups {
+        set_groups(&mut tx, id, groups).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Insert a group; `Ok(false)` when the name is taken.
+pub async fn insert_group(db: &Db, group: &Group) -> DbResult<bool> {
+    let result = sqlx::query("INSERT INTO groups (id, name) VALUES ($1, $2)")
+        .bind(&group.id)
+        .bind(&group.name)
+        .execute(db.writer())
+        .await;
+    match result.map_err(DbError::from) {
+        Ok(_) => Ok(true),
+        Err(DbError::UniqueViolation(_)) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+pub async fn group_exists(db: &Db, id: &str) -> DbResult<bool> {
+    let row: Option<i64> = sqlx::query_scalar("SELECT 1 FROM groups WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?;
+    Ok(row.is_some())
+}
+
+/// Whether an id is free in one of the tables with random string ids (contract §1.2).
+pub async fn id_is_free(db: &Db, table: IdTable, id: &str) -> DbResult<bool> {
+    let sql = format!("SELECT 1 FROM {} WHERE id = $1", table.name());
+    let row: Option<i64> = sqlx::query_scalar(&sql)
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?;
+    Ok(row.is_none())
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum IdTable {
+    Users,
+    Groups,
+    Samples,
+    Subtractions,
+    Refs,
+    Indexes,
+    Jobs,
+    Analyses,
+}
+
+impl IdTable {
+    fn name(self) -> &'static str {
+        match self {
+            IdTable::Users => "users",
+            IdTable::Groups => "groups",
+            IdTable::Samples => "samples",
+            IdTable::Subtractions => "subtractions",
+            IdTable::Refs => "refs",
+            IdTable::Indexes => "indexes",
+            IdTable::Jobs => "jobs",
+            IdTable::Analyses => "analyses",
+        }
+    }
+}
+
+/// A random id not yet used in `table`.
+pub async fn fresh_id(db: &Db, table: IdTable) -> DbResult<String> {
+    loop {
+        let id = crate::model::ids::new_id();
+        if id_is_free(db, table, &id).await? {
+            return Ok(id);
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Results formatting (contract §9): prepared once at finalize, served as stored bytes (§9.4).
+
+pub mod coverage;
+pub mod nuvs;
+pub mod pathoscope;
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use crate::app::App;
+use crate::db;
+use crate::db::analyses::AnalysisCore;
+use crate::http::error::{ApiError, ApiResult};
+
+/// What finalize stores beside the raw results.
+pub struct Prepared {
+    pub results_json: Vec<u8>,
+    /// The export rows as JSON (Pathoscope: complete rows; NuVs: the BLAST-independent part).
+    pub export_rows: Vec<u8>,
+    pub read_count: Option<i64>,
+}
+
+/// Check and prepare raw results for the analysis's workflow (J4 row 8: 422 with per-path errors).
+pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<Prepared> {
+    let prepared = if analysis.workflow == "nuvs" {
+        let checked = run_blocking({
+            let raw = raw.clone();
+            move || nuvs::check(&raw)
+        })
+        .await?
+        .map_err(ApiError::invalid_input)?;
+        let annotations = db::hmms::get_many(&app.db, &checked.hit_ids()).await?;
+        let prepared = run_blocking(move || checked.prepare(&annotations))
+            .await?
+            .map_err(ApiError::invalid_input)?;
+        Prepared {
+            export_rows: serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?,
+            results_json: prepared.results_json,
+            read_count: None,
+        }
+    } else {
+        let otus = db::refs::index_otus(&app.db, &analysis.index_id).await?;
+        let index_id = analysis.index_id.clone();
+        let prepared = run_blocking(move || pathoscope::prepare(&raw, &index_id, &otus))
+            .await?
+            .map_err(ApiError::invalid_input)?;
+        Prepared {
+            export_rows: serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?,
+            results_json: prepared.results_json,
+            read_count: prepared.read_count,
+        }
+    };
+    Ok(prepared)
+}
+
+/// The formatted `results` of a ready analysis, BLAST records attached for NuVs.
+pub async fn results_for(
+    app: &App,
+    analysis_id: &str,
+    workflow: &str,
+) -> ApiResult<Option<Vec<u8>>> {
+    let Some(prepared) = db::analyses::prepared_results(&app.db, analysis_id).await? else {
+        return Ok(None);
+    };
+    if workflow != "nuvs" {
+        return Ok(Some(prepared));
+    }
+    let blast = BTreeMap::new();
+    Ok(Some(nuvs::attach_blast(&prepared, &blast)))
+}
+
+/// Run CPU-bound formatting off the async runtime.
+pub async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApiError::internal)
+}

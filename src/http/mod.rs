@@ -1,0 +1,113 @@
+//! HTTP plumbing shared by both APIs: the router, JSON responses, body and query helpers, caching.
+
+pub mod body;
+pub mod caching;
+pub mod error;
+pub mod multipart;
+pub mod query;
+pub mod validate;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use serde::Serialize;
+
+use crate::app::AppState;
+use error::ApiError;
+
+pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
+
+/// A compact JSON body with the contract's content type.
+pub fn json_body<T: Serialize + ?Sized>(value: &T) -> JsonBytes {
+    JsonBytes(serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()))
+}
+
+/// A status plus a JSON body.
+pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Response {
+    (status, json_body(value)).into_response()
+}
+
+/// Bytes that are already JSON.
+pub struct JsonBytes(pub Vec<u8>);
+
+impl IntoResponse for JsonBytes {
+    fn into_response(self) -> Response {
+        let mut response = Response::new(Body::from(self.0));
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(JSON_CONTENT_TYPE),
+        );
+        response
+    }
+}
+
+/// The whole application: `/api` and `/jobs-api` on one router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .nest("/api", crate::api::routes())
+        .nest("/jobs-api", crate::jobs_api::routes())
+        .fallback(|| async { ApiError::not_found() })
+        .with_state(state)
+        .layer(middleware::from_fn(json_method_not_allowed))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
+            },
+        ))
+}
+
+/// Only the jobs API (for `--jobs-listen`).
+pub fn jobs_router(state: AppState) -> Router {
+    Router::new()
+        .nest("/jobs-api", crate::jobs_api::routes())
+        .fallback(|| async { ApiError::not_found() })
+        .with_state(state)
+        .layer(middleware::from_fn(json_method_not_allowed))
+}
+
+/// axum answers a wrong method with an empty 405 (and the `Allow` header); give it the JSON body.
+async fn json_method_not_allowed(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut json = ApiError::method_not_allowed().into_response();
+    if let Some(allow) = allow {
+        json.headers_mut().insert(header::ALLOW, allow);
+    }
+    json
+}
+
+/// Path parameters; a segment that cannot be decoded is "no such object" (404), as contract §1.2 says.
+pub struct Ids<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Ids<T>
+where
+    S: Send + Sync,
+    T: serde::de::DeserializeOwned + Send,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(value)| Ids(value))
+            .map_err(|_| ApiError::not_found())
+    }
+}
+
+/// 201 with a `Location` header and a JSON body.
+pub fn created<T: Serialize + ?Sized>(location: &str, value: &T) -> Response {
+    let mut response = json_response(StatusCode::CREATED, value);
+    if let Ok(location) = HeaderValue::from_str(location) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}

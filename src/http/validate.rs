@@ -1,0 +1,145 @@
+//! Field checks for JSON bodies, with the contract's validation messages (§3).
+//!
+//! A body that is not a JSON object is checked as if it had no fields.
+
+use serde_json::{Map, Value};
+
+use super::error::{ApiError, ApiResult};
+use crate::model::field_errors::FieldErrors;
+
+pub struct Fields<'a> {
+    map: Option<&'a Map<String, Value>>,
+    pub errors: FieldErrors,
+}
+
+impl<'a> Fields<'a> {
+    pub fn new(body: &'a Value) -> Self {
+        Fields {
+            map: body.as_object(),
+            errors: FieldErrors::new(),
+        }
+    }
+
+    /// The raw value of `field`, if present (including null).
+    pub fn raw(&self, field: &str) -> Option<&'a Value> {
+        self.map.and_then(|m| m.get(field))
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.raw(field).is_some()
+    }
+
+    fn present(&mut self, field: &str, required: bool) -> Option<&'a Value> {
+        match self.raw(field) {
+            None => {
+                if required {
+                    self.errors.add(field, "required field");
+                }
+                None
+            }
+            Some(Value::Null) => {
+                self.errors.add(field, "null value not allowed");
+                None
+            }
+            Some(value) => Some(value),
+        }
+    }
+
+    /// A string; `non_empty` rejects `""`.
+    pub fn string(&mut self, field: &str, required: bool, non_empty: bool) -> Option<String> {
+        let value = self.present(field, required)?;
+        match value.as_str() {
+            None => {
+                self.errors.add(field, "must be of string type");
+                None
+            }
+            Some("") if non_empty => {
+                self.errors.add(field, "empty values not allowed");
+                None
+            }
+            Some(s) => Some(s.to_owned()),
+        }
+    }
+
+    /// A string that may also be null (returns `Some(None)` for null).
+    pub fn nullable_string(&mut self, field: &str) -> Option<Option<String>> {
+        match self.raw(field)? {
+            Value::Null => Some(None),
+            Value::String(s) => Some(Some(s.clone())),
+            _ => {
+                self.errors.add(field, "must be of string type");
+                None
+            }
+        }
+    }
+
+    pub fn boolean(&mut self, field: &str, required: bool) -> Option<bool> {
+        let value = self.present(field, required)?;
+        match value.as_bool() {
+            Some(b) => Some(b),
+            None => {
+                self.errors.add(field, "must be of boolean type");
+                None
+            }
+        }
+    }
+
+    pub fn integer(&mut self, field: &str, required: bool, min: i64, max: i64) -> Option<i64> {
+        let value = self.present(field, required)?;
+        match value.as_i64() {
+            None => {
+                self.errors.add(field, "must be of integer type");
+                None
+            }
+            Some(n) if n < min => {
+                self.errors.add(field, format!("min value is {min}"));
+                None
+            }
+            Some(n) if n > max => {
+                self.errors.add(field, format!("max value is {max}"));
+                None
+            }
+            Some(n) => Some(n),
+        }
+    }
+
+    /// A list of strings.
+    pub fn string_list(&mut self, field: &str, required: bool) -> Option<Vec<String>> {
+        let value = self.present(field, required)?;
+        let Some(list) = value.as_array() else {
+            self.errors.add(field, "must be of list type");
+            return None;
+        };
+        let mut out = Vec::with_capacity(list.len());
+        for item in list {
+            match item.as_str() {
+                Some(s) => out.push(s.to_owned()),
+                None => {
+                    self.errors.add(field, "must be of string type");
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+
+    /// A string restricted to `allowed`.
+    pub fn choice(&mut self, field: &str, required: bool, allowed: &[&str]) -> Option<String> {
+        let value = self.string(field, required, false)?;
+        if allowed.contains(&value.as_str()) {
+            Some(value)
+        } else {
+            self.errors.add(field, format!("unallowed value {value}"));
+            None
+        }
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.errors.add(field, message);
+    }
+
+    /// 422 `invalid_input` when any check failed.
+    pub fn finish(self) -> ApiResult<()> {
+        self.errors.into_result().map_err(ApiError::invalid_input)
+    }
+}

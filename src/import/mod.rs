@@ -1,0 +1,5 @@
+//! Readers of the files vira imports: references (U18) and HMM annotations (U20).
+
+pub mod gzip;
+pub mod hmms;
+pub mod reference;

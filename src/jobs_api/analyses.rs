@@ -1,0 +1,172 @@
+//! Analysis routes for runners: read (J3), finalize (J4), delete (J5), upload (J6).
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use serde_json::value::RawValue;
+
+use crate::api::analyses::{delete_cascade, full_body, respond_with_analysis};
+use crate::api::files::{receive_upload, upload_params};
+use crate::app::{App, AppState};
+use crate::auth::JobAuth;
+use crate::db;
+use crate::db::analyses::{AnalysisCore, Finalize, Results};
+use crate::http::body::read_limited;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::query::QueryPairs;
+use crate::http::{Ids, JsonBytes};
+use crate::model::time::now_micros;
+
+/// 404 (with `not_found` as message), then 403 unless the job is this analysis's job.
+async fn job_access(
+    app: &App,
+    job: &JobAuth,
+    analysis_id: &str,
+    not_found: String,
+) -> ApiResult<AnalysisCore> {
+    let analysis = db::analyses::get_core(&app.db, analysis_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found_msg(not_found))?;
+    if analysis.job_id != job.job_id {
+        return Err(ApiError::insufficient_rights());
+    }
+    Ok(analysis)
+}
+
+/// GET /jobs-api/analyses/{analysis_id} — J3.
+pub async fn get_one(
+    job: JobAuth,
+    State(app): State<AppState>,
+    Ids(analysis_id): Ids<String>,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let analysis = job_access(&app, &job, &analysis_id, "Not found".into()).await?;
+    if analysis.sample.is_none() {
+        return Err(ApiError::parent_sample_missing());
+    }
+    respond_with_analysis(&app, &analysis, &headers).await
+}
+
+/// The raw `results` of a finalize body (J4 rows 3–4), without parsing the results themselves.
+fn results_of(body: &[u8]) -> ApiResult<&RawValue> {
+    let mut errors = crate::model::field_errors::FieldErrors::new();
+    let fields: Vec<(String, &RawValue)> = if body.iter().all(u8::is_ascii_whitespace) {
+        Vec::new()
+    } else {
+        match serde_json::from_slice::<ObjectFields>(body) {
+            Ok(ObjectFields(fields)) => fields,
+            Err(e) if e.classify() == serde_json::error::Category::Data => {
+                // Valid JSON that is not an object: checked as if it had no fields.
+                serde_json::from_slice::<serde::de::IgnoredAny>(body)
+                    .map_err(|_| ApiError::malformed_json())?;
+                Vec::new()
+            }
+            Err(_) => return Err(ApiError::malformed_json()),
+        }
+    };
+    let results = fields.into_iter().rev().find(|(k, _)| k == "results");
+    match results {
+        None => errors.add("results", "required field"),
+        Some((_, raw)) => match raw.get().as_bytes().first() {
+            Some(b'{') => return Ok(raw),
+            Some(b'n') => errors.add("results", "null value not allowed"),
+            _ => errors.add("results", "must be of dict type"),
+        },
+    }
+    Err(ApiError::invalid_input(errors))
+}
+
+/// A JSON object read as (key, raw value) pairs in one pass.
+struct ObjectFields<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for ObjectFields<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visitor<'a> {
+            type Value = ObjectFields<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut fields = Vec::new();
+                while let Some((key, value)) = map.next_entry::<String, &'de RawValue>()? {
+                    fields.push((key, value));
+                }
+                Ok(ObjectFields(fields))
+            }
+        }
+        d.deserialize_map(Visitor(std::marker::PhantomData))
+    }
+}
+
+/// PATCH /jobs-api/analyses/{analysis_id} — J4 (finalize).
+pub async fn finalize(
+    job: JobAuth,
+    State(app): State<AppState>,
+    Ids(analysis_id): Ids<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let body = read_limited(&headers, body, app.config.max_results_bytes).await?;
+    let raw = body.slice_ref(results_of(&body)?.get().as_bytes());
+    let not_found = format!("There is no analysis with id {analysis_id}");
+    let analysis = job_access(&app, &job, &analysis_id, not_found).await?;
+    if analysis.ready {
+        return Err(already_finalized());
+    }
+    let prepared = crate::format::prepare(&app, &analysis, raw.clone()).await?;
+    let results = Results {
+        raw: &raw,
+        prepared: &prepared.results_json,
+        export_rows: &prepared.export_rows,
+        read_count: prepared.read_count,
+    };
+    match db::analyses::finalize(&app.db, &analysis_id, &results, now_micros()).await? {
+        Finalize::Done => {}
+        Finalize::AlreadyReady => return Err(already_finalized()),
+        Finalize::NotFound => {
+            return Err(ApiError::not_found_msg(format!(
+                "There is no analysis with id {analysis_id}"
+            )))
+        }
+    }
+    let (body, updated_at) = full_body(&app, &analysis_id).await?;
+    let mut response = JsonBytes(body).into_response();
+    crate::http::caching::add_headers(response.headers_mut(), updated_at);
+    Ok(response)
+}
+
+fn already_finalized() -> ApiError {
+    ApiError::conflict("There is already a result for this analysis.")
+}
+
+/// DELETE /jobs-api/analyses/{analysis_id} — J5 (only before finalize).
+pub async fn delete(
+    job: JobAuth,
+    State(app): State<AppState>,
+    Ids(analysis_id): Ids<String>,
+) -> ApiResult<Response> {
+    let analysis = job_access(&app, &job, &analysis_id, "Not found".into()).await?;
+    if analysis.ready {
+        return Err(ApiError::conflict("Analysis is finalized"));
+    }
+    delete_cascade(&app, &analysis_id, false, "Analysis is finalized").await
+}
+
+/// POST or PUT /jobs-api/analyses/{analysis_id}/files — J6.
+pub async fn upload(
+    job: JobAuth,
+    State(app): State<AppState>,
+    Ids(analysis_id): Ids<String>,
+    query: QueryPairs,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let params = upload_params(&query)?;
+    job_access(&app, &job, &analysis_id, "Not found".into()).await?;
+    receive_upload(&app, &analysis_id, params, &headers, body).await
+}

@@ -1,0 +1,26 @@
+//! The jobs API for workflow runners, mounted at `/jobs-api` (contract §6, J1–J7).
+
+pub mod analyses;
+pub mod jobs;
+
+use axum::routing::{get, patch, post, put};
+use axum::Router;
+
+use crate::app::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/jobs/{job_id}", patch(jobs::acquire))
+        .route("/jobs/{job_id}/status", post(jobs::push_status))
+        .route("/jobs/{job_id}/ping", put(jobs::ping))
+        .route(
+            "/analyses/{analysis_id}",
+            get(analyses::get_one)
+                .patch(analyses::finalize)
+                .delete(analyses::delete),
+        )
+        .route(
+            "/analyses/{analysis_id}/files",
+            post(analyses::upload).put(analyses::upload),
+        )
+}

@@ -1,0 +1,34 @@
+//! vira: a Virtool-compatible analyses service. `main.rs` only calls [`cli::run`].
+
+/// User API routes, mounted at `/api`.
+pub mod api;
+/// Application state: configuration, database, file store.
+pub mod app;
+/// Credentials (API keys, job keys) and sample rights.
+pub mod auth;
+/// BLAST support (NCBI and local BLAST+).
+pub mod blast;
+/// The command line.
+pub mod cli;
+/// Typed configuration.
+pub mod config;
+/// The storage layer (all SQL).
+pub mod db;
+/// CSV and XLSX exports.
+pub mod export;
+/// The file store.
+pub mod files;
+/// Results formatting (Pathoscope, NuVs, coverage simplification).
+pub mod format;
+/// HTTP plumbing: router, errors, bodies, queries, caching.
+pub mod http;
+/// Readers of reference and HMM annotation files.
+pub mod import;
+/// Workflow-runner routes, mounted at `/jobs-api`.
+pub mod jobs_api;
+/// Domain and wire types.
+pub mod model;
+/// The server loop.
+pub mod server;
+/// Logging.
+pub mod telemetry;

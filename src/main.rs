@@ -1,0 +1,8 @@
+use clap::Parser;
+
+#[tokio::main]
+async fn main() {
+    vira::telemetry::init();
+    let code = vira::cli::run(vira::cli::Cli::parse()).await;
+    std::process::exit(code);
+}

@@ -1,0 +1,8 @@
+//! Domain and wire types shared by the API, the storage layer and formatting.
+
+pub mod field_errors;
+pub mod hmm;
+pub mod ids;
+pub mod otu;
+pub mod time;
+pub mod views;

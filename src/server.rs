@@ -1,0 +1,62 @@
+//! Running the HTTP server on pre-bound listeners, with graceful shutdown.
+
+use std::future::Future;
+
+use tokio::net::TcpListener;
+
+use crate::app::AppState;
+
+/// Serve the full router on `listener` (and the jobs API alone on `jobs_listener`) until `shutdown`
+/// resolves; in-flight requests are drained.
+pub async fn run(
+    app: AppState,
+    listener: TcpListener,
+    jobs_listener: Option<TcpListener>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let main = axum::serve(listener, crate::http::router(app.clone()))
+        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    match jobs_listener {
+        None => main.await?,
+        Some(jobs_listener) => {
+            let jobs = axum::serve(jobs_listener, crate::http::jobs_router(app.clone()))
+                .with_graceful_shutdown(stopped(stop_rx));
+            let (a, b) = tokio::join!(main, jobs);
+            a?;
+            b?;
+        }
+    }
+    app.db.close().await;
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
