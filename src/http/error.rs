@@ -14,6 +14,12 @@ pub struct ApiError {
     pub status: StatusCode,
     pub id: &'static str,
     pub message: Cow<'static, str>,
+    /// Rarely used parts, boxed to keep `Result<_, ApiError>` small.
+    pub extra: Option<Box<Extra>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Extra {
     pub errors: Option<Map<String, Value>>,
     pub headers: Vec<(HeaderName, HeaderValue)>,
 }
@@ -30,8 +36,7 @@ impl ApiError {
             status,
             id,
             message: message.into(),
-            errors: None,
-            headers: Vec::new(),
+            extra: None,
         }
     }
 
@@ -157,26 +162,33 @@ impl ApiError {
     }
 
     pub fn with_errors(mut self, errors: FieldErrors) -> Self {
-        self.errors = Some(errors.into_map());
+        self.extra.get_or_insert_with(Default::default).errors = Some(errors.into_map());
         self
     }
 
     pub fn with_header(mut self, name: HeaderName, value: &str) -> Self {
         if let Ok(value) = HeaderValue::from_str(value) {
-            self.headers.push((name, value));
+            let extra = self.extra.get_or_insert_with(Default::default);
+            extra.headers.push((name, value));
         }
         self
+    }
+
+    /// The per-field messages of a 422, if any.
+    pub fn errors(&self) -> Option<&Map<String, Value>> {
+        self.extra.as_ref()?.errors.as_ref()
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let extra = self.extra.map(|e| *e).unwrap_or_default();
         let mut body = json!({"id": self.id, "message": self.message});
-        if let Some(errors) = self.errors {
+        if let Some(errors) = extra.errors {
             body["errors"] = Value::Object(errors);
         }
         let mut response = (self.status, crate::http::json_body(&body)).into_response();
-        for (name, value) in self.headers {
+        for (name, value) in extra.headers {
             response.headers_mut().insert(name, value);
         }
         response
