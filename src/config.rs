@@ -71,6 +71,11 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_DB_CONNECTIONS", default_value_t = 8)]
     pub db_connections: u32,
 
+    /// Seconds a request waits for a PostgreSQL connection before it fails with 503 (during an
+    /// outage requests fail this fast; vira reconnects by itself when the server is back).
+    #[arg(long, env = "VIRA_DB_ACQUIRE_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub db_acquire_timeout: u64,
+
     /// BLAST backend: `ncbi` or `local`.
     #[arg(long, env = "VIRA_BLAST_BACKEND", value_enum, default_value = "ncbi")]
     pub blast_backend: BlastBackendKind,
@@ -118,6 +123,10 @@ pub struct ServeConfig {
     /// Cap of the BLAST polling interval, seconds.
     #[arg(long, env = "VIRA_BLAST_MAX_INTERVAL", default_value_t = 60)]
     pub blast_max_interval: u64,
+
+    /// Do not run the BLAST worker in this process (split deployments; tests drive it by hand).
+    #[arg(long, env = "VIRA_NO_BLAST_WORKER")]
+    pub no_blast_worker: bool,
 }
 
 impl ServeConfig {

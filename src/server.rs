@@ -22,6 +22,8 @@ pub async fn run(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    let worker = (!app.config.no_blast_worker)
+        .then(|| tokio::spawn(crate::blast::worker::run(app.clone(), stop_rx.clone())));
     let main = axum::serve(listener, crate::http::router(app.clone()))
         .with_graceful_shutdown(stopped(stop_rx.clone()));
     match jobs_listener {
@@ -33,6 +35,10 @@ pub async fn run(
             a?;
             b?;
         }
+    }
+    if let Some(worker) = worker {
+        // The worker stops at its next step; bound the wait so a hung backend cannot block exit.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
     }
     app.db.close().await;
     Ok(())

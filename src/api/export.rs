@@ -56,7 +56,7 @@ pub async fn export(
     let table = if analysis.workflow == "nuvs" {
         let rows: Vec<nuvs::ExportRow> =
             serde_json::from_slice(&rows).map_err(ApiError::internal)?;
-        let top_hits = std::collections::BTreeMap::new();
+        let top_hits = crate::format::blast_top_hits(&app, analysis_id).await?;
         export::nuvs_table(&analysis.sample_id, rows, &top_hits)
     } else {
         let rows: Vec<pathoscope::ExportRow> =

@@ -1,6 +1,7 @@
 //! The user API, mounted at `/api`: the complete route table (contract route table U1–U20).
 
 pub mod analyses;
+pub mod blast;
 pub mod export;
 pub mod files;
 pub mod hmms;
@@ -25,6 +26,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/analyses/{analysis_id}/files/{file_id}",
             get(files::download),
+        )
+        .route(
+            "/analyses/{analysis_id}/{sequence_index}/blast",
+            get(blast::get_one).put(blast::put),
         )
         .route("/analyses/document/{file}", get(export::export))
         .route("/analyses/documents/{file}", get(export::export))

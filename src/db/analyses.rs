@@ -330,6 +330,16 @@ pub async fn prepared_results(db: &Db, id: &str) -> DbResult<Option<Vec<u8>>> {
     )
 }
 
+/// The raw results, exactly as posted, of a ready analysis.
+pub async fn raw_results(db: &Db, id: &str) -> DbResult<Option<Vec<u8>>> {
+    Ok(
+        sqlx::query_scalar("SELECT raw FROM analysis_results WHERE analysis_id = $1")
+            .bind(id)
+            .fetch_optional(db.reader())
+            .await?,
+    )
+}
+
 /// The prepared export rows (JSON) of a ready analysis.
 pub async fn export_rows(db: &Db, id: &str) -> DbResult<Option<Vec<u8>>> {
     Ok(
@@ -369,6 +379,7 @@ pub async fn delete(db: &Db, id: &str, required_ready: bool) -> DbResult<Delete>
     for sql in [
         "DELETE FROM analysis_files WHERE analysis_id = $1",
         "DELETE FROM analysis_results WHERE analysis_id = $1",
+        "DELETE FROM blast_records WHERE analysis_id = $1",
         "DELETE FROM analyses WHERE id = $1",
     ] {
         sqlx::query(sql).bind(id).execute(&mut *tx).await?;

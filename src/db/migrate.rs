@@ -5,12 +5,20 @@ use sqlx::Executor;
 use super::{Db, Dialect};
 
 /// (number, name, SQLite SQL, PostgreSQL SQL). Never edit an entry once released; add a new one.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "foundation",
-    include_str!("../../migrations/sqlite/0001_foundation.sql"),
-    include_str!("../../migrations/postgres/0001_foundation.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "foundation",
+        include_str!("../../migrations/sqlite/0001_foundation.sql"),
+        include_str!("../../migrations/postgres/0001_foundation.sql"),
+    ),
+    (
+        2,
+        "blast",
+        include_str!("../../migrations/sqlite/0002_blast.sql"),
+        include_str!("../../migrations/postgres/0002_blast.sql"),
+    ),
+];
 
 pub async fn run(db: &Db) -> anyhow::Result<()> {
     let pool = db.writer();

@@ -7,6 +7,7 @@
 //! failing with `SQLITE_BUSY`.
 
 pub mod analyses;
+pub mod blast;
 pub mod files;
 pub mod hmms;
 pub mod jobs;
@@ -34,37 +35,62 @@ pub enum Dialect {
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
-    /// The database cannot be reached (PostgreSQL restarting, pool exhausted): 503.
+    /// The database cannot be reached (PostgreSQL restarting, connection cut, pool exhausted): 503.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
     /// A unique constraint was violated; the name of the constraint when the driver reports it.
     #[error("unique violation {0:?}")]
     UniqueViolation(Option<String>),
     #[error(transparent)]
-    Other(#[from] anyhow::Error),
+    Other(anyhow::Error),
 }
 
 impl From<sqlx::Error> for DbError {
     fn from(error: sqlx::Error) -> Self {
-        match &error {
-            sqlx::Error::Database(db) if db.is_unique_violation() => {
-                DbError::UniqueViolation(db.constraint().map(str::to_owned))
+        if let sqlx::Error::Database(db) = &error {
+            if db.is_unique_violation() {
+                return DbError::UniqueViolation(db.constraint().map(str::to_owned));
             }
-            sqlx::Error::Io(_)
-            | sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::WorkerCrashed => DbError::Unavailable(error),
-            sqlx::Error::Database(db) if is_connection_loss(db.code().as_deref()) => {
-                DbError::Unavailable(error)
-            }
-            _ => DbError::Other(anyhow::Error::new(error)),
+        }
+        if is_unavailable(&error) {
+            DbError::Unavailable(error)
+        } else {
+            DbError::Other(anyhow::Error::new(error))
         }
     }
 }
 
-/// PostgreSQL SQLSTATE classes that mean "the server went away" (57P01 admin shutdown, 08xxx).
+impl From<anyhow::Error> for DbError {
+    /// A `sqlx::Error` that reached here wrapped in `anyhow` keeps its classification.
+    fn from(error: anyhow::Error) -> Self {
+        match error.downcast::<sqlx::Error>() {
+            Ok(sqlx_error) => sqlx_error.into(),
+            Err(other) => DbError::Other(other),
+        }
+    }
+}
+
+/// Whether an error means "the database cannot be reached right now" (a 503, not a 500): the
+/// socket failed or was closed (PostgreSQL restarting, a connection cut or terminated), TLS could
+/// not be set up, no connection could be had within `--db-acquire-timeout` (connection refused is
+/// retried by the pool until then), or the server reported a connection-level SQLSTATE.
+pub fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => is_connection_loss(db.code().as_deref()),
+        _ => false,
+    }
+}
+
+/// PostgreSQL SQLSTATEs that mean "the server went away or cannot take us now": class 08
+/// (connection exception), class 57P (57P01 admin shutdown — also what `pg_terminate_backend`
+/// sends —, 57P02 crash shutdown, 57P03 cannot connect now) and 53300 (too many connections).
 fn is_connection_loss(code: Option<&str>) -> bool {
-    matches!(code, Some(c) if c.starts_with("08") || c.starts_with("57P"))
+    matches!(code, Some(c) if c.starts_with("08") || c.starts_with("57P") || c == "53300")
 }
 
 pub type DbResult<T> = Result<T, DbError>;
@@ -79,7 +105,15 @@ pub struct Db {
 
 impl Db {
     /// Connect (creating a SQLite file and its directory when needed) and apply migrations.
-    pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<Db> {
+    ///
+    /// `acquire_timeout` bounds how long a request waits for a PostgreSQL connection, so requests
+    /// fail fast with 503 while the server is unreachable. SQLite keeps a long wait, since there it
+    /// only orders writers behind the single write connection.
+    pub async fn connect(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
         let dialect = if url.starts_with("sqlite:") {
             Dialect::Sqlite
@@ -119,7 +153,9 @@ impl Db {
             Dialect::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(max_connections.max(2))
-                    .acquire_timeout(Duration::from_secs(5))
+                    .acquire_timeout(acquire_timeout)
+                    // A pooled connection whose server went away (restart, pg_terminate_backend)
+                    // fails its ping and is replaced instead of failing the request.
                     .test_before_acquire(true)
                     .connect(url)
                     .await?;

@@ -66,8 +66,29 @@ pub async fn results_for(
     if workflow != "nuvs" {
         return Ok(Some(prepared));
     }
-    let blast = BTreeMap::new();
+    let mut blast = BTreeMap::new();
+    for record in db::blast::list_for_analysis(&app.db, analysis_id).await? {
+        let json = serde_json::value::RawValue::from_string(record.to_json())
+            .map_err(ApiError::internal)?;
+        blast.insert(record.sequence_index, json);
+    }
     Ok(Some(nuvs::attach_blast(&prepared, &blast)))
+}
+
+/// Each contig's BLAST top hit `(name, accession)` for the NuVs export (§10.3).
+pub async fn blast_top_hits(
+    app: &App,
+    analysis_id: &str,
+) -> ApiResult<BTreeMap<i64, (String, String)>> {
+    let mut top_hits = BTreeMap::new();
+    for record in db::blast::list_for_analysis(&app.db, analysis_id).await? {
+        let value: serde_json::Value =
+            serde_json::from_str(&record.to_json()).map_err(ApiError::internal)?;
+        if let Some(hit) = nuvs::blast_top_hit(&value) {
+            top_hits.insert(record.sequence_index, hit);
+        }
+    }
+    Ok(top_hits)
 }
 
 /// Run CPU-bound formatting off the async runtime.

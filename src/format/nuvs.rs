@@ -291,3 +291,22 @@ impl CheckedNuvs {
         self.contigs.is_empty()
     }
 }
+
+/// The `sequence` of the contig whose `index` equals `index` (U4), read without building a tree.
+pub fn contig_sequence(raw: &[u8], index: i64) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Contig {
+        index: Option<serde_json::Value>,
+        sequence: Option<String>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Results {
+        hits: Vec<Contig>,
+    }
+    let results: Results = serde_json::from_slice(raw).ok()?;
+    results
+        .hits
+        .into_iter()
+        .find(|c| c.index.as_ref().and_then(serde_json::Value::as_i64) == Some(index))
+        .and_then(|c| c.sequence)
+}

@@ -1,0 +1,86 @@
+//! `PUT` / `GET /api/analyses/{analysis_id}/{sequence_index}/blast` (U4, U5).
+
+use axum::extract::State;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use super::analyses::{access, Right};
+use crate::app::AppState;
+use crate::auth::AuthUser;
+use crate::blast::worker::{submit_in_request, LEASE};
+use crate::db;
+use crate::db::blast::NewRecord;
+use crate::format::nuvs::contig_sequence;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::{Ids, JsonBytes};
+use crate::model::time::now_micros;
+
+fn record_response(json: String, location: Option<&str>) -> Response {
+    let mut response = (StatusCode::OK, JsonBytes(json.into_bytes())).into_response();
+    if let Some(location) = location.and_then(|l| HeaderValue::from_str(l).ok()) {
+        response.headers_mut().insert(header::LOCATION, location);
+    }
+    response
+}
+
+/// PUT /api/analyses/{analysis_id}/{sequence_index}/blast — U4.
+pub async fn put(
+    user: AuthUser,
+    State(app): State<AppState>,
+    Ids((analysis_id, sequence_index)): Ids<(String, String)>,
+) -> ApiResult<Response> {
+    let analysis = access(
+        &app,
+        &user,
+        &analysis_id,
+        Right::Write,
+        "Analysis not found",
+    )
+    .await?;
+    if analysis.workflow != "nuvs" {
+        return Err(ApiError::conflict("Not a NuVs analysis"));
+    }
+    if !analysis.ready {
+        return Err(ApiError::conflict("Analysis is still running"));
+    }
+    let sequence_not_found = || ApiError::not_found_msg("Sequence not found");
+    let index: i64 = sequence_index.parse().map_err(|_| sequence_not_found())?;
+    let raw = db::analyses::raw_results(&app.db, &analysis_id)
+        .await?
+        .ok_or_else(sequence_not_found)?;
+    let sequence = crate::format::run_blocking(move || contig_sequence(&raw, index))
+        .await?
+        .ok_or_else(sequence_not_found)?;
+    let now = now_micros();
+    let record = db::blast::replace(
+        &app.db,
+        &NewRecord {
+            analysis_id: &analysis_id,
+            sequence_index: index,
+            sequence: &sequence,
+            backend: app.blast.backend.name(),
+            now,
+            deadline_at: now + app.blast.timeout_secs as i64 * 1_000_000,
+            lease: (&app.blast.instance_id, now + LEASE),
+        },
+    )
+    .await?;
+    let record = submit_in_request(&app, record).await?;
+    let location = format!("/api/analyses/{analysis_id}/{index}/blast");
+    Ok(record_response(record.to_json(), Some(&location)))
+}
+
+/// GET /api/analyses/{analysis_id}/{sequence_index}/blast — U5.
+pub async fn get_one(
+    user: AuthUser,
+    State(app): State<AppState>,
+    Ids((analysis_id, sequence_index)): Ids<(String, String)>,
+) -> ApiResult<Response> {
+    access(&app, &user, &analysis_id, Right::Read, "Analysis not found").await?;
+    let not_found = || ApiError::not_found_msg("BLAST not found");
+    let index: i64 = sequence_index.parse().map_err(|_| not_found())?;
+    let record = db::blast::get(&app.db, &analysis_id, index)
+        .await?
+        .ok_or_else(not_found)?;
+    Ok(record_response(record.to_json(), None))
+}

@@ -1,0 +1,343 @@
+//! BLAST records with their scheduling state and lease (spec/blast.md §4).
+//!
+//! Every write by the worker is conditional on the record still existing with the same `id` (and,
+//! for NCBI checks, the same `rid`) and still pending, so a replaced or deleted record is never
+//! written back. Every change also bumps the analysis's `updated_at` (contract §11).
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use super::{Db, DbError, DbResult, Tx};
+use crate::model::time::{rfc3339, Micros};
+
+/// A stored record, with the internal scheduling fields.
+#[derive(Debug, Clone)]
+pub struct BlastRecord {
+    pub id: i64,
+    pub analysis_id: String,
+    pub sequence_index: i64,
+    pub sequence: String,
+    pub backend: String,
+    pub created_at: Micros,
+    pub updated_at: Micros,
+    pub last_checked_at: Micros,
+    pub interval: i64,
+    pub rid: Option<String>,
+    pub ready: bool,
+    pub error: Option<String>,
+    /// The transformed result as JSON text.
+    pub result: Option<String>,
+    pub deadline_at: Micros,
+}
+
+impl BlastRecord {
+    /// The public object (contract §8.5), as JSON text.
+    pub fn to_json(&self) -> String {
+        let result = self.result.as_deref().unwrap_or("null");
+        format!(
+            "{{\"id\":{},\"analysis_id\":{},\"sequence_index\":{},\"created_at\":\"{}\",\"updated_at\":\"{}\",\
+             \"last_checked_at\":\"{}\",\"interval\":{},\"rid\":{},\"ready\":{},\"error\":{},\"result\":{}}}",
+            self.id,
+            serde_json::Value::from(self.analysis_id.as_str()),
+            self.sequence_index,
+            rfc3339(self.created_at),
+            rfc3339(self.updated_at),
+            rfc3339(self.last_checked_at),
+            self.interval,
+            serde_json::to_string(&self.rid).unwrap_or_else(|_| "null".into()),
+            self.ready,
+            serde_json::to_string(&self.error).unwrap_or_else(|_| "null".into()),
+            result,
+        )
+    }
+
+    /// When the record should be worked next: `last_checked_at + interval`, never after the deadline.
+    pub fn due_at(&self) -> Micros {
+        (self.last_checked_at + self.interval * 1_000_000).min(self.deadline_at)
+    }
+
+    pub fn is_pending(&self) -> bool {
+        !self.ready && self.error.is_none()
+    }
+}
+
+const COLUMNS: &str =
+    "id, analysis_id, sequence_index, sequence, backend, created_at, updated_at, \
+     last_checked_at, interval, rid, ready, error, result, deadline_at";
+
+fn from_row(row: &AnyRow) -> DbResult<BlastRecord> {
+    Ok(BlastRecord {
+        id: row.try_get("id")?,
+        analysis_id: row.try_get("analysis_id")?,
+        sequence_index: row.try_get("sequence_index")?,
+        sequence: row.try_get("sequence")?,
+        backend: row.try_get("backend")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        last_checked_at: row.try_get("last_checked_at")?,
+        interval: row.try_get("interval")?,
+        rid: row.try_get("rid")?,
+        ready: row.try_get::<i64, _>("ready")? != 0,
+        error: row.try_get("error")?,
+        result: row.try_get("result")?,
+        deadline_at: row.try_get("deadline_at")?,
+    })
+}
+
+pub struct NewRecord<'a> {
+    pub analysis_id: &'a str,
+    pub sequence_index: i64,
+    pub sequence: &'a str,
+    pub backend: &'a str,
+    pub now: Micros,
+    pub deadline_at: Micros,
+    /// The instance that submits inside the PUT holds the record until then: `(owner, until)`.
+    pub lease: (&'a str, Micros),
+}
+
+/// Replace the record of `(analysis, sequence_index)` with a new queued one (U4 effect 1–2, 4).
+pub async fn replace(db: &Db, new: &NewRecord<'_>) -> DbResult<BlastRecord> {
+    let mut tx = db.begin().await?;
+    sqlx::query("DELETE FROM blast_records WHERE analysis_id = $1 AND sequence_index = $2")
+        .bind(new.analysis_id)
+        .bind(new.sequence_index)
+        .execute(&mut *tx)
+        .await?;
+    let id: i64 = sqlx::query_scalar(
+        "UPDATE counters SET value = value + 1 WHERE name = 'blast_records' RETURNING value",
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO blast_records (id, analysis_id, sequence_index, sequence, backend, created_at, updated_at, \
+         last_checked_at, interval, rid, ready, error, result, deadline_at, lease_owner, lease_expires_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $6, 3, NULL, 0, NULL, NULL, $7, $8, $9)",
+    )
+    .bind(id)
+    .bind(new.analysis_id)
+    .bind(new.sequence_index)
+    .bind(new.sequence)
+    .bind(new.backend)
+    .bind(new.now)
+    .bind(new.deadline_at)
+    .bind(new.lease.0)
+    .bind(new.lease.1)
+    .execute(&mut *tx)
+    .await?;
+    touch_analysis(&mut tx, new.analysis_id, new.now).await?;
+    tx.commit().await?;
+    get_by_id(db, id)
+        .await?
+        .ok_or_else(|| DbError::Other(anyhow::anyhow!("BLAST record vanished after insert")))
+}
+
+async fn touch_analysis(tx: &mut Tx, analysis_id: &str, now: Micros) -> DbResult<()> {
+    sqlx::query("UPDATE analyses SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(analysis_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+pub async fn get_by_id(db: &Db, id: i64) -> DbResult<Option<BlastRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM blast_records WHERE id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn get(db: &Db, analysis_id: &str, sequence_index: i64) -> DbResult<Option<BlastRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM blast_records WHERE analysis_id = $1 AND sequence_index = $2"
+    );
+    let row = sqlx::query(&sql)
+        .bind(analysis_id)
+        .bind(sequence_index)
+        .fetch_optional(db.reader())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn list_for_analysis(db: &Db, analysis_id: &str) -> DbResult<Vec<BlastRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM blast_records WHERE analysis_id = $1 ORDER BY sequence_index"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(analysis_id)
+        .fetch_all(db.reader())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Claim up to `limit` pending records that are due at `now` and not leased by a live instance.
+/// Each claim is one conditional update, so two instances never hold the same record.
+pub async fn claim_due(
+    db: &Db,
+    owner: &str,
+    now: Micros,
+    lease_until: Micros,
+    limit: i64,
+) -> DbResult<Vec<BlastRecord>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM blast_records WHERE ready = 0 AND error IS NULL \
+         AND (lease_owner IS NULL OR lease_expires_at < $1) ORDER BY id LIMIT $2"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(now)
+        .bind(limit.saturating_mul(4))
+        .fetch_all(db.reader())
+        .await?;
+    let mut claimed = Vec::new();
+    for row in &rows {
+        let record = from_row(row)?;
+        if record.due_at() > now {
+            continue;
+        }
+        let won = sqlx::query(
+            "UPDATE blast_records SET lease_owner = $1, lease_expires_at = $2 \
+             WHERE id = $3 AND ready = 0 AND error IS NULL AND (lease_owner IS NULL OR lease_expires_at < $4)",
+        )
+        .bind(owner)
+        .bind(lease_until)
+        .bind(record.id)
+        .bind(now)
+        .execute(db.writer())
+        .await?
+        .rows_affected();
+        if won == 1 {
+            claimed.push(record);
+            if claimed.len() as i64 >= limit {
+                break;
+            }
+        }
+    }
+    Ok(claimed)
+}
+
+/// Extend a lease while a long piece of work runs; `false` when the record is gone or finished.
+pub async fn renew_lease(db: &Db, id: i64, owner: &str, until: Micros) -> DbResult<bool> {
+    let n = sqlx::query(
+        "UPDATE blast_records SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 \
+         AND ready = 0 AND error IS NULL",
+    )
+    .bind(until)
+    .bind(id)
+    .bind(owner)
+    .execute(db.writer())
+    .await?
+    .rows_affected();
+    Ok(n == 1)
+}
+
+/// The change a worker step makes to a pending record.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A submission got a RID (inside the PUT: schedule unchanged).
+    Submitted { rid: String },
+    /// A check or retry that did not finish the record: new `last_checked_at`, `interval`, maybe a RID.
+    Checked { rid: Option<String>, interval: i64 },
+    /// Done with a transformed result.
+    Done { result: String },
+    /// Failed for good.
+    Failed { error: String },
+}
+
+/// Apply `change` to record `id` if it still exists, is pending and (when `expected_rid` is given)
+/// has that RID, and give its lease back. Returns
+/// whether anything was written.
+pub async fn apply(
+    db: &Db,
+    id: i64,
+    expected_rid: Option<&str>,
+    change: &Change,
+    now: Micros,
+) -> DbResult<bool> {
+    // Parameters are numbered in order of first use; the guard always comes last.
+    const GUARD: &str = "ready = 0 AND error IS NULL AND (rid = ";
+    let (sql, text, interval) = match change {
+        Change::Submitted { rid } => (
+            "UPDATE blast_records SET rid = $1, updated_at = $2, lease_owner = NULL, \
+             lease_expires_at = NULL WHERE id = $3",
+            Some(rid.clone()),
+            None,
+        ),
+        Change::Checked { rid, interval } => (
+            "UPDATE blast_records SET rid = COALESCE($1, rid), last_checked_at = $2, updated_at = $2, \
+             interval = $3, lease_owner = NULL, lease_expires_at = NULL WHERE id = $4",
+            rid.clone(),
+            Some(*interval),
+        ),
+        Change::Done { result } => (
+            "UPDATE blast_records SET ready = 1, result = $1, last_checked_at = $2, updated_at = $2, \
+             lease_owner = NULL, lease_expires_at = NULL WHERE id = $3",
+            Some(result.clone()),
+            None,
+        ),
+        Change::Failed { error } => (
+            "UPDATE blast_records SET error = $1, last_checked_at = $2, updated_at = $2, \
+             lease_owner = NULL, lease_expires_at = NULL WHERE id = $3",
+            Some(error.clone()),
+            None,
+        ),
+    };
+    let next = if interval.is_some() { 5 } else { 4 };
+    let sql = match expected_rid {
+        Some(_) => format!("{sql} AND {GUARD}${next})"),
+        None => format!("{sql} AND ready = 0 AND error IS NULL"),
+    };
+    let mut query = sqlx::query(&sql).bind(text).bind(now);
+    if let Some(interval) = interval {
+        query = query.bind(interval);
+    }
+    query = query.bind(id);
+    if let Some(rid) = expected_rid {
+        query = query.bind(rid);
+    }
+    let mut tx = db.begin().await?;
+    let written = query.execute(&mut *tx).await?.rows_affected() == 1;
+    if written {
+        let analysis_id: String =
+            sqlx::query_scalar("SELECT analysis_id FROM blast_records WHERE id = $1")
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await?;
+        touch_analysis(&mut tx, &analysis_id, now).await?;
+    }
+    tx.commit().await?;
+    Ok(written)
+}
+
+/// Whether record `id` still exists and is pending (a running local search checks this).
+pub async fn is_pending(db: &Db, id: i64) -> DbResult<bool> {
+    let row: Option<i64> = sqlx::query_scalar(
+        "SELECT 1 FROM blast_records WHERE id = $1 AND ready = 0 AND error IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(db.reader())
+    .await?;
+    Ok(row.is_some())
+}
+
+/// Give one record's lease back.
+pub async fn release_lease(db: &Db, id: i64, owner: &str) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE blast_records SET lease_owner = NULL, lease_expires_at = NULL WHERE id = $1 AND lease_owner = $2",
+    )
+    .bind(id)
+    .bind(owner)
+    .execute(db.writer())
+    .await?;
+    Ok(())
+}
+
+/// Release every lease held by `owner` (a clean shutdown hands its records to the others at once).
+pub async fn release_leases(db: &Db, owner: &str) -> DbResult<()> {
+    sqlx::query("UPDATE blast_records SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1")
+        .bind(owner)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}
