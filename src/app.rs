@@ -17,7 +17,7 @@ pub struct App {
 pub type AppState = Arc<App>;
 
 impl App {
-    /// Connect the database (migrating it), open the file store, and remove leftover temporary objects.
+    /// Connect the database (migrating it), open the file store, and sweep leftover objects.
     pub async fn build(config: ServeConfig) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.storage.data_path)?;
         let blast = Blast::from_config(&config)?;
@@ -28,15 +28,20 @@ impl App {
         )
         .await?;
         let files = FileStore::local(&config.storage.data_path).await?;
-        let removed = files.clean_temp().await?;
-        if removed > 0 {
-            tracing::info!(removed, "removed leftover temporary upload objects");
-        }
-        Ok(Arc::new(App {
+        let app = Arc::new(App {
             config,
             db,
             files,
             blast,
-        }))
+        });
+        let swept = crate::files::sweep::run(&app).await?;
+        if swept.temp_objects + swept.orphan_objects > 0 {
+            tracing::info!(
+                temp_objects = swept.temp_objects,
+                orphan_objects = swept.orphan_objects,
+                "removed leftover objects"
+            );
+        }
+        Ok(app)
     }
 }

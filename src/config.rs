@@ -124,6 +124,10 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_BLAST_MAX_INTERVAL", default_value_t = 60)]
     pub blast_max_interval: u64,
 
+    /// Seconds `vira serve` waits for in-flight requests after SIGTERM before it exits anyway.
+    #[arg(long, env = "VIRA_SHUTDOWN_GRACE", default_value_t = 30)]
+    pub shutdown_grace: u64,
+
     /// Do not run the BLAST worker in this process (split deployments; tests drive it by hand).
     #[arg(long, env = "VIRA_NO_BLAST_WORKER")]
     pub no_blast_worker: bool,

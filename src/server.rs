@@ -1,6 +1,7 @@
 //! Running the HTTP server on pre-bound listeners, with graceful shutdown.
 
 use std::future::Future;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 
@@ -15,6 +16,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stop_tx_rx = stop_rx.clone();
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop_tx.send(true);
@@ -26,19 +28,36 @@ pub async fn run(
         .then(|| tokio::spawn(crate::blast::worker::run(app.clone(), stop_rx.clone())));
     let main = axum::serve(listener, crate::http::router(app.clone()))
         .with_graceful_shutdown(stopped(stop_rx.clone()));
-    match jobs_listener {
-        None => main.await?,
-        Some(jobs_listener) => {
-            let jobs = axum::serve(jobs_listener, crate::http::jobs_router(app.clone()))
-                .with_graceful_shutdown(stopped(stop_rx));
-            let (a, b) = tokio::join!(main, jobs);
-            a?;
-            b?;
+    let grace = Duration::from_secs(app.config.shutdown_grace);
+    let serving = {
+        let app = app.clone();
+        async move {
+            match jobs_listener {
+                None => main.await,
+                Some(jobs_listener) => {
+                    let jobs = axum::serve(jobs_listener, crate::http::jobs_router(app.clone()))
+                        .with_graceful_shutdown(stopped(stop_rx.clone()));
+                    let (a, b) = tokio::join!(main, jobs);
+                    a.and(b)
+                }
+            }
         }
+    };
+    // In-flight requests are drained, but never for longer than `--shutdown-grace` seconds.
+    let drain_limit = {
+        let rx = stop_tx_rx.clone();
+        async move {
+            stopped(rx).await;
+            tokio::time::sleep(grace).await;
+        }
+    };
+    tokio::select! {
+        served = serving => served?,
+        _ = drain_limit => tracing::warn!("in-flight requests still running after the shutdown grace; exiting"),
     }
     if let Some(worker) = worker {
         // The worker stops at its next step; bound the wait so a hung backend cannot block exit.
-        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
+        let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;
     }
     app.db.close().await;
     Ok(())

@@ -99,3 +99,13 @@ pub async fn insert(db: &Db, file: &AnalysisFile, uploaded_at: Micros) -> DbResu
     tx.commit().await?;
     Ok(Insert::Inserted(file.clone()))
 }
+
+/// The `name_on_disk` of every file record of an analysis (for the start-up sweep).
+pub async fn names_on_disk(db: &Db, analysis_id: &str) -> DbResult<Vec<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT name_on_disk FROM analysis_files WHERE analysis_id = $1")
+            .bind(analysis_id)
+            .fetch_all(db.reader())
+            .await?,
+    )
+}

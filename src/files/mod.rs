@@ -5,8 +5,10 @@
 //! failed upload never leaves a half-written file under its final key.
 
 pub mod names;
+pub mod sweep;
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use tokio::fs::{self, File};
 use tokio::io::{AsyncWriteExt, BufWriter};
@@ -94,17 +96,64 @@ impl FileStore {
         }
     }
 
-    /// Remove leftover temporary objects (at start-up); returns how many.
-    pub async fn clean_temp(&self) -> std::io::Result<usize> {
+    /// Remove temporary objects not written to for `grace` (at start-up); returns how many.
+    pub async fn clean_temp(&self, grace: Duration) -> std::io::Result<usize> {
         let mut removed = 0;
-        let mut entries = fs::read_dir(self.root.join("tmp")).await?;
-        while let Some(entry) = entries.next_entry().await? {
-            if fs::remove_file(entry.path()).await.is_ok() {
+        for (path, _) in stale_entries(&self.root.join("tmp"), grace).await? {
+            if fs::remove_file(path).await.is_ok() {
                 removed += 1;
             }
         }
         Ok(removed)
     }
+
+    /// The analysis ids that have a folder of objects, with the folder's stale objects
+    /// (`name_on_disk`s not modified for `grace`).
+    pub async fn stale_analysis_objects(
+        &self,
+        grace: Duration,
+    ) -> std::io::Result<Vec<(String, Vec<String>)>> {
+        let mut found = Vec::new();
+        let mut dirs = fs::read_dir(self.root.join("analyses")).await?;
+        while let Some(dir) = dirs.next_entry().await? {
+            if !dir.file_type().await?.is_dir() {
+                continue;
+            }
+            let names = stale_entries(&dir.path(), grace)
+                .await?
+                .into_iter()
+                .map(|(_, name)| name)
+                .collect();
+            found.push((dir.file_name().to_string_lossy().into_owned(), names));
+        }
+        Ok(found)
+    }
+}
+
+/// Files directly in `dir` whose modification time is at least `grace` ago: `(path, name)`.
+async fn stale_entries(dir: &Path, grace: Duration) -> std::io::Result<Vec<(PathBuf, String)>> {
+    let mut stale = Vec::new();
+    let mut entries = match fs::read_dir(dir).await {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(stale),
+        Err(e) => return Err(e),
+    };
+    let now = SystemTime::now();
+    while let Some(entry) = entries.next_entry().await? {
+        let metadata = entry.metadata().await?;
+        let age = metadata
+            .modified()
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .unwrap_or_default();
+        if metadata.is_file() && age >= grace {
+            stale.push((
+                entry.path(),
+                entry.file_name().to_string_lossy().into_owned(),
+            ));
+        }
+    }
+    Ok(stale)
 }
 
 /// A temporary object being written. Dropping it without `commit` removes the file.
