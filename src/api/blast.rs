@@ -64,7 +64,8 @@ pub async fn put(
             lease: (&app.blast.instance_id, now + LEASE),
         },
     )
-    .await?;
+    .await?
+    .ok_or_else(|| ApiError::not_found_msg("Analysis not found"))?;
     let record = submit_in_request(&app, record).await?;
     let location = format!("/api/analyses/{analysis_id}/{index}/blast");
     Ok(record_response(record.to_json(), Some(&location)))

@@ -77,7 +77,7 @@ pub async fn receive_upload(
     let id = db::files::reserve_id(&app.db).await?;
     let name_on_disk = format!("{id}-{}", names::safe_name(&params.name));
     let key = analysis_file_key(analysis_id, &name_on_disk);
-    let size = app.files.commit(temp, &key).await?;
+    let committed = app.files.commit(temp, &key).await?;
     let uploaded_at = now_micros();
     let file = AnalysisFile {
         id,
@@ -86,10 +86,12 @@ pub async fn receive_upload(
         format: params.format,
         name: params.name,
         name_on_disk,
-        size: size as i64,
+        size: committed.size as i64,
         uploaded_at: rfc3339(uploaded_at),
     };
     let outcome = db::files::insert(&app.db, &file, uploaded_at).await;
+    drop(committed);
+    let gone = matches!(outcome, Ok(Insert::AnalysisGone));
     let failure = match outcome {
         Ok(Insert::Inserted(file)) => {
             let location = format!("/api/analyses/{analysis_id}/files/{}", file.id);
@@ -101,6 +103,9 @@ pub async fn receive_upload(
     };
     if let Err(e) = app.files.remove(&key).await {
         tracing::error!(key, error = %e, "could not remove an uncommitted upload");
+    }
+    if gone {
+        app.files.prune_analysis(analysis_id).await;
     }
     Err(failure)
 }

@@ -29,7 +29,7 @@ pub async fn submit_in_request(app: &AppState, record: BlastRecord) -> DbResult<
         Backend::Ncbi(ncbi) => {
             if let Ok(rid) = ncbi.submit(&record.sequence, deadline).await {
                 let change = Change::Submitted { rid };
-                db_blast::apply(&app.db, record.id, None, &change, now_micros()).await?;
+                db_blast::apply(&app.db, &record.analysis_id, record.id, None, &change, now_micros()).await?;
             }
             db_blast::release_lease(&app.db, record.id, &blast.instance_id).await?;
         }
@@ -84,7 +84,7 @@ async fn work(app: &AppState, record: BlastRecord, now: Micros) -> DbResult<()> 
         let change = Change::Failed {
             error: blast.timed_out(),
         };
-        db_blast::apply(&app.db, record.id, None, &change, now).await?;
+        db_blast::apply(&app.db, &record.analysis_id, record.id, None, &change, now).await?;
         return Ok(());
     }
     let next = blast.next_interval(record.interval);
@@ -127,7 +127,7 @@ async fn work(app: &AppState, record: BlastRecord, now: Micros) -> DbResult<()> 
             return run_local(app, &record).await;
         }
     };
-    db_blast::apply(&app.db, record.id, expected_rid.as_deref(), &change, now).await?;
+    db_blast::apply(&app.db, &record.analysis_id, record.id, expected_rid.as_deref(), &change, now).await?;
     Ok(())
 }
 
@@ -158,7 +158,7 @@ async fn run_local(app: &App, record: &BlastRecord) -> DbResult<()> {
         },
         _ = watch => return Ok(()),
     };
-    db_blast::apply(&app.db, record.id, None, &change, now_micros()).await?;
+    db_blast::apply(&app.db, &record.analysis_id, record.id, None, &change, now_micros()).await?;
     Ok(())
 }
 

@@ -350,6 +350,18 @@ pub async fn export_rows(db: &Db, id: &str) -> DbResult<Option<Vec<u8>>> {
     )
 }
 
+/// Take the analysis row's write lock first, so every transaction that changes an analysis and
+/// its children locks in the same order (analysis, then children) and none can deadlock or
+/// insert a child under a row that a concurrent delete removes.
+pub async fn lock_row(tx: &mut super::Tx, id: &str) -> DbResult<bool> {
+    let locked = sqlx::query("UPDATE analyses SET updated_at = updated_at WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(locked == 1)
+}
+
 pub enum Delete {
     /// Deleted; the storage keys of its files, to remove after the commit.
     Deleted(Vec<String>),
@@ -362,6 +374,7 @@ pub enum Delete {
 /// `ready` flag equals `required_ready`.
 pub async fn delete(db: &Db, id: &str, required_ready: bool) -> DbResult<Delete> {
     let mut tx = db.begin().await?;
+    lock_row(&mut tx, id).await?;
     let ready: Option<i64> = sqlx::query_scalar("SELECT ready FROM analyses WHERE id = $1")
         .bind(id)
         .fetch_optional(&mut *tx)

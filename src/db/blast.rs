@@ -7,7 +7,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{Db, DbError, DbResult, Tx};
+use super::{Db, DbResult, Tx};
 use crate::model::time::{rfc3339, Micros};
 
 /// A stored record, with the internal scheduling fields.
@@ -95,9 +95,13 @@ pub struct NewRecord<'a> {
     pub lease: (&'a str, Micros),
 }
 
-/// Replace the record of `(analysis, sequence_index)` with a new queued one (U4 effect 1–2, 4).
-pub async fn replace(db: &Db, new: &NewRecord<'_>) -> DbResult<BlastRecord> {
+/// Replace the record of `(analysis, sequence_index)` with a new queued one (U4 effect 1–2, 4);
+/// `None` when the analysis was deleted meanwhile.
+pub async fn replace(db: &Db, new: &NewRecord<'_>) -> DbResult<Option<BlastRecord>> {
     let mut tx = db.begin().await?;
+    if !touch_analysis(&mut tx, new.analysis_id, new.now).await? {
+        return Ok(None);
+    }
     sqlx::query("DELETE FROM blast_records WHERE analysis_id = $1 AND sequence_index = $2")
         .bind(new.analysis_id)
         .bind(new.sequence_index)
@@ -124,20 +128,19 @@ pub async fn replace(db: &Db, new: &NewRecord<'_>) -> DbResult<BlastRecord> {
     .bind(new.lease.1)
     .execute(&mut *tx)
     .await?;
-    touch_analysis(&mut tx, new.analysis_id, new.now).await?;
     tx.commit().await?;
-    get_by_id(db, id)
-        .await?
-        .ok_or_else(|| DbError::Other(anyhow::anyhow!("BLAST record vanished after insert")))
+    get_by_id(db, id).await
 }
 
-async fn touch_analysis(tx: &mut Tx, analysis_id: &str, now: Micros) -> DbResult<()> {
-    sqlx::query("UPDATE analyses SET updated_at = $1 WHERE id = $2")
+/// Bump the analysis's `updated_at` (taking its row lock); `false` when it is gone.
+async fn touch_analysis(tx: &mut Tx, analysis_id: &str, now: Micros) -> DbResult<bool> {
+    let n = sqlx::query("UPDATE analyses SET updated_at = $1 WHERE id = $2")
         .bind(now)
         .bind(analysis_id)
         .execute(&mut **tx)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected();
+    Ok(n == 1)
 }
 
 pub async fn get_by_id(db: &Db, id: i64) -> DbResult<Option<BlastRecord>> {
@@ -250,6 +253,7 @@ pub enum Change {
 /// whether anything was written.
 pub async fn apply(
     db: &Db,
+    analysis_id: &str,
     id: i64,
     expected_rid: Option<&str>,
     change: &Change,
@@ -297,17 +301,16 @@ pub async fn apply(
         query = query.bind(rid);
     }
     let mut tx = db.begin().await?;
-    let written = query.execute(&mut *tx).await?.rows_affected() == 1;
-    if written {
-        let analysis_id: String =
-            sqlx::query_scalar("SELECT analysis_id FROM blast_records WHERE id = $1")
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await?;
-        touch_analysis(&mut tx, &analysis_id, now).await?;
+    // The analysis first (the lock order of every analysis change), then the record.
+    if !touch_analysis(&mut tx, analysis_id, now).await? {
+        return Ok(false);
+    }
+    if query.execute(&mut *tx).await?.rows_affected() != 1 {
+        // Replaced, deleted or already finished: nothing is written, not even the analysis.
+        return Ok(false);
     }
     tx.commit().await?;
-    Ok(written)
+    Ok(true)
 }
 
 /// Whether record `id` still exists and is pending (a running local search checks this).

@@ -8,7 +8,6 @@ pub mod names;
 pub mod sweep;
 
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
 
 use tokio::fs::{self, File};
 use tokio::io::{AsyncWriteExt, BufWriter};
@@ -36,36 +35,64 @@ impl FileStore {
         self.root.join(key)
     }
 
-    /// A new temporary object, removed on drop unless committed.
+    /// A new temporary object, removed on drop unless committed. It is locked (`flock`) for as
+    /// long as its writer lives, so the start-up sweep of any instance can tell an abandoned object
+    /// (lock free: its process died) from one being written right now.
     pub async fn create_temp(&self) -> std::io::Result<TempObject> {
         let path = self
             .root
             .join("tmp")
             .join(format!("{}.part", crate::model::ids::new_id()));
-        let file = File::create(&path).await?;
+        let (lock, file) = tokio::task::spawn_blocking({
+            let path = path.clone();
+            move || -> std::io::Result<(std::fs::File, std::fs::File)> {
+                let lock = std::fs::File::create(&path)?;
+                lock.try_lock().map_err(std::io::Error::from)?;
+                let file = lock.try_clone()?;
+                Ok((lock, file))
+            }
+        })
+        .await
+        .map_err(std::io::Error::other)??;
         Ok(TempObject {
             path: Some(path),
-            writer: Some(BufWriter::with_capacity(1 << 20, file)),
+            writer: Some(BufWriter::with_capacity(1 << 20, File::from_std(file))),
             size: 0,
+            lock: Some(lock),
         })
     }
 
-    /// Move a finished temporary object to `key`.
-    pub async fn commit(&self, mut temp: TempObject, key: &str) -> std::io::Result<u64> {
+    /// Move a finished temporary object to `key`. The returned guard keeps the object locked
+    /// until the caller has recorded it, so no sweep takes it for an orphan meanwhile.
+    pub async fn commit(&self, mut temp: TempObject, key: &str) -> std::io::Result<Committed> {
         let size = temp.finish().await?;
         let target = self.path(key);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).await?;
-        }
         let source = temp
             .path
             .take()
             .expect("temporary object already committed");
-        if let Err(e) = fs::rename(&source, &target).await {
-            let _ = fs::remove_file(&source).await;
-            return Err(e);
+        // A delete of the analysis may remove the directory between its creation and the rename;
+        // the second attempt recreates it, and the caller then finds the analysis gone (§12).
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            if let Some(parent) = target.parent() {
+                fs::create_dir_all(parent).await?;
+            }
+            match fs::rename(&source, &target).await {
+                Ok(()) => {
+                    return Ok(Committed {
+                        size,
+                        _lock: temp.lock.take(),
+                    })
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 2 => {}
+                Err(e) => {
+                    let _ = fs::remove_file(&source).await;
+                    return Err(e);
+                }
+            }
         }
-        Ok(size)
     }
 
     /// Open a stored object; `None` when it does not exist.
@@ -96,64 +123,76 @@ impl FileStore {
         }
     }
 
-    /// Remove temporary objects not written to for `grace` (at start-up); returns how many.
-    pub async fn clean_temp(&self, grace: Duration) -> std::io::Result<usize> {
+    /// Remove an analysis's folder when it is empty: after an upload that lost to a delete of the
+    /// analysis, so that nothing is left behind (§12).
+    pub async fn prune_analysis(&self, analysis_id: &str) {
+        let _ = fs::remove_dir(self.path(&format!("analyses/{analysis_id}"))).await;
+    }
+
+    /// Remove temporary objects that nobody is writing (at start-up); returns how many.
+    pub async fn clean_temp(&self) -> std::io::Result<usize> {
         let mut removed = 0;
-        for (path, _) in stale_entries(&self.root.join("tmp"), grace).await? {
-            if fs::remove_file(path).await.is_ok() {
+        for name in files_in(&self.root.join("tmp")).await? {
+            let key = format!("tmp/{name}");
+            if let Some(_lock) = self.try_claim(&key).await? {
+                self.remove(&key).await?;
                 removed += 1;
             }
         }
         Ok(removed)
     }
 
-    /// The analysis ids that have a folder of objects, with the folder's stale objects
-    /// (`name_on_disk`s not modified for `grace`).
-    pub async fn stale_analysis_objects(
-        &self,
-        grace: Duration,
-    ) -> std::io::Result<Vec<(String, Vec<String>)>> {
+    /// Every analysis folder and the names of the objects in it.
+    pub async fn analysis_objects(&self) -> std::io::Result<Vec<(String, Vec<String>)>> {
         let mut found = Vec::new();
         let mut dirs = fs::read_dir(self.root.join("analyses")).await?;
         while let Some(dir) = dirs.next_entry().await? {
-            if !dir.file_type().await?.is_dir() {
-                continue;
+            if dir.file_type().await?.is_dir() {
+                let names = files_in(&dir.path()).await?;
+                found.push((dir.file_name().to_string_lossy().into_owned(), names));
             }
-            let names = stale_entries(&dir.path(), grace)
-                .await?
-                .into_iter()
-                .map(|(_, name)| name)
-                .collect();
-            found.push((dir.file_name().to_string_lossy().into_owned(), names));
         }
         Ok(found)
     }
+
+    /// Lock an object if no live upload holds it; `None` when someone does (or it is gone).
+    /// Hold the returned lock while deciding whether the object is an orphan.
+    pub async fn try_claim(&self, key: &str) -> std::io::Result<Option<std::fs::File>> {
+        let path = self.path(key);
+        tokio::task::spawn_blocking(move || match std::fs::File::open(&path) {
+            Ok(file) => match file.try_lock() {
+                Ok(()) => Ok(Some(file)),
+                Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+                Err(std::fs::TryLockError::Error(e)) => Err(e),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        })
+        .await
+        .map_err(std::io::Error::other)?
+    }
 }
 
-/// Files directly in `dir` whose modification time is at least `grace` ago: `(path, name)`.
-async fn stale_entries(dir: &Path, grace: Duration) -> std::io::Result<Vec<(PathBuf, String)>> {
-    let mut stale = Vec::new();
+/// The names of the files directly in `dir` (none when it does not exist).
+async fn files_in(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut names = Vec::new();
     let mut entries = match fs::read_dir(dir).await {
         Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(stale),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(names),
         Err(e) => return Err(e),
     };
-    let now = SystemTime::now();
     while let Some(entry) = entries.next_entry().await? {
-        let metadata = entry.metadata().await?;
-        let age = metadata
-            .modified()
-            .ok()
-            .and_then(|m| now.duration_since(m).ok())
-            .unwrap_or_default();
-        if metadata.is_file() && age >= grace {
-            stale.push((
-                entry.path(),
-                entry.file_name().to_string_lossy().into_owned(),
-            ));
+        if entry.file_type().await?.is_file() {
+            names.push(entry.file_name().to_string_lossy().into_owned());
         }
     }
-    Ok(stale)
+    Ok(names)
+}
+
+/// A committed object, still locked until dropped.
+pub struct Committed {
+    pub size: u64,
+    _lock: Option<std::fs::File>,
 }
 
 /// A temporary object being written. Dropping it without `commit` removes the file.
@@ -161,6 +200,8 @@ pub struct TempObject {
     path: Option<PathBuf>,
     writer: Option<BufWriter<File>>,
     size: u64,
+    /// The open file that holds the object's lock.
+    lock: Option<std::fs::File>,
 }
 
 impl TempObject {

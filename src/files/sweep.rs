@@ -1,16 +1,12 @@
 //! The start-up cleanup pass: leftover temporary objects, and stored objects without a record
 //! (an upload interrupted between commit and insert, or a delete whose file removal failed).
 //!
-//! With SQLite only one instance uses the data path, so everything left over is garbage. With
-//! PostgreSQL other instances may be in the middle of an upload right now, so only objects that
-//! nobody has written to for `SHARED_GRACE` are removed.
-
-use std::time::Duration;
+//! Uploads hold a lock on their object until it is recorded, so the sweep removes only objects
+//! whose writer is gone — safe even while other instances share the data path.
 
 use crate::app::App;
-use crate::db::{self, Dialect};
-
-pub const SHARED_GRACE: Duration = Duration::from_secs(600);
+use crate::db;
+use crate::files::analysis_file_key;
 
 pub struct Swept {
     pub temp_objects: usize,
@@ -18,29 +14,22 @@ pub struct Swept {
 }
 
 pub async fn run(app: &App) -> anyhow::Result<Swept> {
-    let grace = match app.db.dialect() {
-        Dialect::Sqlite => Duration::ZERO,
-        Dialect::Postgres => SHARED_GRACE,
-    };
-    let temp_objects = app.files.clean_temp(grace).await?;
+    let temp_objects = app.files.clean_temp().await?;
     let mut orphan_objects = 0;
-    for (analysis_id, stale) in app.files.stale_analysis_objects(grace).await? {
-        if stale.is_empty() {
-            continue;
+    for (analysis_id, names) in app.files.analysis_objects().await? {
+        for name in names {
+            let key = analysis_file_key(&analysis_id, &name);
+            let Some(_lock) = app.files.try_claim(&key).await? else {
+                continue;
+            };
+            // Checked while holding the lock: an upload releases it only after its record exists.
+            if !db::files::names_on_disk(&app.db, &analysis_id).await?.contains(&name) {
+                app.files.remove(&key).await?;
+                orphan_objects += 1;
+            }
         }
-        let known = db::files::names_on_disk(&app.db, &analysis_id).await?;
-        for name in stale.iter().filter(|name| !known.contains(name)) {
-            app.files
-                .remove(&crate::files::analysis_file_key(&analysis_id, name))
-                .await?;
-            orphan_objects += 1;
-        }
-        if known.is_empty()
-            && db::analyses::get_core(&app.db, &analysis_id)
-                .await?
-                .is_none()
-        {
-            app.files.remove_analysis(&analysis_id).await?;
+        if db::analyses::get_core(&app.db, &analysis_id).await?.is_none() {
+            app.files.prune_analysis(&analysis_id).await;
         }
     }
     Ok(Swept {

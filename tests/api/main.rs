@@ -1,13 +1,25 @@
 //! The integration suite: one binary, one module per resource, each test on SQLite and PostgreSQL.
 
+mod expect;
+mod helpers;
 mod support;
 
+mod access;
 mod analyses;
 mod auth;
+mod blast;
+mod caching;
+mod downloads;
 mod errors;
+mod faults;
+mod files;
 mod imports;
 mod jobs;
+mod jobs_analyses;
+mod nuvs;
+mod pathoscope;
 mod samples;
+mod scaleout;
 mod users;
 
 pub use support::*;

@@ -60,7 +60,7 @@ pub fn fixture_bytes(path: &str) -> Vec<u8> {
 }
 
 /// A PostgreSQL database that exists for one test.
-struct PgDatabase {
+pub struct PgDatabase {
     admin_url: String,
     name: String,
 }
@@ -92,7 +92,7 @@ pub fn pg_admin_url() -> String {
 }
 
 /// Create a fresh PostgreSQL database; `None` (with the reason printed) when no server answers.
-async fn create_pg_database() -> Option<(String, PgDatabase)> {
+pub async fn create_pg_database() -> Option<(String, PgDatabase)> {
     use sqlx::Connection;
     let admin_url = pg_admin_url();
     let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
@@ -444,3 +444,354 @@ impl Drop for TestApp {
         }
     }
 }
+
+// ===================================================================================================
+// Scale-out helpers (used by `scaleout.rs`): the test's PostgreSQL database, `vira` processes on one
+// database, and a TCP proxy that can cut vira off from PostgreSQL. Additive only.
+// ===================================================================================================
+
+/// Polls of a starting `vira serve` process, and the pause between them (bounded: about 30 s).
+const INSTANCE_READY_POLLS: u32 = 1200;
+const INSTANCE_READY_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
+
+impl PgDatabase {
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Terminate every server process connected to this database (as a PostgreSQL restart would,
+    /// for this database only); the number of backends terminated.
+    pub async fn terminate_backends(&self) -> i64 {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.admin_url)
+            .await
+            .expect("connect to the PostgreSQL admin database");
+        let terminated: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = $1 AND pid <> pg_backend_pid()) AS t",
+        )
+        .bind(&self.name)
+        .fetch_one(&mut conn)
+        .await
+        .expect("pg_terminate_backend");
+        terminated
+    }
+}
+
+impl TestApp {
+    /// The test's PostgreSQL database (`None` on SQLite).
+    pub fn pg_database(&self) -> Option<&PgDatabase> {
+        self._pg.as_ref()
+    }
+}
+
+/// `host:port` of a `postgres://` URL (port 5432 when absent).
+pub fn pg_host_port(url: &str) -> String {
+    let (_, hostport, _) = split_pg_url(url);
+    if hostport.is_empty() {
+        "127.0.0.1:5432".to_owned()
+    } else if hostport
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| !p.contains(']'))
+    {
+        hostport.to_owned()
+    } else {
+        format!("{hostport}:5432")
+    }
+}
+
+/// The same URL with its host and port replaced by `addr` (to go through a [`TcpProxy`]).
+pub fn pg_url_via(url: &str, addr: std::net::SocketAddr) -> String {
+    let (head, _, rest) = split_pg_url(url);
+    format!("{head}{addr}{rest}")
+}
+
+/// `(scheme://userinfo@, host:port, /database?query)`.
+fn split_pg_url(url: &str) -> (&str, &str, &str) {
+    let scheme_end = url.find("://").map_or(0, |i| i + 3);
+    let after = &url[scheme_end..];
+    let authority_end = after.find(['/', '?']).unwrap_or(after.len());
+    let authority = &after[..authority_end];
+    let host_start = authority.rfind('@').map_or(0, |i| i + 1);
+    (
+        &url[..scheme_end + host_start],
+        &authority[host_start..],
+        &after[authority_end..],
+    )
+}
+
+/// A TCP proxy on 127.0.0.1 in front of PostgreSQL. [`TcpProxy::cut`] closes every proxied
+/// connection and the listening socket (new connections are refused, as during a server restart);
+/// [`TcpProxy::restore`] listens on the same address again.
+pub struct TcpProxy {
+    addr: std::net::SocketAddr,
+    upstream: String,
+    accept: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    conns: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl TcpProxy {
+    pub async fn start(upstream: String) -> TcpProxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind proxy");
+        let proxy = TcpProxy {
+            addr: listener.local_addr().unwrap(),
+            upstream,
+            accept: std::sync::Mutex::new(None),
+            conns: Arc::new(std::sync::Mutex::new(Vec::new())),
+        };
+        proxy.serve(listener);
+        proxy
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        self.addr
+    }
+
+    fn serve(&self, listener: tokio::net::TcpListener) {
+        let upstream = self.upstream.clone();
+        let conns = self.conns.clone();
+        let task = tokio::spawn(async move {
+            loop {
+                let Ok((mut inbound, _)) = listener.accept().await else {
+                    continue;
+                };
+                let upstream = upstream.clone();
+                let conn = tokio::spawn(async move {
+                    if let Ok(mut outbound) = tokio::net::TcpStream::connect(&upstream).await {
+                        let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                    }
+                });
+                let mut conns = conns.lock().unwrap();
+                conns.retain(|c| !c.is_finished());
+                conns.push(conn);
+            }
+        });
+        *self.accept.lock().unwrap() = Some(task);
+    }
+
+    /// Stop listening and close every proxied connection; returns once all sockets are closed.
+    pub async fn cut(&self) {
+        let accept = self.accept.lock().unwrap().take();
+        if let Some(task) = accept {
+            task.abort();
+            let _ = task.await;
+        }
+        let conns = std::mem::take(&mut *self.conns.lock().unwrap());
+        for conn in conns {
+            conn.abort();
+            let _ = conn.await;
+        }
+    }
+
+    /// Listen again on the same address.
+    pub async fn restore(&self) {
+        let mut last_error = None;
+        for _ in 0..100 {
+            match tokio::net::TcpListener::bind(self.addr).await {
+                Ok(listener) => return self.serve(listener),
+                Err(e) => last_error = Some(e),
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        panic!("re-bind proxy on {}: {last_error:?}", self.addr);
+    }
+}
+
+impl Drop for TcpProxy {
+    fn drop(&mut self) {
+        if let Some(task) = self.accept.lock().unwrap().take() {
+            task.abort();
+        }
+        for conn in self.conns.lock().unwrap().drain(..) {
+            conn.abort();
+        }
+    }
+}
+
+/// `vira user create --handle <handle> --admin` as a process; the printed key as credentials.
+pub async fn create_admin_process(data_path: &std::path::Path, database_url: &str) -> Creds {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_vira"))
+        .args([
+            "user",
+            "create",
+            "--handle",
+            "admin",
+            "--admin",
+            "--data-path",
+        ])
+        .arg(data_path)
+        .args(["--database-url", database_url])
+        .env("VIRA_LOG", "error")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .await
+        .expect("run vira user create");
+    assert!(
+        output.status.success(),
+        "vira user create failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let key = String::from_utf8(output.stdout).expect("key is UTF-8");
+    let key = key.trim();
+    assert!(!key.is_empty(), "vira user create printed no key");
+    Creds {
+        login: "admin".into(),
+        key: key.to_owned(),
+    }
+}
+
+/// A `vira serve` process on 127.0.0.1; killed when dropped.
+pub struct Instance {
+    pub base: String,
+    pub client: reqwest::Client,
+    child: tokio::process::Child,
+}
+
+impl Instance {
+    /// Start `vira serve` on a free port with the given data path, database and extra options,
+    /// and wait (bounded polling) until it answers HTTP.
+    pub async fn start(
+        data_path: &std::path::Path,
+        database_url: &str,
+        extra: &[&str],
+    ) -> Instance {
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client");
+        // A free port can be taken by someone else before vira binds it: then vira exits and we
+        // try another one.
+        for _ in 0..3 {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("free port")
+                .port();
+            let listen = format!("127.0.0.1:{port}");
+            let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vira"))
+                .args(["serve", "--listen", &listen, "--data-path"])
+                .arg(data_path)
+                .args(["--database-url", database_url])
+                .args(extra)
+                .env("VIRA_LOG", "error")
+                .stdin(std::process::Stdio::null())
+                .stdout(std::process::Stdio::null())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("spawn vira serve");
+            let base = format!("http://{listen}");
+            for _ in 0..INSTANCE_READY_POLLS {
+                if child.try_wait().expect("poll child").is_some() {
+                    break;
+                }
+                if client
+                    .get(format!("{base}/api/analyses"))
+                    .send()
+                    .await
+                    .is_ok()
+                {
+                    return Instance {
+                        base,
+                        client,
+                        child,
+                    };
+                }
+                tokio::time::sleep(INSTANCE_READY_PAUSE).await;
+            }
+            let _ = child.kill().await;
+        }
+        panic!("vira serve did not become ready");
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        let response = request.send().await.expect("request");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.expect("body").to_vec();
+        Reply {
+            status,
+            headers,
+            bytes,
+        }
+    }
+
+    pub fn request(
+        &self,
+        method: Method,
+        path: &str,
+        creds: Option<&Creds>,
+    ) -> reqwest::RequestBuilder {
+        let builder = self.client.request(method, self.url(path));
+        match creds {
+            Some(c) => builder.basic_auth(&c.login, Some(&c.key)),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, creds: &Creds) -> Reply {
+        self.send(self.request(Method::GET, path, Some(creds)))
+            .await
+    }
+
+    pub async fn json(
+        &self,
+        method: Method,
+        path: &str,
+        creds: Option<&Creds>,
+        body: &Value,
+    ) -> Reply {
+        let request = self
+            .request(method, path, creds)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        self.send(request).await
+    }
+
+    pub async fn multipart(
+        &self,
+        method: Method,
+        path: &str,
+        creds: &Creds,
+        file_name: &str,
+        bytes: Vec<u8>,
+    ) -> Reply {
+        let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
+        let form = reqwest::multipart::Form::new().part("file", part);
+        self.send(self.request(method, path, Some(creds)).multipart(form))
+            .await
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("running process")
+    }
+
+    /// `kill -9` and wait for the process to be gone.
+    pub async fn kill9(&mut self) {
+        self.child.kill().await.expect("kill vira");
+    }
+
+    /// Wait for the process to exit by itself, at most `limit`; its exit status.
+    pub async fn wait_exit(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(limit, self.child.wait()).await.ok()?.ok()
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
+
+// TODO(blast-leases): a helper that starts two instances with a local BLAST backend and waits for a
+// pending BLAST record to change owner after the owning instance is killed belongs here, with the
+// lease take-over part of the scale-out issue.

@@ -1,0 +1,53 @@
+//! Keeps the benchmark harness from rotting: `vira-bench --size s --quick` against the debug
+//! `vira` must succeed and print every row of the S, list and transfer scenarios.
+
+use std::process::Command;
+
+#[test]
+fn quick_s_run_prints_the_table() {
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let output = Command::new(env!("CARGO_BIN_EXE_vira-bench"))
+        .args([
+            "--size",
+            "s",
+            "--quick",
+            "--vira",
+            env!("CARGO_BIN_EXE_vira"),
+        ])
+        .arg("--tmp-dir")
+        .arg(tmp.path())
+        .output()
+        .expect("run vira-bench");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "vira-bench failed ({}):\n{stdout}\n{stderr}",
+        output.status
+    );
+    for row in [
+        "Idle ",
+        "Finalize S Pathoscope",
+        "Finalize S NuVs",
+        "GET S Pathoscope",
+        "GET S NuVs",
+        "CSV S",
+        "XLSX S",
+        "List 25/200",
+        "cat 16 MiB",
+        "Upload 16 MiB",
+        "Download 16 MiB",
+    ] {
+        assert!(
+            stdout.lines().any(|line| line.starts_with(row)),
+            "no row {row:?} in:\n{stdout}"
+        );
+    }
+    for metric in ["p50", "p99", "req/s @16", "peak RSS", "MB/s"] {
+        assert!(stdout.contains(metric), "no {metric:?} in:\n{stdout}");
+    }
+    // --quick without --out writes no report, and the work directory is removed.
+    assert!(!stdout.contains("written to"), "{stdout}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().collect();
+    assert!(left.is_empty(), "work directory left behind: {left:?}");
+}
