@@ -124,6 +124,11 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_BLAST_MAX_INTERVAL", default_value_t = 60)]
     pub blast_max_interval: u64,
 
+    /// Seconds a BLAST record stays claimed by one instance without renewal; another instance
+    /// takes it over after that when its owner died.
+    #[arg(long, env = "VIRA_BLAST_LEASE", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub blast_lease: u64,
+
     /// Seconds `vira serve` waits for in-flight requests after SIGTERM before it exits anyway.
     #[arg(long, env = "VIRA_SHUTDOWN_GRACE", default_value_t = 30)]
     pub shutdown_grace: u64,

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use super::analyses::{access, Right};
 use crate::app::AppState;
 use crate::auth::AuthUser;
-use crate::blast::worker::{submit_in_request, LEASE};
+use crate::blast::worker::submit_in_request;
 use crate::db;
 use crate::db::blast::NewRecord;
 use crate::format::nuvs::contig_sequence;
@@ -61,7 +61,7 @@ pub async fn put(
             backend: app.blast.backend.name(),
             now,
             deadline_at: now + app.blast.timeout_secs as i64 * 1_000_000,
-            lease: (&app.blast.instance_id, now + LEASE),
+            lease: (&app.blast.instance_id, now + app.blast.lease),
         },
     )
     .await?

@@ -11,6 +11,7 @@ pub mod transform;
 pub mod worker;
 
 use crate::config::{BlastBackendKind, ServeConfig};
+use crate::model::time::Micros;
 
 /// Why a backend call did not produce a result.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,6 +43,8 @@ pub struct Blast {
     pub submit_timeout_secs: u64,
     pub timeout_secs: u64,
     pub max_interval_secs: i64,
+    /// How long a claim lasts without renewal, microseconds.
+    pub lease: Micros,
     /// Woken when a PUT leaves work for the worker.
     pub wake: tokio::sync::Notify,
 }
@@ -72,6 +75,7 @@ impl Blast {
             submit_timeout_secs: config.blast_submit_timeout,
             timeout_secs: config.blast_timeout,
             max_interval_secs: config.blast_max_interval as i64,
+            lease: config.blast_lease as i64 * 1_000_000,
             wake: tokio::sync::Notify::new(),
         })
     }

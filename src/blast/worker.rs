@@ -11,10 +11,6 @@ use crate::db::blast::{self as db_blast, BlastRecord, Change};
 use crate::db::DbResult;
 use crate::model::time::{now_micros, Micros};
 
-/// How long a claimed record stays with this instance without renewal.
-pub const LEASE: Micros = 60 * 1_000_000;
-/// How often a long local search renews its lease (and checks that its record still exists).
-const RENEW_EVERY: Duration = Duration::from_secs(20);
 /// Records claimed per step.
 const BATCH: i64 = 16;
 
@@ -29,7 +25,15 @@ pub async fn submit_in_request(app: &AppState, record: BlastRecord) -> DbResult<
         Backend::Ncbi(ncbi) => {
             if let Ok(rid) = ncbi.submit(&record.sequence, deadline).await {
                 let change = Change::Submitted { rid };
-                db_blast::apply(&app.db, &record.analysis_id, record.id, None, &change, now_micros()).await?;
+                db_blast::apply(
+                    &app.db,
+                    &record.analysis_id,
+                    record.id,
+                    None,
+                    &change,
+                    now_micros(),
+                )
+                .await?;
             }
             db_blast::release_lease(&app.db, record.id, &blast.instance_id).await?;
         }
@@ -66,7 +70,7 @@ pub async fn poll_due_once(app: &AppState, now: Micros) -> DbResult<usize> {
         return Ok(0);
     }
     let claimed =
-        db_blast::claim_due(&app.db, &app.blast.instance_id, now, now + LEASE, limit).await?;
+        db_blast::claim_due(&app.db, &app.blast.instance_id, now, now + app.blast.lease, limit).await?;
     let count = claimed.len();
     let results = join_all(claimed.into_iter().map(|record| work(app, record, now))).await;
     for result in results {
@@ -127,7 +131,15 @@ async fn work(app: &AppState, record: BlastRecord, now: Micros) -> DbResult<()> 
             return run_local(app, &record).await;
         }
     };
-    db_blast::apply(&app.db, &record.analysis_id, record.id, expected_rid.as_deref(), &change, now).await?;
+    db_blast::apply(
+        &app.db,
+        &record.analysis_id,
+        record.id,
+        expected_rid.as_deref(),
+        &change,
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -138,10 +150,12 @@ async fn run_local(app: &App, record: &BlastRecord) -> DbResult<()> {
     };
     let remaining = (record.deadline_at - now_micros()).max(0) as u64;
     let search = local.run(record.sequence_index, &record.sequence);
+    // Renew at a third of the lease, so a slow database round trip cannot let it lapse.
+    let renew_every = Duration::from_micros((app.blast.lease / 3).max(1) as u64);
     let watch = async {
         loop {
-            tokio::time::sleep(RENEW_EVERY).await;
-            let until = now_micros() + LEASE;
+            tokio::time::sleep(renew_every).await;
+            let until = now_micros() + app.blast.lease;
             match db_blast::renew_lease(&app.db, record.id, &app.blast.instance_id, until).await {
                 Ok(true) => {}
                 // Gone (replaced or deleted) or finished elsewhere: stop and kill the process.
@@ -158,7 +172,15 @@ async fn run_local(app: &App, record: &BlastRecord) -> DbResult<()> {
         },
         _ = watch => return Ok(()),
     };
-    db_blast::apply(&app.db, &record.analysis_id, record.id, None, &change, now_micros()).await?;
+    db_blast::apply(
+        &app.db,
+        &record.analysis_id,
+        record.id,
+        None,
+        &change,
+        now_micros(),
+    )
+    .await?;
     Ok(())
 }
 
