@@ -115,4 +115,25 @@ mod tests {
             "application/octet-stream"
         );
     }
+
+    proptest::proptest! {
+        #[test]
+        fn sanitized_names_have_no_path_or_control_characters(name in "\\PC*|.*") {
+            let clean = sanitize(&name);
+            proptest::prop_assert!(!clean.contains('/') && !clean.contains('\\'));
+            proptest::prop_assert!(!clean.chars().any(|c| (c as u32) < 0x20 || c as u32 == 0x7f));
+            // Sanitizing is idempotent.
+            proptest::prop_assert_eq!(sanitize(&clean), clean.clone());
+            let safe = safe_name(&clean);
+            proptest::prop_assert!(safe.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)));
+            proptest::prop_assert!(!safe.starts_with('.'));
+            proptest::prop_assert_eq!(safe.chars().count(), clean.chars().count());
+        }
+
+        #[test]
+        fn dispositions_are_valid_header_values(name in ".{1,40}") {
+            let value = content_disposition(&sanitize(&name));
+            proptest::prop_assert!(axum::http::HeaderValue::from_str(&value).is_ok());
+        }
+    }
 }

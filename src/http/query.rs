@@ -135,4 +135,26 @@ mod tests {
         assert_eq!(p.page_count(25), 1);
         assert_eq!(p.page_count(26), 2);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn pagination_arithmetic(page in 1i64..10_000, per_page in 1i64..=100, found in 0i64..1_000_000) {
+            let p = PageRequest { page, per_page };
+            let count = p.page_count(found);
+            // ceil(found / per_page): the last page holds the remainder, and no page is empty
+            // except when nothing was found.
+            proptest::prop_assert!(count * per_page >= found);
+            proptest::prop_assert!(found == 0 || (count - 1) * per_page < found);
+            proptest::prop_assert_eq!(count == 0, found == 0);
+            proptest::prop_assert_eq!(p.offset(), (page - 1) * per_page);
+        }
+
+        #[test]
+        fn any_query_string_is_accepted_or_a_422(query in ".{0,60}") {
+            match page_request(&QueryPairs::parse(Some(&query)), 100) {
+                Ok(p) => proptest::prop_assert!(p.page >= 1 && (1..=100).contains(&p.per_page)),
+                Err(e) => proptest::prop_assert_eq!(e.status.as_u16(), 422),
+            }
+        }
+    }
 }
