@@ -183,10 +183,7 @@ pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<(Vec<u8>, Micr
     let minimal = db::analyses::get_minimal(&app.db, analysis_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let updated_at = db::analyses::get_core(&app.db, analysis_id)
-        .await?
-        .map(|a| a.updated_at)
-        .ok_or_else(ApiError::not_found)?;
+    let updated_at = minimal.updated_at_micros;
     let files = db::files::list(&app.db, analysis_id).await?;
     let results = if minimal.ready {
         crate::format::results_for(app, analysis_id, &minimal.workflow).await?

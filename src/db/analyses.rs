@@ -145,10 +145,12 @@ fn minimal_from_row(row: &AnyRow) -> DbResult<(AnalysisMinimal, Vec<String>)> {
     };
     let subtractions: String = row.try_get("subtractions")?;
     let subtraction_ids: Vec<String> = serde_json::from_str(&subtractions).unwrap_or_default();
+    let updated_at: Micros = row.try_get("updated_at")?;
     let minimal = AnalysisMinimal {
         id: row.try_get("id")?,
         created_at: rfc3339(row.try_get("created_at")?),
-        updated_at: rfc3339(row.try_get("updated_at")?),
+        updated_at: rfc3339(updated_at),
+        updated_at_micros: updated_at,
         ready: row.try_get::<i64, _>("ready")? != 0,
         algorithm: workflow.clone(),
         workflow,

@@ -164,6 +164,9 @@ pub struct AnalysisMinimal {
     pub subtractions: Vec<IdName>,
     pub user: UserRef,
     pub read_count: Option<i64>,
+    /// `updated_at` as stored, for `Last-Modified` (not serialized).
+    #[serde(skip)]
+    pub updated_at_micros: i64,
 }
 
 /// A pagination body (contract §1.4).
