@@ -69,8 +69,14 @@ pub async fn poll_due_once(app: &AppState, now: Micros) -> DbResult<usize> {
     if limit == 0 {
         return Ok(0);
     }
-    let claimed =
-        db_blast::claim_due(&app.db, &app.blast.instance_id, now, now + app.blast.lease, limit).await?;
+    let claimed = db_blast::claim_due(
+        &app.db,
+        &app.blast.instance_id,
+        now,
+        now + app.blast.lease,
+        limit,
+    )
+    .await?;
     let count = claimed.len();
     let results = join_all(claimed.into_iter().map(|record| work(app, record, now))).await;
     for result in results {
@@ -93,36 +99,10 @@ async fn work(app: &AppState, record: BlastRecord, now: Micros) -> DbResult<()> 
     }
     let next = blast.next_interval(record.interval);
     let (change, expected_rid) = match &blast.backend {
-        Backend::Ncbi(ncbi) => match &record.rid {
-            None => {
-                let outcome = ncbi.submit(&record.sequence, Duration::from_secs(30)).await;
-                let change = match outcome {
-                    Ok(rid) => Change::Checked {
-                        rid: Some(rid),
-                        interval: next,
-                    },
-                    Err(Failure::Transient(reason)) => {
-                        tracing::info!(id = record.id, reason, "BLAST submission will be retried");
-                        Change::Checked {
-                            rid: None,
-                            interval: next,
-                        }
-                    }
-                    Err(Failure::Permanent(error)) => Change::Failed { error },
-                };
-                (change, None)
-            }
-            Some(rid) => {
-                let change = match ncbi.check(rid).await {
-                    Ok(Checked::Done(result)) => Change::Done { result },
-                    Ok(Checked::Waiting) | Err(Failure::Transient(_)) => Change::Checked {
-                        rid: None,
-                        interval: next,
-                    },
-                    Err(Failure::Permanent(error)) => Change::Failed { error },
-                };
-                (change, Some(rid.clone()))
-            }
+        // The request may outlast the lease (slow NCBI, waiting for a courtesy slot): keep it.
+        Backend::Ncbi(ncbi) => tokio::select! {
+            worked = work_ncbi(ncbi, &record, next) => worked,
+            _ = keep_lease(app, record.id) => return Ok(()),
         },
         Backend::Local(local) => {
             let Some(_slot) = local.try_slot() else {
@@ -143,6 +123,60 @@ async fn work(app: &AppState, record: BlastRecord, now: Micros) -> DbResult<()> 
     Ok(())
 }
 
+/// One NCBI submission or check of `record`: the change to store and the RID it is guarded by.
+async fn work_ncbi(
+    ncbi: &super::ncbi::Ncbi,
+    record: &BlastRecord,
+    next: i64,
+) -> (Change, Option<String>) {
+    match &record.rid {
+        None => {
+            let outcome = ncbi.submit(&record.sequence, Duration::from_secs(30)).await;
+            let change = match outcome {
+                Ok(rid) => Change::Checked {
+                    rid: Some(rid),
+                    interval: next,
+                },
+                Err(Failure::Transient(reason)) => {
+                    tracing::info!(id = record.id, reason, "BLAST submission will be retried");
+                    Change::Checked {
+                        rid: None,
+                        interval: next,
+                    }
+                }
+                Err(Failure::Permanent(error)) => Change::Failed { error },
+            };
+            (change, None)
+        }
+        Some(rid) => {
+            let change = match ncbi.check(rid).await {
+                Ok(Checked::Done(result)) => Change::Done { result },
+                Ok(Checked::Waiting) | Err(Failure::Transient(_)) => Change::Checked {
+                    rid: None,
+                    interval: next,
+                },
+                Err(Failure::Permanent(error)) => Change::Failed { error },
+            };
+            (change, Some(rid.clone()))
+        }
+    }
+}
+
+/// Renew this instance's lease on record `id` at a third of the lease, so a slow database round
+/// trip cannot let it lapse; returns once the record is gone, finished or no longer ours.
+async fn keep_lease(app: &App, id: i64) {
+    let renew_every = Duration::from_micros((app.blast.lease / 3).max(1) as u64);
+    loop {
+        tokio::time::sleep(renew_every).await;
+        let until = now_micros() + app.blast.lease;
+        match db_blast::renew_lease(&app.db, id, &app.blast.instance_id, until).await {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => tracing::warn!(error = %e, "could not renew a BLAST lease"),
+        }
+    }
+}
+
 /// Run a local search to its end, its deadline, or until its record disappears; store the outcome.
 async fn run_local(app: &App, record: &BlastRecord) -> DbResult<()> {
     let Backend::Local(local) = &app.blast.backend else {
@@ -150,20 +184,8 @@ async fn run_local(app: &App, record: &BlastRecord) -> DbResult<()> {
     };
     let remaining = (record.deadline_at - now_micros()).max(0) as u64;
     let search = local.run(record.sequence_index, &record.sequence);
-    // Renew at a third of the lease, so a slow database round trip cannot let it lapse.
-    let renew_every = Duration::from_micros((app.blast.lease / 3).max(1) as u64);
-    let watch = async {
-        loop {
-            tokio::time::sleep(renew_every).await;
-            let until = now_micros() + app.blast.lease;
-            match db_blast::renew_lease(&app.db, record.id, &app.blast.instance_id, until).await {
-                Ok(true) => {}
-                // Gone (replaced or deleted) or finished elsewhere: stop and kill the process.
-                Ok(false) => return,
-                Err(e) => tracing::warn!(error = %e, "could not renew a BLAST lease"),
-            }
-        }
-    };
+    // Gone (replaced or deleted) or finished elsewhere: stop and kill the process.
+    let watch = keep_lease(app, record.id);
     let change = tokio::select! {
         outcome = tokio::time::timeout(Duration::from_micros(remaining), search) => match outcome {
             Ok(Ok(result)) => Change::Done { result },

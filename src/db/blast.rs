@@ -201,12 +201,15 @@ pub async fn claim_due(
         }
         let won = sqlx::query(
             "UPDATE blast_records SET lease_owner = $1, lease_expires_at = $2 \
-             WHERE id = $3 AND ready = 0 AND error IS NULL AND (lease_owner IS NULL OR lease_expires_at < $4)",
+             WHERE id = $3 AND ready = 0 AND error IS NULL AND (lease_owner IS NULL OR lease_expires_at < $4) \
+             AND updated_at = $5",
         )
         .bind(owner)
         .bind(lease_until)
         .bind(record.id)
         .bind(now)
+        // Unchanged since it was read: another instance may have worked it in between.
+        .bind(record.updated_at)
         .execute(db.writer())
         .await?
         .rows_affected();

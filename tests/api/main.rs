@@ -20,6 +20,7 @@ mod nuvs;
 mod pathoscope;
 mod samples;
 mod scaleout;
+mod scaleout_blast;
 mod users;
 
 pub use support::*;

@@ -781,8 +781,14 @@ impl Instance {
     }
 
     /// Wait for the process to exit by itself, at most `limit`; its exit status.
-    pub async fn wait_exit(&mut self, limit: std::time::Duration) -> Option<std::process::ExitStatus> {
-        tokio::time::timeout(limit, self.child.wait()).await.ok()?.ok()
+    pub async fn wait_exit(
+        &mut self,
+        limit: std::time::Duration,
+    ) -> Option<std::process::ExitStatus> {
+        tokio::time::timeout(limit, self.child.wait())
+            .await
+            .ok()?
+            .ok()
     }
 }
 
@@ -792,6 +798,5 @@ impl Drop for Instance {
     }
 }
 
-// TODO(blast-leases): a helper that starts two instances with a local BLAST backend and waits for a
-// pending BLAST record to change owner after the owning instance is killed belongs here, with the
-// lease take-over part of the scale-out issue.
+// BLAST lease take-over across instances: see `scaleout_blast.rs` (its own fake NCBI server and
+// `Cluster` of two instances; it needs nothing more from here).
