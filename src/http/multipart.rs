@@ -49,10 +49,28 @@ pub async fn receive_file(
                     if temp.size() + chunk.len() as u64 > limit {
                         return Err(ApiError::payload_too_large());
                     }
-                    temp.write(&chunk).await?;
+                    if let Err(e) = temp.write(&chunk).await {
+                        // Read (and drop) a bounded rest of the body first, so the client, still
+                        // sending, receives the error instead of a reset connection.
+                        drain(&mut field, DRAIN_AFTER_FAILURE).await;
+                        return Err(e.into());
+                    }
                 }
                 Some(Err(e)) => return Err(multipart_error(e, true)),
             }
+        }
+    }
+}
+
+/// How much of a body is still read after a storage failure, so the error response arrives.
+const DRAIN_AFTER_FAILURE: u64 = 64 << 20;
+
+async fn drain(field: &mut multer::Field<'_>, limit: u64) {
+    let mut drained = 0u64;
+    while drained < limit {
+        match field.next().await {
+            Some(Ok(chunk)) => drained += chunk.len() as u64,
+            _ => return,
         }
     }
 }
