@@ -6,6 +6,8 @@ pub mod api;
 pub mod app;
 /// Credentials (API keys, job keys) and sample rights.
 pub mod auth;
+/// The benchmark harness behind the `vira-bench` binary (BENCHMARKS.md).
+pub mod bench;
 /// BLAST support (NCBI and local BLAST+).
 pub mod blast;
 /// The command line.

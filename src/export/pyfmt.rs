@@ -70,7 +70,7 @@ fn shortest(f: f64) -> ([u8; 17], usize, i32) {
 /// → `…628.3` against `…628.2`). `digits · 10^pow` is Rust's choice; this returns Python's,
 /// with as many digits.
 fn round_half_even(f: f64, digits: u64, pow: i32) -> u64 {
-    if digits % 2 == 0 {
+    if digits.is_multiple_of(2) {
         return digits;
     }
     for (midpoint, neighbour) in [(digits * 10 - 5, digits - 1), (digits * 10 + 5, digits + 1)] {

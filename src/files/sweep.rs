@@ -23,12 +23,18 @@ pub async fn run(app: &App) -> anyhow::Result<Swept> {
                 continue;
             };
             // Checked while holding the lock: an upload releases it only after its record exists.
-            if !db::files::names_on_disk(&app.db, &analysis_id).await?.contains(&name) {
+            if !db::files::names_on_disk(&app.db, &analysis_id)
+                .await?
+                .contains(&name)
+            {
                 app.files.remove(&key).await?;
                 orphan_objects += 1;
             }
         }
-        if db::analyses::get_core(&app.db, &analysis_id).await?.is_none() {
+        if db::analyses::get_core(&app.db, &analysis_id)
+            .await?
+            .is_none()
+        {
             app.files.prune_analysis(&analysis_id).await;
         }
     }

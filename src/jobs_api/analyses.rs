@@ -49,7 +49,7 @@ pub async fn get_one(
 }
 
 /// The raw `results` of a finalize body (J4 rows 3–4), without parsing the results themselves.
-fn results_of(body: &[u8]) -> ApiResult<&RawValue> {
+pub fn results_of(body: &[u8]) -> ApiResult<&RawValue> {
     let mut errors = crate::model::field_errors::FieldErrors::new();
     let fields: Vec<(String, &RawValue)> = if body.iter().all(u8::is_ascii_whitespace) {
         Vec::new()

@@ -576,7 +576,7 @@ both!(ncbi_replace_delete_and_restart, |app: TestApp| async move {
     app.get(&format!("/api/analyses/{id}/3/blast"), &app.admin)
         .await
         .assert_error(404, "not_found", "BLAST not found");
-    app.get(&format!("/api/analyses/nope1234/3/blast"), &app.admin)
+    app.get("/api/analyses/nope1234/3/blast", &app.admin)
         .await
         .assert_error(404, "not_found", "Analysis not found");
     // Deleting the analysis stops the polling.
@@ -601,9 +601,12 @@ both!(put_checks_in_order, |app: TestApp| async move {
         let request = app.request(Method::PUT, &path, Some(&creds));
         app.send(request)
     };
-    put(format!("/api/analyses/nope1234/1/blast"), app.admin.clone())
-        .await
-        .assert_error(404, "not_found", "Analysis not found");
+    put(
+        "/api/analyses/nope1234/1/blast".to_owned(),
+        app.admin.clone(),
+    )
+    .await
+    .assert_error(404, "not_found", "Analysis not found");
     let (bob, _) = app.user("bob", &[]).await;
     let private = app
         .sample(

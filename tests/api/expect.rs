@@ -90,7 +90,11 @@ pub fn median_text(depth: &[u64]) -> String {
         return sorted[n / 2].to_string();
     }
     let sum = sorted[n / 2 - 1] + sorted[n / 2];
-    format!("{}.{}", sum / 2, if sum % 2 == 0 { "0" } else { "5" })
+    format!(
+        "{}.{}",
+        sum / 2,
+        if sum.is_multiple_of(2) { "0" } else { "5" }
+    )
 }
 
 /// Expected Pathoscope output (§9.1) with `align` left as `null`, and the CSV data rows (§10.2).

@@ -47,10 +47,17 @@ fn pattern(len: usize, seed: u64) -> Vec<u8> {
 
 /// Send the request line, headers and the first `sent` bytes of `body`, and keep the connection
 /// open: the server is now in the middle of reading the upload.
-async fn partial_upload(base: &str, path: &str, creds: &Creds, body: &[u8], sent: usize) -> TcpStream {
+async fn partial_upload(
+    base: &str,
+    path: &str,
+    creds: &Creds,
+    body: &[u8],
+    sent: usize,
+) -> TcpStream {
     let addr = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).await.expect("connect");
-    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", creds.login, creds.key));
+    let auth =
+        base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", creds.login, creds.key));
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {auth}\r\n\
          Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
@@ -65,7 +72,13 @@ async fn partial_upload(base: &str, path: &str, creds: &Creds, body: &[u8], sent
 /// Files directly under `dir` (none when it does not exist).
 fn files_in(dir: &Path) -> Vec<PathBuf> {
     std::fs::read_dir(dir)
-        .map(|entries| entries.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_file()).collect())
+        .map(|entries| {
+            entries
+                .filter_map(|e| e.ok())
+                .map(|e| e.path())
+                .filter(|p| p.is_file())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -89,21 +102,38 @@ async fn analysis_with_job(app: &TestApp, workflow: &str) -> (String, Creds) {
     (analysis["id"].as_str().unwrap().to_owned(), job)
 }
 
-both!(client_disconnect_mid_upload_leaves_nothing, |app: TestApp| async move {
-    let (id, _) = analysis_with_job(&app, "nuvs").await;
-    let body = multipart_body("big.bin", &pattern(4 << 20, 7));
-    let path = format!("/api/analyses/{id}/files?name=big.bin");
-    let stream = partial_upload(&app.base, &path, &app.admin, &body, 1 << 20).await;
-    let tmp = app.data.path().join("tmp");
-    eventually("the upload is being written", || !files_in(&tmp).is_empty()).await;
-    drop(stream);
-    eventually("the temporary object is removed", || files_in(&tmp).is_empty()).await;
-    let analysis = app.get(&format!("/api/analyses/{id}"), &app.admin).await.json();
-    assert_eq!(analysis["files"], json!([]));
-    assert!(files_in(&app.data.path().join("analyses").join(&id)).is_empty());
-    // The name is free: a complete upload of it succeeds.
-    app.multipart(Method::POST, &path, &app.admin, "big.bin", b"complete".to_vec()).await.assert_status(201);
-});
+both!(
+    client_disconnect_mid_upload_leaves_nothing,
+    |app: TestApp| async move {
+        let (id, _) = analysis_with_job(&app, "nuvs").await;
+        let body = multipart_body("big.bin", &pattern(4 << 20, 7));
+        let path = format!("/api/analyses/{id}/files?name=big.bin");
+        let stream = partial_upload(&app.base, &path, &app.admin, &body, 1 << 20).await;
+        let tmp = app.data.path().join("tmp");
+        eventually("the upload is being written", || !files_in(&tmp).is_empty()).await;
+        drop(stream);
+        eventually("the temporary object is removed", || {
+            files_in(&tmp).is_empty()
+        })
+        .await;
+        let analysis = app
+            .get(&format!("/api/analyses/{id}"), &app.admin)
+            .await
+            .json();
+        assert_eq!(analysis["files"], json!([]));
+        assert!(files_in(&app.data.path().join("analyses").join(&id)).is_empty());
+        // The name is free: a complete upload of it succeeds.
+        app.multipart(
+            Method::POST,
+            &path,
+            &app.admin,
+            "big.bin",
+            b"complete".to_vec(),
+        )
+        .await
+        .assert_status(201);
+    }
+);
 
 /// A small tmpfs mounted for one test (the test runs as root, as CI does); unmounted on drop.
 struct SmallDisk {
@@ -130,38 +160,57 @@ impl SmallDisk {
 
 impl Drop for SmallDisk {
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg("-l").arg(self.dir.path()).status();
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.dir.path())
+            .status();
     }
 }
 
-both!(disk_full_during_upload_is_a_clear_error, |app: TestApp| async move {
-    let backend = app.backend;
-    app.shutdown().await;
-    let Some(disk) = SmallDisk::mount(3 << 20) else { return };
-    let data_path = disk.dir.path().to_path_buf();
-    let Some(app) = TestApp::spawn_with(backend, |c| c.storage.data_path = data_path.clone()).await else { return };
-    let (id, job) = analysis_with_job(&app, "nuvs").await;
-    let path = format!("/jobs-api/analyses/{id}/files?name=huge.bin");
-    let reply = app.multipart(Method::POST, &path, &job, "huge.bin", pattern(8 << 20, 3)).await;
-    assert!(
-        matches!(reply.status.as_u16(), 507 | 500),
-        "status {} body {}",
-        reply.status,
-        String::from_utf8_lossy(&reply.bytes)
-    );
-    let body = reply.json();
-    assert!(
-        body["id"] == "insufficient_storage" || body["id"] == "internal_error",
-        "{body}"
-    );
-    assert!(files_in(&disk.dir.path().join("tmp")).is_empty());
-    assert!(files_in(&disk.dir.path().join("analyses").join(&id)).is_empty());
-    let analysis = app.get(&format!("/api/analyses/{id}"), &app.admin).await.json();
-    assert_eq!(analysis["files"], json!([]));
-    // Space is back once the failed object is gone: a small upload works.
-    app.multipart(Method::POST, &path, &job, "huge.bin", b"small".to_vec()).await.assert_status(201);
-    app.shutdown().await;
-});
+both!(
+    disk_full_during_upload_is_a_clear_error,
+    |app: TestApp| async move {
+        let backend = app.backend;
+        app.shutdown().await;
+        let Some(disk) = SmallDisk::mount(3 << 20) else {
+            return;
+        };
+        let data_path = disk.dir.path().to_path_buf();
+        let Some(app) =
+            TestApp::spawn_with(backend, |c| c.storage.data_path = data_path.clone()).await
+        else {
+            return;
+        };
+        let (id, job) = analysis_with_job(&app, "nuvs").await;
+        let path = format!("/jobs-api/analyses/{id}/files?name=huge.bin");
+        let reply = app
+            .multipart(Method::POST, &path, &job, "huge.bin", pattern(8 << 20, 3))
+            .await;
+        assert!(
+            matches!(reply.status.as_u16(), 507 | 500),
+            "status {} body {}",
+            reply.status,
+            String::from_utf8_lossy(&reply.bytes)
+        );
+        let body = reply.json();
+        assert!(
+            body["id"] == "insufficient_storage" || body["id"] == "internal_error",
+            "{body}"
+        );
+        assert!(files_in(&disk.dir.path().join("tmp")).is_empty());
+        assert!(files_in(&disk.dir.path().join("analyses").join(&id)).is_empty());
+        let analysis = app
+            .get(&format!("/api/analyses/{id}"), &app.admin)
+            .await
+            .json();
+        assert_eq!(analysis["files"], json!([]));
+        // Space is back once the failed object is gone: a small upload works.
+        app.multipart(Method::POST, &path, &job, "huge.bin", b"small".to_vec())
+            .await
+            .assert_status(201);
+        app.shutdown().await;
+    }
+);
 
 /// Storage for process tests: a data path and a database URL of the given backend.
 async fn process_storage(backend: Backend) -> Option<(TempDir, String, Option<PgDatabase>)> {
@@ -181,25 +230,61 @@ async fn process_storage(backend: Backend) -> Option<(TempDir, String, Option<Pg
 /// Reference, sample and analysis through a process; `(analysis id, job creds)`.
 async fn process_analysis(inst: &Instance, admin: &Creds, workflow: &str) -> (String, Creds) {
     let bytes = crate::support::fixture_bytes("reference/reference.json.gz");
-    let reference = inst.multipart(Method::POST, "/api/refs/import", admin, "r.json.gz", bytes).await.json();
+    let reference = inst
+        .multipart(Method::POST, "/api/refs/import", admin, "r.json.gz", bytes)
+        .await
+        .json();
     let ref_id = reference["id"].as_str().unwrap();
-    inst.json(Method::POST, &format!("/api/refs/{ref_id}/indexes"), Some(admin), &json!({})).await.assert_status(201);
-    let sample = inst.json(Method::POST, "/api/samples", Some(admin), &json!({"name": "p"})).await.json();
+    inst.json(
+        Method::POST,
+        &format!("/api/refs/{ref_id}/indexes"),
+        Some(admin),
+        &json!({}),
+    )
+    .await
+    .assert_status(201);
+    let sample = inst
+        .json(
+            Method::POST,
+            "/api/samples",
+            Some(admin),
+            &json!({"name": "p"}),
+        )
+        .await
+        .json();
     let sample_id = sample["id"].as_str().unwrap();
     let analysis = inst
-        .json(Method::POST, &format!("/api/samples/{sample_id}/analyses"), Some(admin), &json!({"ref_id": ref_id, "workflow": workflow}))
+        .json(
+            Method::POST,
+            &format!("/api/samples/{sample_id}/analyses"),
+            Some(admin),
+            &json!({"ref_id": ref_id, "workflow": workflow}),
+        )
         .await
         .json();
     let job_id = analysis["job"]["id"].as_str().unwrap();
-    let job = inst.json(Method::PATCH, &format!("/jobs-api/jobs/{job_id}"), None, &json!({"acquired": true})).await.json();
+    let job = inst
+        .json(
+            Method::PATCH,
+            &format!("/jobs-api/jobs/{job_id}"),
+            None,
+            &json!({"acquired": true}),
+        )
+        .await
+        .json();
     (
         analysis["id"].as_str().unwrap().to_owned(),
-        Creds { login: format!("job-{job_id}"), key: job["key"].as_str().unwrap().to_owned() },
+        Creds {
+            login: format!("job-{job_id}"),
+            key: job["key"].as_str().unwrap().to_owned(),
+        },
     )
 }
 
 async fn kill_during_upload(backend: Backend) {
-    let Some((dir, url, _pg)) = process_storage(backend).await else { return };
+    let Some((dir, url, _pg)) = process_storage(backend).await else {
+        return;
+    };
     let admin = create_admin_process(dir.path(), &url).await;
     let mut inst = Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
     let (id, _) = process_analysis(&inst, &admin, "nuvs").await;
@@ -209,21 +294,37 @@ async fn kill_during_upload(backend: Backend) {
     let tmp = dir.path().join("tmp");
     eventually("the upload is being written", || !files_in(&tmp).is_empty()).await;
     inst.kill9().await;
-    assert!(!files_in(&tmp).is_empty(), "kill -9 leaves the temporary object behind");
+    assert!(
+        !files_in(&tmp).is_empty(),
+        "kill -9 leaves the temporary object behind"
+    );
     // A committed-but-unrecorded object, as a crash between commit and insert would leave it.
     let orphan_dir = dir.path().join("analyses").join(&id);
     std::fs::create_dir_all(&orphan_dir).unwrap();
     std::fs::write(orphan_dir.join("99-orphan.sam"), b"orphan").unwrap();
 
     let inst = Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
-    assert!(files_in(&tmp).is_empty(), "start-up removes temporary objects");
-    assert!(files_in(&orphan_dir).is_empty(), "start-up removes objects without a record");
-    let analysis = inst.get(&format!("/api/analyses/{id}"), &admin).await.json();
+    assert!(
+        files_in(&tmp).is_empty(),
+        "start-up removes temporary objects"
+    );
+    assert!(
+        files_in(&orphan_dir).is_empty(),
+        "start-up removes objects without a record"
+    );
+    let analysis = inst
+        .get(&format!("/api/analyses/{id}"), &admin)
+        .await
+        .json();
     assert_eq!(analysis["files"], json!([]));
-    let reply = inst.multipart(Method::POST, &path, &admin, "reads.sam", b"@HD".to_vec()).await;
+    let reply = inst
+        .multipart(Method::POST, &path, &admin, "reads.sam", b"@HD".to_vec())
+        .await;
     reply.assert_status(201);
     let file_id = reply.json()["id"].as_i64().unwrap();
-    let download = inst.get(&format!("/api/analyses/{id}/files/{file_id}"), &admin).await;
+    let download = inst
+        .get(&format!("/api/analyses/{id}/files/{file_id}"), &admin)
+        .await;
     assert_eq!(download.bytes, b"@HD");
 }
 
@@ -253,21 +354,29 @@ fn heavy_results(inst_reference: &Value, values: usize) -> Vec<u8> {
 }
 
 async fn kill_during_finalize(backend: Backend) {
-    let Some((dir, url, _pg)) = process_storage(backend).await else { return };
+    let Some((dir, url, _pg)) = process_storage(backend).await else {
+        return;
+    };
     let admin = create_admin_process(dir.path(), &url).await;
     let mut inst = Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
     let (id, job) = process_analysis(&inst, &admin, "pathoscope_bowtie").await;
     let reference: Value = {
         use std::io::Read;
         let mut text = String::new();
-        flate2::read::GzDecoder::new(&crate::support::fixture_bytes("reference/reference.json.gz")[..])
-            .read_to_string(&mut text)
-            .unwrap();
+        flate2::read::GzDecoder::new(
+            &crate::support::fixture_bytes("reference/reference.json.gz")[..],
+        )
+        .read_to_string(&mut text)
+        .unwrap();
         serde_json::from_str::<Value>(&text).unwrap()["otus"].clone()
     };
     let body = heavy_results(&reference, 400_000);
     let request = inst
-        .request(Method::PATCH, &format!("/jobs-api/analyses/{id}"), Some(&job))
+        .request(
+            Method::PATCH,
+            &format!("/jobs-api/analyses/{id}"),
+            Some(&job),
+        )
         .body(body.clone());
     let finalize = tokio::spawn(async move { request.send().await.map(|r| r.status().as_u16()) });
     // Kill once the body has arrived and formatting runs (the response has not come back yet).
@@ -275,20 +384,40 @@ async fn kill_during_finalize(backend: Backend) {
     inst.kill9().await;
     let early = finalize.await.unwrap();
     let inst = Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
-    let analysis = inst.get(&format!("/api/analyses/{id}"), &admin).await.json();
+    let analysis = inst
+        .get(&format!("/api/analyses/{id}"), &admin)
+        .await
+        .json();
     if analysis["ready"] == true {
         // The kill came after the commit: everything must be there.
-        assert!(analysis["results"]["hits"].as_array().is_some_and(|h| !h.is_empty()));
-        inst.get(&format!("/api/analyses/document/{id}.csv"), &admin).await.assert_status(200);
+        assert!(analysis["results"]["hits"]
+            .as_array()
+            .is_some_and(|h| !h.is_empty()));
+        inst.get(&format!("/api/analyses/document/{id}.csv"), &admin)
+            .await
+            .assert_status(200);
     } else {
-        assert_eq!(early.ok(), None, "a 200 was answered but the analysis is not ready");
+        assert_eq!(
+            early.ok(),
+            None,
+            "a 200 was answered but the analysis is not ready"
+        );
         assert_eq!(analysis["results"], Value::Null);
         assert_eq!(analysis["read_count"], Value::Null);
         inst.get(&format!("/api/analyses/document/{id}.csv"), &admin)
             .await
             .assert_error(409, "conflict", "Analysis is still running");
         // The runner can simply finalize again.
-        let reply = inst.send(inst.request(Method::PATCH, &format!("/jobs-api/analyses/{id}"), Some(&job)).body(body)).await;
+        let reply = inst
+            .send(
+                inst.request(
+                    Method::PATCH,
+                    &format!("/jobs-api/analyses/{id}"),
+                    Some(&job),
+                )
+                .body(body),
+            )
+            .await;
         reply.assert_status(200);
     }
 }
@@ -304,34 +433,59 @@ async fn kill9_during_finalize_then_restart_postgres() {
 }
 
 async fn sigterm_drains(backend: Backend) {
-    let Some((dir, url, _pg)) = process_storage(backend).await else { return };
+    let Some((dir, url, _pg)) = process_storage(backend).await else {
+        return;
+    };
     let admin = create_admin_process(dir.path(), &url).await;
     let mut inst = Instance::start(dir.path(), &url, &[]).await;
     let (id, job) = process_analysis(&inst, &admin, "nuvs").await;
     let content = pattern(32 << 20, 5);
     let reply = inst
-        .multipart(Method::POST, &format!("/jobs-api/analyses/{id}/files?name=big.bin"), &job, "big.bin", content.clone())
+        .multipart(
+            Method::POST,
+            &format!("/jobs-api/analyses/{id}/files?name=big.bin"),
+            &job,
+            "big.bin",
+            content.clone(),
+        )
         .await;
     reply.assert_status(201);
     let file_id = reply.json()["id"].as_i64().unwrap();
     // A slow reader keeps a download in flight while SIGTERM arrives.
     let mut response = inst
-        .request(Method::GET, &format!("/api/analyses/{id}/files/{file_id}"), Some(&admin))
+        .request(
+            Method::GET,
+            &format!("/api/analyses/{id}/files/{file_id}"),
+            Some(&admin),
+        )
         .send()
         .await
         .unwrap();
     let mut received = response.chunk().await.unwrap().unwrap().to_vec();
-    let status = std::process::Command::new("kill").args(["-TERM", &inst.pid().to_string()]).status().unwrap();
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &inst.pid().to_string()])
+        .status()
+        .unwrap();
     assert!(status.success());
     tokio::time::sleep(Duration::from_millis(200)).await;
     // New connections are refused while the in-flight download drains.
-    assert!(reqwest::Client::new().get(inst.url("/api/analyses")).send().await.is_err());
+    assert!(reqwest::Client::new()
+        .get(inst.url("/api/analyses"))
+        .send()
+        .await
+        .is_err());
     while let Some(chunk) = response.chunk().await.unwrap() {
         received.extend_from_slice(&chunk);
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-    assert!(received == content, "the in-flight download finished intact");
-    let exit = inst.wait_exit(Duration::from_secs(15)).await.expect("vira exits after draining");
+    assert!(
+        received == content,
+        "the in-flight download finished intact"
+    );
+    let exit = inst
+        .wait_exit(Duration::from_secs(15))
+        .await
+        .expect("vira exits after draining");
     assert!(exit.success(), "clean exit: {exit:?}");
 }
 
@@ -354,12 +508,26 @@ both!(delete_races_upload, |app: TestApp| async move {
             app.multipart(Method::POST, &path, &job, "f.bin", pattern(2 << 20, round)),
             app.send(app.request(Method::DELETE, &analysis_path, Some(&job)))
         );
-        assert_eq!(delete.status.as_u16(), 204, "{}", String::from_utf8_lossy(&delete.bytes));
-        assert!(matches!(upload.status.as_u16(), 201 | 404), "upload {}", upload.status);
+        assert_eq!(
+            delete.status.as_u16(),
+            204,
+            "{}",
+            String::from_utf8_lossy(&delete.bytes)
+        );
+        assert!(
+            matches!(upload.status.as_u16(), 201 | 404),
+            "upload {}",
+            upload.status
+        );
         let dir = app.data.path().join("analyses").join(&id);
-        eventually("no object of the deleted analysis is left", || files_in(&dir).is_empty()).await;
+        eventually("no object of the deleted analysis is left", || {
+            files_in(&dir).is_empty()
+        })
+        .await;
         assert!(files_in(&app.data.path().join("tmp")).is_empty());
-        app.get(&format!("/api/analyses/{id}"), &app.admin).await.assert_error(404, "not_found", "Not found");
+        app.get(&format!("/api/analyses/{id}"), &app.admin)
+            .await
+            .assert_error(404, "not_found", "Not found");
         // The job keeps working credentials but its analysis is gone.
         app.send(app.request(Method::GET, &format!("/jobs-api/analyses/{id}"), Some(&job)))
             .await
@@ -379,38 +547,73 @@ both!(delete_races_finalize, |app: TestApp| async move {
         match (finalize.status.as_u16(), delete.status.as_u16()) {
             (200, 409) => {
                 delete.assert_error(409, "conflict", "Analysis is finalized");
-                let analysis = app.get(&format!("/api/analyses/{id}"), &app.admin).await.json();
+                let analysis = app
+                    .get(&format!("/api/analyses/{id}"), &app.admin)
+                    .await
+                    .json();
                 assert_eq!(analysis["ready"], true);
                 assert_eq!(analysis["results"]["hits"][0]["blast"], Value::Null);
             }
             (404, 204) => {
-                finalize.assert_error(404, "not_found", &format!("There is no analysis with id {id}"));
-                app.get(&format!("/api/analyses/{id}"), &app.admin).await.assert_error(404, "not_found", "Not found");
+                finalize.assert_error(
+                    404,
+                    "not_found",
+                    &format!("There is no analysis with id {id}"),
+                );
+                app.get(&format!("/api/analyses/{id}"), &app.admin)
+                    .await
+                    .assert_error(404, "not_found", "Not found");
             }
             other => panic!("impossible outcome {other:?}"),
         }
     }
 });
 
-both!(rights_change_during_long_download, |app: TestApp| async move {
-    let (bob, _) = app.user("bob", &[]).await;
-    let ref_id = app.small_reference().await;
-    let sample = app.sample(&app.admin, json!({"name": "shared", "all_read": true})).await;
-    let analysis = app.analysis(&app.admin, &sample, &ref_id, "nuvs").await;
-    let id = analysis["id"].as_str().unwrap();
-    let content = pattern(24 << 20, 9);
-    let reply = app.multipart(Method::POST, &format!("/api/analyses/{id}/files?name=big.bin"), &app.admin, "big.bin", content.clone()).await;
-    let file_id = reply.json()["id"].as_i64().unwrap();
-    let path = format!("/api/analyses/{id}/files/{file_id}");
-    let mut response = app.request(Method::GET, &path, Some(&bob)).send().await.unwrap();
-    assert_eq!(response.status().as_u16(), 200);
-    let mut received = response.chunk().await.unwrap().unwrap().to_vec();
-    app.patch(&format!("/api/samples/{sample}/rights"), &app.admin, &json!({"all_read": false}))
+both!(
+    rights_change_during_long_download,
+    |app: TestApp| async move {
+        let (bob, _) = app.user("bob", &[]).await;
+        let ref_id = app.small_reference().await;
+        let sample = app
+            .sample(&app.admin, json!({"name": "shared", "all_read": true}))
+            .await;
+        let analysis = app.analysis(&app.admin, &sample, &ref_id, "nuvs").await;
+        let id = analysis["id"].as_str().unwrap();
+        let content = pattern(24 << 20, 9);
+        let reply = app
+            .multipart(
+                Method::POST,
+                &format!("/api/analyses/{id}/files?name=big.bin"),
+                &app.admin,
+                "big.bin",
+                content.clone(),
+            )
+            .await;
+        let file_id = reply.json()["id"].as_i64().unwrap();
+        let path = format!("/api/analyses/{id}/files/{file_id}");
+        let mut response = app
+            .request(Method::GET, &path, Some(&bob))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        let mut received = response.chunk().await.unwrap().unwrap().to_vec();
+        app.patch(
+            &format!("/api/samples/{sample}/rights"),
+            &app.admin,
+            &json!({"all_read": false}),
+        )
         .await
         .assert_status(200);
-    while let Some(chunk) = response.chunk().await.unwrap() {
-        received.extend_from_slice(&chunk);
+        while let Some(chunk) = response.chunk().await.unwrap() {
+            received.extend_from_slice(&chunk);
+        }
+        assert!(
+            received == content,
+            "the download that had started finishes intact"
+        );
+        app.get(&path, &bob)
+            .await
+            .assert_error(403, "insufficient_rights", "Insufficient rights");
     }
-    assert!(received == content, "the download that had started finishes intact");
-    app.get(&path, &bob).await.assert_error(403, "insufficient_rights", "Insufficient rights");
-});
+);

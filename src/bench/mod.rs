@@ -1,0 +1,174 @@
+//! The benchmark harness of `vira-bench`: starts a release `vira serve` on a temporary data path,
+//! loads the benchmark data (`../shared/fixtures`, sizes S, M and L of `spec/data.md` §5.2) through
+//! the public API, and measures it over real HTTP on loopback. Figures go to stdout and, unless
+//! `--quick`, to `BENCHMARKS.md`.
+//!
+//! `load` drives the API, `measure` times requests and transfers, `proc` watches the server
+//! process and the machine, `report` renders, `transfer` moves a large file, `scenarios` puts them together.
+
+mod load;
+mod measure;
+mod proc;
+mod report;
+mod scenarios;
+mod transfer;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, ValueEnum};
+
+/// Which benchmark sizes to run (the list and transfer scenarios run with every size).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Size {
+    /// The real fixtures (Pathoscope and NuVs).
+    S,
+    /// `bench/realistic.*` (≈4.9 M depth values).
+    M,
+    /// `bench/nearlimit.*` (≈20.5 M depth values).
+    L,
+    /// S, M and L.
+    All,
+}
+
+impl Size {
+    fn has(self, size: Size) -> bool {
+        self == Size::All || self == size
+    }
+}
+
+/// `vira-bench`: latency, throughput, finalize, transfer and memory figures of `vira serve`.
+#[derive(Debug, Parser)]
+#[command(name = "vira-bench", version)]
+pub struct Args {
+    /// Benchmark size.
+    #[arg(long, value_enum, default_value = "s")]
+    pub size: Size,
+
+    /// Smoke mode: few samples, 0.5 s throughput runs, 200 analyses in the list, a 16 MiB file.
+    /// Never writes BENCHMARKS.md (only `--out` when given).
+    #[arg(long)]
+    pub quick: bool,
+
+    /// The `vira` binary (default: `vira` next to this executable).
+    #[arg(long)]
+    pub vira: Option<PathBuf>,
+
+    /// The shared fixtures directory (default: `../shared/fixtures` of the repository).
+    #[arg(long)]
+    pub fixtures: Option<PathBuf>,
+
+    /// Where to write the report (default: BENCHMARKS.md of the repository, unless `--quick`).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+
+    /// Parent of the temporary data directory (default: the system temporary directory).
+    #[arg(long)]
+    pub tmp_dir: Option<PathBuf>,
+}
+
+/// The repository root, as compiled.
+fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn vira_path(args: &Args) -> Result<PathBuf> {
+    let path = match &args.vira {
+        Some(path) => path.clone(),
+        None => {
+            let exe = std::env::current_exe().context("locate vira-bench")?;
+            let dir = exe.parent().context("vira-bench has no directory")?;
+            dir.join(format!("vira{}", std::env::consts::EXE_SUFFIX))
+        }
+    };
+    if !path.is_file() {
+        bail!(
+            "no vira binary at {} (build it with `cargo build --release --bin vira` or pass --vira)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+fn fixtures_dir(args: &Args) -> Result<PathBuf> {
+    let dir = match &args.fixtures {
+        Some(dir) => dir.clone(),
+        None => {
+            let compiled = repo_dir().join("../shared/fixtures");
+            if compiled.is_dir() {
+                compiled
+            } else {
+                PathBuf::from("../shared/fixtures")
+            }
+        }
+    };
+    if !dir.join("reference/otus.json.gz").is_file() {
+        bail!("no fixtures at {} (pass --fixtures DIR)", dir.display());
+    }
+    Ok(dir)
+}
+
+/// Run the benchmark; print the table; write the report unless `--quick` without `--out`.
+pub async fn run(args: Args) -> Result<()> {
+    let started = Instant::now();
+    let load_before = proc::loadavg();
+    let vira = vira_path(&args)?;
+    let fixtures = fixtures_dir(&args)?;
+    let work = proc::WorkDir::create(args.tmp_dir.as_deref())?;
+    eprintln!(
+        "vira-bench: vira {}, data in {}",
+        vira.display(),
+        work.path.display()
+    );
+
+    let report = scenarios::run_all(&args, &vira, &fixtures, &work.path).await?;
+
+    let table = report.table();
+    println!("{table}");
+    for note in &report.notes {
+        println!("- {note}");
+    }
+    let machine = proc::machine();
+    let info = report::RunInfo {
+        machine: &machine,
+        date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+        commit: proc::git_commit(&repo_dir()),
+        command: command_line(&args),
+        load_before,
+        load_after: proc::loadavg(),
+        wall: started.elapsed(),
+    };
+    println!(
+        "\nmachine: {} cores, {}, {}; load average {} before, {} after; {:.0} s",
+        machine.cores,
+        report::gib(machine.mem_total),
+        machine.cpu_model,
+        info.load_before,
+        info.load_after,
+        info.wall.as_secs_f64()
+    );
+    let out = match (&args.out, args.quick) {
+        (Some(out), _) => Some(out.clone()),
+        (None, false) => Some(repo_dir().join("BENCHMARKS.md")),
+        (None, true) => None,
+    };
+    if let Some(out) = out {
+        report::write_benchmarks(&out, &report::latest_section(&report, &info))?;
+        println!("written to {}", display(&out));
+    }
+    Ok(())
+}
+
+fn command_line(args: &Args) -> String {
+    let size = format!("{:?}", args.size).to_lowercase();
+    let quick = if args.quick { " --quick" } else { "" };
+    format!("vira-bench --size {size}{quick}")
+}
+
+fn display(path: &Path) -> String {
+    path.canonicalize()
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}

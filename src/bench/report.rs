@@ -1,0 +1,244 @@
+//! The table of figures (stdout) and the "Latest run" section of `BENCHMARKS.md`.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+
+use super::proc::Machine;
+
+/// The line below which `BENCHMARKS.md` keeps hand-written notes across runs.
+pub const NOTES_MARKER: &str = "<!-- notes -->";
+
+/// One figure, its target (with a pass mark) and Virtool's figure where one was measured.
+pub struct Row {
+    pub scenario: String,
+    pub metric: String,
+    pub value: String,
+    pub target: String,
+    pub pass: Option<bool>,
+    pub virtool: String,
+}
+
+/// A target: its text and whether the figure met it.
+pub struct Check {
+    pub text: String,
+    pub pass: bool,
+}
+
+/// `value ≤ limit`.
+pub fn at_most<T: PartialOrd>(value: T, limit: T, text: impl Into<String>) -> Option<Check> {
+    Some(Check {
+        text: format!("<= {}", text.into()),
+        pass: value <= limit,
+    })
+}
+
+/// `value ≥ limit`.
+pub fn at_least<T: PartialOrd>(value: T, limit: T, text: impl Into<String>) -> Option<Check> {
+    Some(Check {
+        text: format!(">= {}", text.into()),
+        pass: value >= limit,
+    })
+}
+
+#[derive(Default)]
+pub struct Report {
+    pub rows: Vec<Row>,
+    pub notes: Vec<String>,
+}
+
+impl Report {
+    pub fn add(
+        &mut self,
+        scenario: &str,
+        metric: &str,
+        value: String,
+        check: Option<Check>,
+        virtool: &str,
+    ) {
+        let (target, pass) = match check {
+            Some(c) => (c.text, Some(c.pass)),
+            None => (String::new(), None),
+        };
+        self.rows.push(Row {
+            scenario: scenario.to_owned(),
+            metric: metric.to_owned(),
+            value,
+            target,
+            pass,
+            virtool: virtool.to_owned(),
+        });
+    }
+
+    pub fn note(&mut self, text: impl Into<String>) {
+        self.notes.push(text.into());
+    }
+
+    fn cells(&self) -> Vec<[String; 6]> {
+        let mut cells = vec![[
+            "Scenario".to_owned(),
+            "Metric".to_owned(),
+            "vira".to_owned(),
+            "Target".to_owned(),
+            "Pass".to_owned(),
+            "Virtool (Python, 2026)".to_owned(),
+        ]];
+        for row in &self.rows {
+            let mark = match row.pass {
+                Some(true) => "ok",
+                Some(false) => "FAIL",
+                None => "",
+            };
+            cells.push([
+                row.scenario.clone(),
+                row.metric.clone(),
+                row.value.clone(),
+                row.target.clone(),
+                mark.to_owned(),
+                row.virtool.clone(),
+            ]);
+        }
+        cells
+    }
+
+    /// The plain-text table printed on stdout.
+    pub fn table(&self) -> String {
+        let cells = self.cells();
+        let mut widths = [0usize; 6];
+        for row in &cells {
+            for (w, cell) in widths.iter_mut().zip(row) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+        let mut out = String::new();
+        for (i, row) in cells.iter().enumerate() {
+            let line: Vec<String> = row
+                .iter()
+                .zip(widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect();
+            out.push_str(line.join("  ").trim_end());
+            out.push('\n');
+            if i == 0 {
+                let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+                out.push_str(&rule.join("  "));
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// The same figures as a Markdown table.
+    pub fn markdown_table(&self) -> String {
+        let cells = self.cells();
+        let mut out = String::new();
+        for (i, row) in cells.iter().enumerate() {
+            let escaped: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
+            out.push_str(&format!("| {} |\n", escaped.join(" | ")));
+            if i == 0 {
+                out.push_str("|---|---|---:|---|---|---|\n");
+            }
+        }
+        out
+    }
+}
+
+/// What identifies a run in `BENCHMARKS.md`.
+pub struct RunInfo<'a> {
+    pub machine: &'a Machine,
+    pub date: String,
+    pub commit: String,
+    pub command: String,
+    pub load_before: String,
+    pub load_after: String,
+    pub wall: Duration,
+}
+
+/// The "Latest run" section.
+pub fn latest_section(report: &Report, info: &RunInfo) -> String {
+    let m = info.machine;
+    let mut out = String::new();
+    out.push_str("# vira benchmarks\n\n");
+    out.push_str("Written by `cargo run --release --bin vira-bench -- --size all`; the section ");
+    out.push_str(
+        "\"Latest run\" is replaced on each run, text below the notes marker is kept.\n\n",
+    );
+    out.push_str("## Latest run\n\n");
+    out.push_str(&format!("- Date: {}\n", info.date));
+    out.push_str(&format!("- Commit: {}\n", info.commit));
+    out.push_str(&format!("- Command: `{}`\n", info.command));
+    out.push_str(&format!(
+        "- Machine: {} cores, {} memory, {}\n",
+        m.cores,
+        gib(m.mem_total),
+        m.cpu_model
+    ));
+    out.push_str(&format!(
+        "- Load average (1/5/15 min): {} before, {} after; wall time {:.0} s\n\n",
+        info.load_before,
+        info.load_after,
+        info.wall.as_secs_f64()
+    ));
+    out.push_str(&report.markdown_table());
+    if !report.notes.is_empty() {
+        out.push('\n');
+        for note in &report.notes {
+            out.push_str(&format!("- {note}\n"));
+        }
+    }
+    out.push('\n');
+    out
+}
+
+/// Replace everything above the notes marker of `path` with `section`, keeping the rest.
+pub fn write_benchmarks(path: &Path, section: &str) -> Result<()> {
+    let old = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
+    };
+    let kept = match old.find(NOTES_MARKER) {
+        Some(at) => old[at..].to_owned(),
+        None => {
+            format!("{NOTES_MARKER}\n\n## Notes\n\n(Profile notes go here; kept across runs.)\n")
+        }
+    };
+    std::fs::write(path, format!("{section}{kept}"))
+        .with_context(|| format!("write {}", path.display()))
+}
+
+/// Milliseconds below 10 s, seconds above.
+pub fn ms(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.2} ms")
+    } else if ms < 10_000.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{:.2} s", ms / 1000.0)
+    }
+}
+
+/// Mebibytes (RSS and targets in "MB" are read as MiB).
+pub fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
+}
+
+/// A body size in decimal units.
+pub fn size(bytes: u64) -> String {
+    match bytes {
+        0..1_000 => format!("{bytes} B"),
+        1_000..1_000_000 => format!("{:.1} kB", bytes as f64 / 1e3),
+        _ => format!("{:.1} MB", bytes as f64 / 1e6),
+    }
+}
+
+pub fn gib(bytes: u64) -> String {
+    format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
+}
+
+/// Decimal megabytes per second.
+pub fn mb_per_s(bytes: u64, d: Duration) -> f64 {
+    bytes as f64 / 1e6 / d.as_secs_f64().max(1e-9)
+}

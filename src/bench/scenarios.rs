@@ -1,0 +1,360 @@
+//! The scenarios, in order: idle, S, list, transfer, M, L. Targets and Virtool's figures are
+//! those of the performance issue.
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+use super::load::{self, client, Api, Creds, Finalized};
+use super::measure::{self, latency, throughput, Plan, Target};
+use super::proc::{create_admin, PeakSampler, Server};
+use super::report::{at_least, at_most, mib, ms, size, Report};
+use super::{transfer, Args, Size};
+
+pub const MIB: u64 = 1 << 20;
+
+/// The figures a request scenario is held to, and Virtool's.
+#[derive(Default, Clone, Copy)]
+struct Spec<'a> {
+    p50_max: Option<(Duration, &'a str)>,
+    rate_min: Option<(f64, &'a str)>,
+    virtool_p50: &'a str,
+    virtool_rate: &'a str,
+    virtool_rss: &'a str,
+}
+
+/// A generated size (data.md §5.2) and its targets.
+struct Tier {
+    size: Size,
+    name: &'static str,
+    stem: &'static str,
+    finalize_max: (Duration, &'static str),
+    get_max: (Duration, &'static str),
+    export_max: (Duration, &'static str),
+    virtool_get: &'static str,
+    virtool_exports: [&'static str; 2],
+    virtool_rss: &'static str,
+}
+
+const M: Tier = Tier {
+    size: Size::M,
+    name: "M",
+    stem: "realistic",
+    finalize_max: (Duration::from_secs(1), "1 s"),
+    get_max: (Duration::from_millis(30), "30 ms"),
+    export_max: (Duration::from_millis(300), "300 ms"),
+    virtool_get: "10.9 s",
+    virtool_exports: ["13.0 s", "9.5 s"],
+    virtool_rss: "1.6 GB",
+};
+
+const L: Tier = Tier {
+    size: Size::L,
+    name: "L",
+    stem: "nearlimit",
+    finalize_max: (Duration::from_secs(3), "3 s"),
+    get_max: (Duration::from_millis(100), "100 ms"),
+    export_max: (Duration::from_secs(1), "1 s"),
+    virtool_get: "18.2 s",
+    virtool_exports: ["18.0 s", "18.3 s"],
+    virtool_rss: "0.95 GB",
+};
+
+struct Bench {
+    api: Api,
+    server: Server,
+    plan: Plan,
+    quick: bool,
+    report: Report,
+}
+
+pub async fn run_all(args: &Args, vira: &Path, fixtures: &Path, work: &Path) -> Result<Report> {
+    let data = work.join("data");
+    std::fs::create_dir_all(&data)?;
+    let key = create_admin(vira, &data)?;
+    let server = Server::start(vira, &data, &work.join("vira.log")).await?;
+    let api = Api {
+        base: server.base.clone(),
+        client: client()?,
+        admin: Creds {
+            login: "admin".into(),
+            key,
+        },
+    };
+    let mut b = Bench {
+        api,
+        server,
+        plan: Plan::new(args.quick),
+        quick: args.quick,
+        report: Report::default(),
+    };
+    let repeats = if args.quick { 1 } else { 3 };
+
+    tokio::time::sleep(Duration::from_millis(if b.quick { 100 } else { 1000 })).await;
+    let idle = b.server.mem()?.rss;
+    let check = at_most(idle, 40 * MIB, "40 MiB");
+    b.report.add("Idle", "RSS", mib(idle), check, "~140 MB");
+
+    progress("S: import otus.json.gz, index, HMM annotations");
+    let s_ref = b
+        .api
+        .reference(&fixtures.join("reference/otus.json.gz"), "bench-S")
+        .await?;
+    let ids = fixtures.join("hmm/nuvs_results_hmm_ids.derived.json");
+    b.api.annotations(&load::hmm_annotations(&ids)?).await?;
+    let sample = b.api.sample("bench").await?;
+
+    if args.size.has(Size::S) {
+        progress("S: finalize Pathoscope and NuVs");
+        let results =
+            load::read_maybe_gz(&fixtures.join("pathoscope/results.fitted.derived.json"))?;
+        let body = load::finalize_body(&results);
+        let pid = b.server.pid;
+        let ps = b
+            .api
+            .finalized(pid, &sample, &s_ref, "pathoscope_bowtie", body, repeats)
+            .await?;
+        b.finalize_rows("Finalize S Pathoscope", &ps, None);
+        let body = load::finalize_body(&load::nuvs_results(&fixtures.join("nuvs/results.json"))?);
+        let nv = b
+            .api
+            .finalized(pid, &sample, &s_ref, "nuvs", body, repeats)
+            .await?;
+        b.finalize_rows("Finalize S NuVs", &nv, None);
+
+        let ms2 = Duration::from_millis(2);
+        let fast = Spec {
+            p50_max: Some((ms2, "2 ms")),
+            rate_min: Some((2000.0, "2,000 req/s")),
+            ..Spec::default()
+        };
+        let id = &ps.analysis_id;
+        b.requests(
+            "GET S Pathoscope",
+            &format!("/api/analyses/{id}"),
+            Spec {
+                virtool_p50: "272 ms",
+                virtool_rate: "3.8 req/s",
+                ..fast
+            },
+        )
+        .await?;
+        let path = format!("/api/analyses/{}", nv.analysis_id);
+        b.requests(
+            "GET S NuVs",
+            &path,
+            Spec {
+                virtool_p50: "37 ms",
+                virtool_rate: "58 req/s",
+                ..fast
+            },
+        )
+        .await?;
+        b.exports(
+            "S",
+            id,
+            Duration::from_millis(5),
+            "5 ms",
+            ["205 ms", "238 ms"],
+            "",
+        )
+        .await?;
+    }
+
+    b.list(&sample, &s_ref).await?;
+    let (analysis_id, _) = b.api.analysis(&sample, &s_ref, "pathoscope_bowtie").await?;
+    let pid = b.server.pid;
+    transfer::run(&b.api, pid, args.quick, &analysis_id, work, &mut b.report).await?;
+
+    for tier in [M, L] {
+        if args.size.has(tier.size) {
+            b.tier(&tier, fixtures, &sample, repeats).await?;
+        }
+    }
+    let rss = b.server.mem()?.rss;
+    b.report.add("Idle after run", "RSS", mib(rss), None, "");
+    b.report.note(
+        "peak RSS is the server's VmRSS sampled every 10 ms (and VmHWM when it rose) during the \
+         scenario, which includes memory the allocator kept from earlier scenarios (see \"at start\")",
+    );
+    Ok(b.report)
+}
+
+pub fn progress(text: &str) {
+    eprintln!("vira-bench: {text}");
+}
+
+impl Bench {
+    /// Import and index the tier's reference, finalize its results, measure GET, CSV and XLSX.
+    async fn tier(
+        &mut self,
+        t: &Tier,
+        fixtures: &Path,
+        sample: &str,
+        repeats: usize,
+    ) -> Result<()> {
+        let (name, stem) = (t.name, t.stem);
+        progress(&format!("{name}: import {stem}.otus.json.gz, index"));
+        let otus = fixtures.join(format!("bench/{stem}.otus.json.gz"));
+        let ref_id = self.api.reference(&otus, &format!("bench-{name}")).await?;
+        progress(&format!(
+            "{name}: finalize {stem}.results.json.gz x{repeats}"
+        ));
+        let file = fixtures.join(format!("bench/{stem}.results.json.gz"));
+        let body = load::finalize_body(&load::read_maybe_gz(&file)?);
+        let pid = self.server.pid;
+        let workflow = "pathoscope_bowtie";
+        let done = self
+            .api
+            .finalized(pid, sample, &ref_id, workflow, body, repeats)
+            .await?;
+        let rss_max = (t.size == Size::L).then(|| 3 * done.body_bytes as u64);
+        let (max, text) = t.finalize_max;
+        self.finalize_rows(
+            &format!("Finalize {name}"),
+            &done,
+            Some((max, text, rss_max)),
+        );
+        let id = &done.analysis_id;
+        let spec = Spec {
+            p50_max: Some(t.get_max),
+            virtool_p50: t.virtool_get,
+            virtool_rss: t.virtool_rss,
+            ..Spec::default()
+        };
+        let get = self
+            .requests(&format!("GET {name}"), &format!("/api/analyses/{id}"), spec)
+            .await?;
+        let (max, text) = t.export_max;
+        let exports = self
+            .exports(name, id, max, text, t.virtool_exports, t.virtool_rss)
+            .await?;
+        if t.size == Size::L {
+            let peak = get.max(exports);
+            let check = at_most(peak, 300 * MIB, "300 MiB");
+            self.report.add(
+                "Serving L",
+                "peak RSS (GET, CSV, XLSX)",
+                mib(peak),
+                check,
+                t.virtool_rss,
+            );
+        }
+        Ok(())
+    }
+
+    /// Latency at one connection, then throughput at `plan.connections`; the peak RSS of both.
+    async fn requests(&mut self, name: &str, path: &str, spec: Spec<'_>) -> Result<u64> {
+        progress(&format!("measure {name}"));
+        let target = Target::new(&self.api, path);
+        let sampler = PeakSampler::start(self.server.pid)?;
+        let lat = latency(&target, &self.plan).await?;
+        let rate = throughput(&target, &self.plan).await?;
+        let start_rss = sampler.before();
+        let peak = sampler.finish();
+        let check = spec
+            .p50_max
+            .and_then(|(max, text)| at_most(lat.p50, max, text));
+        let metric = format!("p50 ({} body)", size(lat.body_bytes));
+        self.report
+            .add(name, &metric, ms(lat.p50), check, spec.virtool_p50);
+        let metric = format!("p99 ({} samples)", lat.samples);
+        self.report.add(name, &metric, ms(lat.p99), None, "");
+        let check = spec
+            .rate_min
+            .and_then(|(min, text)| at_least(rate, min, text));
+        let metric = format!("req/s @{}", self.plan.connections);
+        self.report.add(
+            name,
+            &metric,
+            format!("{rate:.1}"),
+            check,
+            spec.virtool_rate,
+        );
+        let metric = format!("peak RSS (at start {})", mib(start_rss));
+        self.report
+            .add(name, &metric, mib(peak), None, spec.virtool_rss);
+        Ok(peak)
+    }
+
+    /// CSV and XLSX exports of one analysis; the peak RSS of both.
+    async fn exports(
+        &mut self,
+        size: &str,
+        id: &str,
+        max: Duration,
+        text: &str,
+        virtool: [&str; 2],
+        virtool_rss: &str,
+    ) -> Result<u64> {
+        let mut peak = 0;
+        for (ext, virtool_p50) in ["csv", "xlsx"].into_iter().zip(virtool) {
+            let name = format!("{} {size}", ext.to_uppercase());
+            let path = format!("/api/analyses/document/{id}.{ext}");
+            let spec = Spec {
+                p50_max: Some((max, text)),
+                virtool_p50,
+                virtool_rss,
+                ..Spec::default()
+            };
+            peak = peak.max(self.requests(&name, &path, spec).await?);
+        }
+        Ok(peak)
+    }
+
+    fn finalize_rows(
+        &mut self,
+        name: &str,
+        done: &Finalized,
+        limits: Option<(Duration, &str, Option<u64>)>,
+    ) {
+        let mut times = done.times.clone();
+        times.sort_unstable();
+        let p50 = measure::percentile(&times, 0.5);
+        let peak = done.peaks.iter().copied().max().unwrap_or(0);
+        let metric = format!(
+            "time, p50 of {} ({} body)",
+            times.len(),
+            size(done.body_bytes as u64)
+        );
+        let check = limits.and_then(|(max, text, _)| at_most(p50, max, text));
+        self.report.add(name, &metric, ms(p50), check, "");
+        let check = limits
+            .and_then(|(_, _, rss)| rss)
+            .and_then(|max| at_most(peak, max, format!("{} (3x body)", mib(max))));
+        let metric = format!("peak RSS (at start {})", mib(done.rss_before));
+        self.report.add(name, &metric, mib(peak), check, "");
+    }
+
+    /// U1 first page with 10,000 analyses in all (`--quick`: 200).
+    async fn list(&mut self, sample: &str, ref_id: &str) -> Result<()> {
+        let want: u64 = if self.quick { 200 } else { 10_000 };
+        let have = self.api.analysis_count().await?;
+        progress(&format!(
+            "list: create {} analyses (U10, 16 at a time)",
+            want.saturating_sub(have)
+        ));
+        let missing = want.saturating_sub(have) as usize;
+        self.api.many_analyses(sample, ref_id, missing, 16).await?;
+        let total = self.api.analysis_count().await?;
+        if total != want.max(have) {
+            bail!("expected {want} analyses, the list counts {total}");
+        }
+        if self.quick {
+            self.report.note(format!(
+                "--quick: the list scenario has {total} analyses, not 10,000"
+            ));
+        }
+        let name = format!("List 25/{total}");
+        let spec = Spec {
+            p50_max: Some((Duration::from_millis(3), "3 ms")),
+            virtool_p50: "38 ms",
+            virtool_rate: "45 req/s",
+            ..Spec::default()
+        };
+        self.requests(&name, "/api/analyses?per_page=25", spec)
+            .await?;
+        Ok(())
+    }
+}
