@@ -2,8 +2,9 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::app::{App, AppState};
@@ -17,7 +18,7 @@ use crate::http::caching;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::{page_request, PageRequest, QueryPairs};
 use crate::http::validate::Fields;
-use crate::http::{created, json_response, Ids, JsonBytes};
+use crate::http::{json_response, Ids};
 use crate::model::time::{now_micros, Micros};
 use crate::model::views::{AnalysisFile, AnalysisMinimal, Page};
 
@@ -165,9 +166,12 @@ pub async fn create(
         },
     )
     .await?;
-    let (body, _) = full_body(&app, &id).await?;
-    let mut response = created(&format!("/api/analyses/{id}"), &());
-    *response.body_mut() = Body::from(body);
+    let mut response = full_body(&app, &id)
+        .await?
+        .into_response(StatusCode::CREATED);
+    let location =
+        HeaderValue::from_str(&format!("/api/analyses/{id}")).map_err(ApiError::internal)?;
+    response.headers_mut().insert(header::LOCATION, location);
     Ok(response)
 }
 
@@ -178,32 +182,62 @@ struct AnalysisHead<'a> {
     files: &'a [AnalysisFile],
 }
 
-/// The full Analysis body (§5.0) and its `updated_at`, shared by U2, U10, J3 and J4.
-pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<(Vec<u8>, Micros)> {
+/// The full Analysis body (§5.0) as parts (head, prepared results, tail), so the stored results
+/// are sent without another copy; shared by U2, U10, J3 and J4.
+pub struct AnalysisBody {
+    parts: [Bytes; 3],
+    pub updated_at: Micros,
+}
+
+impl AnalysisBody {
+    /// A 200 (or `status`) JSON response with the caching headers of §11.
+    pub fn into_response(self, status: StatusCode) -> Response {
+        let length: usize = self.parts.iter().map(Bytes::len).sum();
+        let chunks = self
+            .parts
+            .into_iter()
+            .map(Ok::<_, std::convert::Infallible>);
+        let mut response = (
+            status,
+            Body::from_stream(futures_util::stream::iter(chunks)),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::http::JSON_CONTENT_TYPE),
+        );
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        caching::add_headers(headers, self.updated_at);
+        response
+    }
+}
+
+pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> {
     let minimal = db::analyses::get_minimal(&app.db, analysis_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let updated_at = minimal.updated_at_micros;
     let files = db::files::list(&app.db, analysis_id).await?;
     let results = if minimal.ready {
         crate::format::results_for(app, analysis_id, &minimal.workflow).await?
     } else {
         None
     };
-    let mut body = serde_json::to_vec(&AnalysisHead {
+    let mut head = serde_json::to_vec(&AnalysisHead {
         minimal: &minimal,
         files: &files,
     })
     .map_err(ApiError::internal)?;
     // Splice the prepared results in as the last key instead of re-serializing them.
-    body.pop();
-    body.extend_from_slice(b",\"results\":");
-    match results {
-        Some(results) => body.extend_from_slice(&results),
-        None => body.extend_from_slice(b"null"),
-    }
-    body.push(b'}');
-    Ok((body, updated_at))
+    head.pop();
+    head.extend_from_slice(b",\"results\":");
+    let results = results
+        .map(Bytes::from)
+        .unwrap_or(Bytes::from_static(b"null"));
+    Ok(AnalysisBody {
+        parts: [Bytes::from(head), results, Bytes::from_static(b"}")],
+        updated_at: minimal.updated_at_micros,
+    })
 }
 
 /// A 200 with the caching headers of §11, or the 304.
@@ -215,10 +249,9 @@ pub async fn respond_with_analysis(
     if let Some(not_modified) = caching::not_modified(headers, analysis.updated_at) {
         return Ok(not_modified);
     }
-    let (body, updated_at) = full_body(app, &analysis.id).await?;
-    let mut response = JsonBytes(body).into_response();
-    caching::add_headers(response.headers_mut(), updated_at);
-    Ok(response)
+    Ok(full_body(app, &analysis.id)
+        .await?
+        .into_response(StatusCode::OK))
 }
 
 /// GET /api/analyses/{analysis_id} — U2.

@@ -332,14 +332,23 @@ pub async fn prepared_results(db: &Db, id: &str) -> DbResult<Option<Vec<u8>>> {
     )
 }
 
-/// The raw results, exactly as posted, of a ready analysis.
+/// The raw results, exactly as posted, of a ready analysis (stored gzip-compressed).
 pub async fn raw_results(db: &Db, id: &str) -> DbResult<Option<Vec<u8>>> {
-    Ok(
+    let stored: Option<Vec<u8>> =
         sqlx::query_scalar("SELECT raw FROM analysis_results WHERE analysis_id = $1")
             .bind(id)
             .fetch_optional(db.reader())
-            .await?,
+            .await?;
+    let Some(stored) = stored else {
+        return Ok(None);
+    };
+    let mut raw = Vec::with_capacity(stored.len() * 8);
+    std::io::Read::read_to_end(
+        &mut flate2::read::MultiGzDecoder::new(&stored[..]),
+        &mut raw,
     )
+    .map_err(|e| super::DbError::Other(e.into()))?;
+    Ok(Some(raw))
 }
 
 /// The prepared export rows (JSON) of a ready analysis.

@@ -13,8 +13,11 @@ use crate::db;
 use crate::db::analyses::AnalysisCore;
 use crate::http::error::{ApiError, ApiResult};
 
-/// What finalize stores beside the raw results.
+/// What finalize stores.
 pub struct Prepared {
+    /// The raw results as posted, gzip-compressed (depth arrays shrink ~20×; the database then
+    /// never holds or copies the full body).
+    pub raw_gzip: Vec<u8>,
     pub results_json: Vec<u8>,
     /// The export rows as JSON (Pathoscope: complete rows; NuVs: the BLAST-independent part).
     pub export_rows: Vec<u8>,
@@ -23,7 +26,11 @@ pub struct Prepared {
 
 /// Check and prepare raw results for the analysis's workflow (J4 row 8: 422 with per-path errors).
 pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<Prepared> {
-    let prepared = if analysis.workflow == "nuvs" {
+    let compressed = run_blocking({
+        let raw = raw.clone();
+        move || gzip(&raw)
+    });
+    let mut prepared = if analysis.workflow == "nuvs" {
         let checked = run_blocking({
             let raw = raw.clone();
             move || nuvs::check(&raw)
@@ -35,6 +42,7 @@ pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResul
             .await?
             .map_err(ApiError::invalid_input)?;
         Prepared {
+            raw_gzip: Vec::new(),
             export_rows: serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?,
             results_json: prepared.results_json,
             read_count: None,
@@ -46,11 +54,13 @@ pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResul
             .await?
             .map_err(ApiError::invalid_input)?;
         Prepared {
+            raw_gzip: Vec::new(),
             export_rows: serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?,
             results_json: prepared.results_json,
             read_count: prepared.read_count,
         }
     };
+    prepared.raw_gzip = compressed.await?.map_err(ApiError::internal)?;
     Ok(prepared)
 }
 
@@ -89,6 +99,17 @@ pub async fn blast_top_hits(
         }
     }
     Ok(top_hits)
+}
+
+/// Fast gzip (level 1): raw results are stored compressed.
+pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(
+        Vec::with_capacity(bytes.len() / 8),
+        flate2::Compression::fast(),
+    );
+    encoder.write_all(bytes)?;
+    encoder.finish()
 }
 
 /// Run CPU-bound formatting off the async runtime.

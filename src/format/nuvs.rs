@@ -294,19 +294,19 @@ impl CheckedNuvs {
 
 /// The `sequence` of the contig whose `index` equals `index` (U4), read without building a tree.
 pub fn contig_sequence(raw: &[u8], index: i64) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Contig {
-        index: Option<serde_json::Value>,
-        sequence: Option<String>,
-    }
-    #[derive(serde::Deserialize)]
-    struct Results {
-        hits: Vec<Contig>,
-    }
-    let results: Results = serde_json::from_slice(raw).ok()?;
-    results
-        .hits
-        .into_iter()
-        .find(|c| c.index.as_ref().and_then(serde_json::Value::as_i64) == Some(index))
-        .and_then(|c| c.sequence)
+    // Members are read as unparsed slices into a map, so a duplicate key keeps its last value as
+    // in `check` (whose `serde_json::Map` does the same); a derived struct would reject the
+    // whole document with "duplicate field" and no contig would be found.
+    type Members<'a> = std::collections::HashMap<String, &'a serde_json::value::RawValue>;
+    let results: Members = serde_json::from_slice(raw).ok()?;
+    let hits: Vec<Members> = serde_json::from_str(results.get("hits")?.get()).ok()?;
+    let member = |contig: &Members, key: &str| -> Option<Value> {
+        serde_json::from_str(contig.get(key)?.get()).ok()
+    };
+    hits.into_iter()
+        .find(|c| member(c, "index").and_then(|v| v.as_i64()) == Some(index))
+        .and_then(|c| match member(&c, "sequence")? {
+            Value::String(sequence) => Some(sequence),
+            _ => None,
+        })
 }

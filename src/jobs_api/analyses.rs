@@ -3,7 +3,7 @@
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::value::RawValue;
 
 use crate::api::analyses::{delete_cascade, full_body, respond_with_analysis};
@@ -15,7 +15,7 @@ use crate::db::analyses::{AnalysisCore, Finalize, Results};
 use crate::http::body::read_limited;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
-use crate::http::{Ids, JsonBytes};
+use crate::http::Ids;
 use crate::model::time::now_micros;
 
 /// 404 (with `not_found` as message), then 403 unless the job is this analysis's job.
@@ -118,9 +118,11 @@ pub async fn finalize(
     if analysis.ready {
         return Err(already_finalized());
     }
-    let prepared = crate::format::prepare(&app, &analysis, raw.clone()).await?;
+    let prepared = crate::format::prepare(&app, &analysis, raw).await?;
+    // The body is no longer needed: free it before the database copies the results.
+    drop(body);
     let results = Results {
-        raw: &raw,
+        raw: &prepared.raw_gzip,
         prepared: &prepared.results_json,
         export_rows: &prepared.export_rows,
         read_count: prepared.read_count,
@@ -134,10 +136,9 @@ pub async fn finalize(
             )))
         }
     }
-    let (body, updated_at) = full_body(&app, &analysis_id).await?;
-    let mut response = JsonBytes(body).into_response();
-    crate::http::caching::add_headers(response.headers_mut(), updated_at);
-    Ok(response)
+    Ok(full_body(&app, &analysis_id)
+        .await?
+        .into_response(axum::http::StatusCode::OK))
 }
 
 fn already_finalized() -> ApiError {
