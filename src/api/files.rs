@@ -195,7 +195,7 @@ pub async fn download(
     if start > 0 {
         handle.seek(SeekFrom::Start(start)).await?;
     }
-    let stream = ReaderStream::with_capacity(handle.take(length), 256 * 1024);
+    let stream = ReaderStream::with_capacity(handle.take(length), 1 << 20);
     let mut response = (status, Body::from_stream(stream)).into_response();
     let h = response.headers_mut();
     let content_type = names::content_type(&file.name, file.format.as_deref());

@@ -44,7 +44,9 @@ pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResul
         Prepared {
             raw_gzip: Vec::new(),
             export_rows: serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?,
-            results_json: prepared.results_json,
+            // Stored with `"blast": null` on every contig, so an analysis without BLAST records
+            // is served as stored bytes.
+            results_json: nuvs::attach_blast(&prepared.results_json, &BTreeMap::new()),
             read_count: None,
         }
     } else {
@@ -76,8 +78,12 @@ pub async fn results_for(
     if workflow != "nuvs" {
         return Ok(Some(prepared));
     }
+    let records = db::blast::list_for_analysis(&app.db, analysis_id).await?;
+    if records.is_empty() {
+        return Ok(Some(prepared));
+    }
     let mut blast = BTreeMap::new();
-    for record in db::blast::list_for_analysis(&app.db, analysis_id).await? {
+    for record in records {
         let json = serde_json::value::RawValue::from_string(record.to_json())
             .map_err(ApiError::internal)?;
         blast.insert(record.sequence_index, json);
