@@ -193,6 +193,13 @@ async fn record(app: &TestApp, id: &str, index: i64) -> Value {
     reply.json()
 }
 
+/// U4 as the administrator: BLAST contig `index` of analysis `id`.
+async fn put_blast(app: &TestApp, id: &str, index: i64) -> crate::support::Reply {
+    let path = format!("/api/analyses/{id}/{index}/blast");
+    app.send(app.request(Method::PUT, &path, Some(&app.admin)))
+        .await
+}
+
 /// Step the worker at `t` seconds after `start`.
 async fn step(app: &TestApp, start: i64, t: i64) -> usize {
     poll_due_once(&app.app, start + t * SECOND)
@@ -351,13 +358,7 @@ both!(ncbi_put_query_parameters, |app: TestApp| async move {
         return;
     };
     let (id, _) = nuvs_analysis(&app, None).await;
-    app.send(app.request(
-        Method::PUT,
-        &format!("/api/analyses/{id}/0/blast"),
-        Some(&app.admin),
-    ))
-    .await
-    .assert_status(200);
+    put_blast(&app, &id, 0).await.assert_status(200);
     let query = seen.lock().unwrap().clone();
     for pair in [
         "CMD=Put",
@@ -392,13 +393,7 @@ async fn failure_case(
     };
     let (id, _) = nuvs_analysis(&app, None).await;
     let start = now_micros();
-    let reply = app
-        .send(app.request(
-            Method::PUT,
-            &format!("/api/analyses/{id}/4/blast"),
-            Some(&app.admin),
-        ))
-        .await;
+    let reply = put_blast(&app, &id, 4).await;
     reply.assert_status(200);
     assert_eq!(reply.json()["rid"], expected_put_rid);
     assert_eq!(reply.json()["error"], Value::Null);
@@ -490,13 +485,7 @@ both!(ncbi_transient_failures_recover, |app: TestApp| async move {
     };
     let (id, _) = nuvs_analysis(&app, None).await;
     let start = now_micros();
-    let reply = app
-        .send(app.request(
-            Method::PUT,
-            &format!("/api/analyses/{id}/0/blast"),
-            Some(&app.admin),
-        ))
-        .await;
+    let reply = put_blast(&app, &id, 0).await;
     assert_eq!(reply.json()["rid"], Value::Null);
     step(&app, start, 100).await;
     assert_eq!(record(&app, &id, 0).await["rid"], RID);
@@ -522,13 +511,7 @@ both!(ncbi_timeout, |app: TestApp| async move {
     };
     let (id, _) = nuvs_analysis(&app, None).await;
     let start = now_micros();
-    app.send(app.request(
-        Method::PUT,
-        &format!("/api/analyses/{id}/0/blast"),
-        Some(&app.admin),
-    ))
-    .await
-    .assert_status(200);
+    put_blast(&app, &id, 0).await.assert_status(200);
     step(&app, start, 4).await;
     assert_eq!(record(&app, &id, 0).await["error"], Value::Null);
     step(&app, start, 6).await;
@@ -544,24 +527,10 @@ both!(ncbi_replace_delete_and_restart, |app: TestApp| async move {
     };
     let (id, job) = nuvs_analysis(&app, None).await;
     let start = now_micros();
-    let first = app
-        .send(app.request(
-            Method::PUT,
-            &format!("/api/analyses/{id}/1/blast"),
-            Some(&app.admin),
-        ))
-        .await
-        .json();
+    let first = put_blast(&app, &id, 1).await.json();
     step(&app, start, 10).await;
     // A second PUT replaces the record: new id, back to interval 3.
-    let second = app
-        .send(app.request(
-            Method::PUT,
-            &format!("/api/analyses/{id}/1/blast"),
-            Some(&app.admin),
-        ))
-        .await
-        .json();
+    let second = put_blast(&app, &id, 1).await.json();
     assert_ne!(first["id"], second["id"]);
     assert_eq!(second["interval"], 3);
     assert_eq!(record(&app, &id, 1).await["id"], second["id"]);
@@ -713,13 +682,7 @@ both!(local_blastplus, |app: TestApp| async move {
     ]);
     let (id, _) = nuvs_analysis(&app, Some(hits)).await;
     for (index, expected) in [(0, "hits"), (1, "masking"), (2, "nohits")] {
-        let reply = app
-            .send(app.request(
-                Method::PUT,
-                &format!("/api/analyses/{id}/{index}/blast"),
-                Some(&app.admin),
-            ))
-            .await;
+        let reply = put_blast(&app, &id, index).await;
         reply.assert_status(200);
         let body = reply.json();
         assert_eq!(body["rid"], Value::Null);
@@ -752,14 +715,7 @@ both!(local_blastplus_errors, |app: TestApp| async move {
         return;
     };
     let (id, _) = nuvs_analysis(&app, None).await;
-    let body = app
-        .send(app.request(
-            Method::PUT,
-            &format!("/api/analyses/{id}/0/blast"),
-            Some(&app.admin),
-        ))
-        .await
-        .json();
+    let body = put_blast(&app, &id, 0).await.json();
     assert!(
         body["error"]
             .as_str()
@@ -778,14 +734,7 @@ both!(local_blastplus_errors, |app: TestApp| async move {
         return;
     };
     let (id, _) = nuvs_analysis(&app, None).await;
-    let body = app
-        .send(app.request(
-            Method::PUT,
-            &format!("/api/analyses/{id}/0/blast"),
-            Some(&app.admin),
-        ))
-        .await
-        .json();
+    let body = put_blast(&app, &id, 0).await.json();
     assert!(
         body["error"]
             .as_str()

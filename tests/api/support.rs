@@ -186,6 +186,30 @@ impl Reply {
     }
 }
 
+/// Send a request and read the whole reply.
+pub async fn fetch(request: reqwest::RequestBuilder) -> Reply {
+    let response = request.send().await.expect("request");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.bytes().await.expect("body").to_vec();
+    Reply {
+        status,
+        headers,
+        bytes,
+    }
+}
+
+/// Add Basic credentials when given.
+pub fn with_creds(
+    builder: reqwest::RequestBuilder,
+    creds: Option<&Creds>,
+) -> reqwest::RequestBuilder {
+    match creds {
+        Some(c) => builder.basic_auth(&c.login, Some(&c.key)),
+        None => builder,
+    }
+}
+
 impl TestApp {
     pub async fn spawn(backend: Backend) -> Option<TestApp> {
         Self::spawn_with(backend, |_| {}).await
@@ -260,15 +284,7 @@ impl TestApp {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("body").to_vec();
-        Reply {
-            status,
-            headers,
-            bytes,
-        }
+        fetch(request).await
     }
 
     pub fn request(
@@ -277,11 +293,7 @@ impl TestApp {
         path: &str,
         creds: Option<&Creds>,
     ) -> reqwest::RequestBuilder {
-        let builder = self.client.request(method, self.url(path));
-        match creds {
-            Some(c) => builder.basic_auth(&c.login, Some(&c.key)),
-            None => builder,
-        }
+        with_creds(self.client.request(method, self.url(path)), creds)
     }
 
     pub async fn get(&self, path: &str, creds: &Creds) -> Reply {
@@ -709,15 +721,7 @@ impl Instance {
     }
 
     pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        let response = request.send().await.expect("request");
-        let status = response.status();
-        let headers = response.headers().clone();
-        let bytes = response.bytes().await.expect("body").to_vec();
-        Reply {
-            status,
-            headers,
-            bytes,
-        }
+        fetch(request).await
     }
 
     pub fn request(
@@ -726,11 +730,7 @@ impl Instance {
         path: &str,
         creds: Option<&Creds>,
     ) -> reqwest::RequestBuilder {
-        let builder = self.client.request(method, self.url(path));
-        match creds {
-            Some(c) => builder.basic_auth(&c.login, Some(&c.key)),
-            None => builder,
-        }
+        with_creds(self.client.request(method, self.url(path)), creds)
     }
 
     pub async fn get(&self, path: &str, creds: &Creds) -> Reply {
