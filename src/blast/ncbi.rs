@@ -67,19 +67,14 @@ impl Ncbi {
         let body = form_urlencoded::Serializer::new(String::new())
             .append_pair("QUERY", sequence)
             .finish();
-        let response = self
+        let request = self
             .client
             .post(self.put_url())
             .header("content-type", "application/x-www-form-urlencoded")
             .body(body)
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(transient)?;
+            .timeout(timeout);
+        let response = send(request).await?;
         let status = response.status();
-        if status.is_server_error() || status.as_u16() == 429 {
-            return Err(Failure::Transient(format!("HTTP {status}")));
-        }
         if !status.is_success() {
             return Err(Failure::Permanent(format!(
                 "NCBI rejected the BLAST request (HTTP {})",
@@ -149,21 +144,20 @@ impl Ncbi {
         })
     }
 
-    /// A background GET: network errors, 5xx and 429 are transient.
+    /// A background GET.
     async fn get(&self, url: &str) -> Result<reqwest::Response, Failure> {
-        let response = self
-            .client
-            .get(url)
-            .timeout(BACKGROUND_TIMEOUT)
-            .send()
-            .await
-            .map_err(transient)?;
-        let status = response.status();
-        if status.is_server_error() || status.as_u16() == 429 {
-            return Err(Failure::Transient(format!("HTTP {status}")));
-        }
-        Ok(response)
+        send(self.client.get(url).timeout(BACKGROUND_TIMEOUT)).await
     }
+}
+
+/// Send a request: network errors, 5xx and 429 are transient (spec/blast.md §2.2).
+async fn send(request: reqwest::RequestBuilder) -> Result<reqwest::Response, Failure> {
+    let response = request.send().await.map_err(transient)?;
+    let status = response.status();
+    if status.is_server_error() || status.as_u16() == 429 {
+        return Err(Failure::Transient(format!("HTTP {status}")));
+    }
+    Ok(response)
 }
 
 fn encode(value: &str) -> String {
