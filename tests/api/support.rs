@@ -115,9 +115,8 @@ pub async fn create_pg_database() -> Option<(String, PgDatabase)> {
 }
 
 pub struct TestApp {
-    pub base: String,
+    pub http: Http,
     pub app: AppState,
-    pub client: reqwest::Client,
     pub admin: Creds,
     pub backend: Backend,
     pub data: Arc<TempDir>,
@@ -210,75 +209,13 @@ pub fn with_creds(
     }
 }
 
-impl TestApp {
-    pub async fn spawn(backend: Backend) -> Option<TestApp> {
-        Self::spawn_with(backend, |_| {}).await
-    }
+/// An HTTP client bound to one server: the request helpers shared by `TestApp` and `Instance`.
+pub struct Http {
+    pub base: String,
+    pub client: reqwest::Client,
+}
 
-    /// Start vira with a configuration adjusted by `configure`.
-    pub async fn spawn_with(
-        backend: Backend,
-        configure: impl FnOnce(&mut ServeConfig),
-    ) -> Option<TestApp> {
-        let data = Arc::new(TempDir::new().expect("tempdir"));
-        let (database_url, pg) = match backend {
-            Backend::Sqlite => (None, None),
-            Backend::Postgres => {
-                let (url, db) = create_pg_database().await?;
-                (Some(url), Some(db))
-            }
-        };
-        let mut config = ServeConfig::with_storage(StorageOptions {
-            data_path: data.path().to_path_buf(),
-            database_url,
-        });
-        configure(&mut config);
-        let app = App::build(config).await.expect("build app");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let (stop, stopped) = oneshot::channel::<()>();
-        let server = tokio::spawn({
-            let app = app.clone();
-            async move {
-                vira::server::run(app, listener, None, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("server");
-            }
-        });
-        let admin = vira::api::users::create_user(&app, "admin", true, &[])
-            .await
-            .expect("create admin");
-        Some(TestApp {
-            base,
-            app,
-            client: reqwest::Client::builder()
-                .no_proxy()
-                .build()
-                .expect("client"),
-            admin: Creds {
-                login: "admin".into(),
-                key: admin.key.unwrap(),
-            },
-            backend,
-            data,
-            stop: Some(stop),
-            server: Some(server),
-            _pg: pg,
-        })
-    }
-
-    /// Stop the server, waiting for in-flight requests.
-    pub async fn shutdown(mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(server) = self.server.take() {
-            let _ = server.await;
-        }
-    }
-
+impl Http {
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -341,6 +278,94 @@ impl TestApp {
         let form = reqwest::multipart::Form::new().part("file", part);
         self.send(self.request(method, path, Some(creds)).multipart(form))
             .await
+    }
+}
+
+impl std::ops::Deref for TestApp {
+    type Target = Http;
+
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl std::ops::Deref for Instance {
+    type Target = Http;
+
+    fn deref(&self) -> &Http {
+        &self.http
+    }
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> Option<TestApp> {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    /// Start vira with a configuration adjusted by `configure`.
+    pub async fn spawn_with(
+        backend: Backend,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> Option<TestApp> {
+        let data = Arc::new(TempDir::new().expect("tempdir"));
+        let (database_url, pg) = match backend {
+            Backend::Sqlite => (None, None),
+            Backend::Postgres => {
+                let (url, db) = create_pg_database().await?;
+                (Some(url), Some(db))
+            }
+        };
+        let mut config = ServeConfig::with_storage(StorageOptions {
+            data_path: data.path().to_path_buf(),
+            database_url,
+        });
+        configure(&mut config);
+        let app = App::build(config).await.expect("build app");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = tokio::spawn({
+            let app = app.clone();
+            async move {
+                vira::server::run(app, listener, None, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server");
+            }
+        });
+        let admin = vira::api::users::create_user(&app, "admin", true, &[])
+            .await
+            .expect("create admin");
+        Some(TestApp {
+            http: Http {
+                base,
+                client: reqwest::Client::builder()
+                    .no_proxy()
+                    .build()
+                    .expect("client"),
+            },
+            app,
+            admin: Creds {
+                login: "admin".into(),
+                key: admin.key.unwrap(),
+            },
+            backend,
+            data,
+            stop: Some(stop),
+            server: Some(server),
+            _pg: pg,
+        })
+    }
+
+    /// Stop the server, waiting for in-flight requests.
+    pub async fn shutdown(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(server) = self.server.take() {
+            let _ = server.await;
+        }
     }
 
     // ---- one helper per resource, used to set up the state a test needs ----
@@ -656,8 +681,7 @@ pub async fn create_admin_process(data_path: &std::path::Path, database_url: &st
 
 /// A `vira serve` process on 127.0.0.1; killed when dropped.
 pub struct Instance {
-    pub base: String,
-    pub client: reqwest::Client,
+    pub http: Http,
     child: tokio::process::Child,
 }
 
@@ -704,8 +728,7 @@ impl Instance {
                     .is_ok()
                 {
                     return Instance {
-                        base,
-                        client,
+                        http: Http { base, client },
                         child,
                     };
                 }
@@ -714,56 +737,6 @@ impl Instance {
             let _ = child.kill().await;
         }
         panic!("vira serve did not become ready");
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
-        fetch(request).await
-    }
-
-    pub fn request(
-        &self,
-        method: Method,
-        path: &str,
-        creds: Option<&Creds>,
-    ) -> reqwest::RequestBuilder {
-        with_creds(self.client.request(method, self.url(path)), creds)
-    }
-
-    pub async fn get(&self, path: &str, creds: &Creds) -> Reply {
-        self.send(self.request(Method::GET, path, Some(creds)))
-            .await
-    }
-
-    pub async fn json(
-        &self,
-        method: Method,
-        path: &str,
-        creds: Option<&Creds>,
-        body: &Value,
-    ) -> Reply {
-        let request = self
-            .request(method, path, creds)
-            .header("content-type", "application/json")
-            .body(body.to_string());
-        self.send(request).await
-    }
-
-    pub async fn multipart(
-        &self,
-        method: Method,
-        path: &str,
-        creds: &Creds,
-        file_name: &str,
-        bytes: Vec<u8>,
-    ) -> Reply {
-        let part = reqwest::multipart::Part::bytes(bytes).file_name(file_name.to_owned());
-        let form = reqwest::multipart::Form::new().part("file", part);
-        self.send(self.request(method, path, Some(creds)).multipart(form))
-            .await
     }
 
     /// Whether the process is still running.
