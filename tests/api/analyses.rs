@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::support::TestApp;
+use crate::support::{assert_keys, TestApp};
 
 both!(create_analysis, |app: TestApp| async move {
     let ref_id = app.small_reference().await;
@@ -29,15 +29,9 @@ both!(create_analysis, |app: TestApp| async move {
         reply.header("location").unwrap(),
         format!("/api/analyses/{id}")
     );
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        [
+    assert_keys(
+        &body,
+        &[
             "id",
             "created_at",
             "updated_at",
@@ -52,8 +46,8 @@ both!(create_analysis, |app: TestApp| async move {
             "user",
             "read_count",
             "files",
-            "results"
-        ]
+            "results",
+        ],
     );
     assert_eq!(body["ready"], false);
     assert_eq!(body["workflow"], "pathoscope_bowtie");

@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::support::{fixture, fixture_bytes, Creds, TestApp};
+use crate::support::{assert_keys, fixture, fixture_bytes, Creds, TestApp};
 use vira::blast::worker::poll_due_once;
 use vira::config::ServeConfig;
 use vira::model::time::now_micros;
@@ -235,15 +235,9 @@ both!(ncbi_happy_path, |app: TestApp| async move {
         format!("/api/analyses/{id}/1/blast")
     );
     let body = reply.json();
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        [
+    assert_keys(
+        &body,
+        &[
             "id",
             "analysis_id",
             "sequence_index",
@@ -254,8 +248,8 @@ both!(ncbi_happy_path, |app: TestApp| async move {
             "rid",
             "ready",
             "error",
-            "result"
-        ]
+            "result",
+        ],
     );
     assert_eq!(body["rid"], RID);
     assert_eq!(

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::support::{Creds, TestApp};
+use crate::support::{assert_keys, Creds, TestApp};
 
 async fn new_job(app: &TestApp) -> (String, String) {
     let ref_id = app.small_reference().await;
@@ -54,15 +54,9 @@ both!(acquire_once, |app: TestApp| async move {
         .await;
     reply.assert_status(200);
     let job = reply.json();
-    let keys: Vec<&str> = job
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        [
+    assert_keys(
+        &job,
+        &[
             "id",
             "acquired",
             "archived",
@@ -75,8 +69,8 @@ both!(acquire_once, |app: TestApp| async move {
             "state",
             "status",
             "user",
-            "workflow"
-        ]
+            "workflow",
+        ],
     );
     assert_eq!(job["acquired"], true);
     assert_eq!(job["state"], "preparing");

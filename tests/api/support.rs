@@ -773,3 +773,15 @@ impl Drop for Instance {
 
 // BLAST lease take-over across instances: see `scaleout_blast.rs` (its own fake NCBI server and
 // `Cluster` of two instances; it needs nothing more from here).
+
+/// Assert that a JSON object has exactly these keys, in this order (the contract's key order).
+#[track_caller]
+pub fn assert_keys(value: &Value, expected: &[&str]) {
+    let keys: Vec<&str> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, expected);
+}

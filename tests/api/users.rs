@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::both;
-use crate::support::TestApp;
+use crate::support::{assert_keys, TestApp};
 
 both!(create_user_and_group, |app: TestApp| async move {
     let group = app.group("Technicians").await;
@@ -24,22 +24,16 @@ both!(create_user_and_group, |app: TestApp| async move {
     assert!(key.chars().all(|c| c.is_ascii_hexdigit()));
     let id = body["id"].as_str().unwrap();
     assert_eq!(id.len(), 8);
-    let keys: Vec<&str> = body
-        .as_object()
-        .unwrap()
-        .keys()
-        .map(String::as_str)
-        .collect();
-    assert_eq!(
-        keys,
-        [
+    assert_keys(
+        &body,
+        &[
             "id",
             "handle",
             "administrator",
             "groups",
             "created_at",
-            "key"
-        ]
+            "key",
+        ],
     );
     assert!(body["created_at"].as_str().unwrap().ends_with('Z'));
 
