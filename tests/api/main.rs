@@ -9,6 +9,7 @@ mod analyses;
 mod auth;
 mod blast;
 mod caching;
+mod cli;
 mod downloads;
 mod errors;
 mod faults;
