@@ -12,7 +12,7 @@ use crate::auth::rights::{can_read, can_write};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::analyses::{AnalysisCore, Delete, NewAnalysis};
-use crate::db::users::IdTable;
+use crate::db::IdTable;
 use crate::http::body::read_json;
 use crate::http::caching;
 use crate::http::error::{ApiError, ApiResult};
@@ -148,8 +148,8 @@ pub async fn create(
         )));
     }
 
-    let id = db::users::fresh_id(&app.db, IdTable::Analyses).await?;
-    let job_id = db::users::fresh_id(&app.db, IdTable::Jobs).await?;
+    let id = db::fresh_id(&app.db, IdTable::Analyses).await?;
+    let job_id = db::fresh_id(&app.db, IdTable::Jobs).await?;
     db::analyses::insert(
         &app.db,
         &NewAnalysis {

@@ -8,7 +8,7 @@ use axum::response::Response;
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::db;
-use crate::db::users::IdTable;
+use crate::db::IdTable;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
 use crate::http::{json_response, Ids};
@@ -66,7 +66,7 @@ pub async fn import(
         .unwrap_or_else(|| "Imported reference".to_owned());
     let now = now_micros();
     let reference = Reference {
-        id: db::users::fresh_id(&app.db, IdTable::Refs).await?,
+        id: db::fresh_id(&app.db, IdTable::Refs).await?,
         name,
         data_type: parsed.data_type.clone(),
         organism: parsed.organism.clone(),
@@ -90,7 +90,7 @@ pub async fn create_index(
     Ids(ref_id): Ids<String>,
 ) -> ApiResult<Response> {
     user.require_admin()?;
-    let id = db::users::fresh_id(&app.db, IdTable::Indexes).await?;
+    let id = db::fresh_id(&app.db, IdTable::Indexes).await?;
     let creator = UserRef {
         id: user.id,
         handle: user.handle,

@@ -11,7 +11,7 @@ use crate::auth::rights::{can_change_rights, can_read, SampleRights};
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::samples::SampleRow;
-use crate::db::users::IdTable;
+use crate::db::IdTable;
 use crate::http::body::read_json;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::validate::Fields;
@@ -66,7 +66,7 @@ pub async fn create(
     check_group(&app, &group).await?;
     let now = now_micros();
     let sample = Sample {
-        id: db::users::fresh_id(&app.db, IdTable::Samples).await?,
+        id: db::fresh_id(&app.db, IdTable::Samples).await?,
         name: name.unwrap_or_default(),
         created_at: rfc3339(now),
         user: UserRef {

@@ -8,7 +8,7 @@ use axum::response::Response;
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::db;
-use crate::db::users::IdTable;
+use crate::db::IdTable;
 use crate::http::body::read_json;
 use crate::http::error::ApiResult;
 use crate::http::json_response;
@@ -31,7 +31,7 @@ pub async fn create(
     fields.finish()?;
     let now = now_micros();
     let subtraction = Subtraction {
-        id: db::users::fresh_id(&app.db, IdTable::Subtractions).await?,
+        id: db::fresh_id(&app.db, IdTable::Subtractions).await?,
         name: name.unwrap_or_default(),
         nickname: nickname.unwrap_or_default(),
         ready: true,

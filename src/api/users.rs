@@ -7,7 +7,8 @@ use axum::response::Response;
 
 use crate::app::{App, AppState};
 use crate::auth::{keys, AuthUser};
-use crate::db::users::{self as db_users, IdTable, NewUser, UserWriteError};
+use crate::db::users::{self as db_users, NewUser, UserWriteError};
+use crate::db::IdTable;
 use crate::http::body::read_json;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::validate::Fields;
@@ -44,7 +45,7 @@ pub async fn create_user(
         return Err(ApiError::invalid_field("handle", "invalid handle"));
     }
     let key = keys::new_key();
-    let id = db_users::fresh_id(&app.db, IdTable::Users).await?;
+    let id = crate::db::fresh_id(&app.db, IdTable::Users).await?;
     let now = now_micros();
     db_users::insert(
         &app.db,
@@ -126,7 +127,7 @@ pub async fn create_group(
     let name = fields.string("name", true, true);
     fields.finish()?;
     let group = Group {
-        id: db_users::fresh_id(&app.db, IdTable::Groups).await?,
+        id: crate::db::fresh_id(&app.db, IdTable::Groups).await?,
         name: name.unwrap_or_default(),
     };
     if !db_users::insert_group(&app.db, &group).await? {

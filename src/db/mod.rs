@@ -10,6 +10,7 @@ pub mod analyses;
 pub mod blast;
 pub mod files;
 pub mod hmms;
+mod ids;
 pub mod jobs;
 pub mod migrate;
 pub mod refs;
@@ -22,6 +23,7 @@ use std::time::Duration;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Executor};
 
+pub use ids::{fresh_id, IdTable};
 pub use sqlx::Row;
 
 /// A transaction on the write pool.
