@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap};
 use futures_util::StreamExt;
 
-use super::body::check_content_length;
+use super::body::{check_content_length, linger};
 use super::error::{ApiError, ApiResult};
 use crate::files::TempObject;
 
@@ -22,7 +22,10 @@ pub async fn receive_file(
     limit: u64,
     temp: &mut TempObject,
 ) -> ApiResult<()> {
-    check_content_length(headers, limit)?;
+    if let Err(too_large) = check_content_length(headers, limit) {
+        linger(&mut body.into_data_stream()).await;
+        return Err(too_large);
+    }
     let boundary = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
