@@ -275,7 +275,7 @@ pub async fn delete_cascade(
     match db::analyses::delete(&app.db, analysis_id, required_ready).await? {
         Delete::NotFound => Err(ApiError::not_found()),
         Delete::WrongState => Err(ApiError::conflict(wrong_state)),
-        Delete::Deleted(_) => {
+        Delete::Deleted => {
             if let Err(e) = app.files.remove_analysis(analysis_id).await {
                 tracing::error!(analysis_id, error = %e, "could not remove the analysis's files");
             }

@@ -374,8 +374,8 @@ pub async fn lock_row(tx: &mut super::Tx, id: &str) -> DbResult<bool> {
 }
 
 pub enum Delete {
-    /// Deleted; the storage keys of its files, to remove after the commit.
-    Deleted(Vec<String>),
+    /// Deleted; the caller removes its stored objects after the commit.
+    Deleted,
     NotFound,
     /// The analysis is not in the state the caller required.
     WrongState,
@@ -395,11 +395,6 @@ pub async fn delete(db: &Db, id: &str, required_ready: bool) -> DbResult<Delete>
         Some(r) if (r != 0) != required_ready => return Ok(Delete::WrongState),
         Some(_) => {}
     }
-    let keys: Vec<String> =
-        sqlx::query_scalar("SELECT name_on_disk FROM analysis_files WHERE analysis_id = $1")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
     for sql in [
         "DELETE FROM analysis_files WHERE analysis_id = $1",
         "DELETE FROM analysis_results WHERE analysis_id = $1",
@@ -409,5 +404,5 @@ pub async fn delete(db: &Db, id: &str, required_ready: bool) -> DbResult<Delete>
         sqlx::query(sql).bind(id).execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok(Delete::Deleted(keys))
+    Ok(Delete::Deleted)
 }

@@ -55,10 +55,6 @@ impl BlastRecord {
     pub fn due_at(&self) -> Micros {
         (self.last_checked_at + self.interval * 1_000_000).min(self.deadline_at)
     }
-
-    pub fn is_pending(&self) -> bool {
-        !self.ready && self.error.is_none()
-    }
 }
 
 const COLUMNS: &str =
@@ -314,17 +310,6 @@ pub async fn apply(
     }
     tx.commit().await?;
     Ok(true)
-}
-
-/// Whether record `id` still exists and is pending (a running local search checks this).
-pub async fn is_pending(db: &Db, id: i64) -> DbResult<bool> {
-    let row: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM blast_records WHERE id = $1 AND ready = 0 AND error IS NULL",
-    )
-    .bind(id)
-    .fetch_optional(db.reader())
-    .await?;
-    Ok(row.is_some())
 }
 
 /// Give one record's lease back.

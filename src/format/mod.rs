@@ -98,8 +98,11 @@ pub async fn blast_top_hits(
 ) -> ApiResult<BTreeMap<i64, (String, String)>> {
     let mut top_hits = BTreeMap::new();
     for record in db::blast::list_for_analysis(&app.db, analysis_id).await? {
-        let value: serde_json::Value =
-            serde_json::from_str(&record.to_json()).map_err(ApiError::internal)?;
+        let Some(result) = record.result.as_deref().filter(|_| record.ready) else {
+            continue;
+        };
+        let result: serde_json::Value = serde_json::from_str(result).map_err(ApiError::internal)?;
+        let value = serde_json::json!({ "ready": true, "result": result });
         if let Some(hit) = nuvs::blast_top_hit(&value) {
             top_hits.insert(record.sequence_index, hit);
         }

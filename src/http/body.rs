@@ -31,7 +31,7 @@ pub fn check_content_length(headers: &HeaderMap, limit: u64) -> ApiResult<()> {
 pub async fn read_limited(headers: &HeaderMap, body: Body, limit: u64) -> ApiResult<Bytes> {
     let mut stream = body.into_data_stream();
     if let Err(too_large) = check_content_length(headers, limit) {
-        linger(&mut stream).await;
+        linger(&mut stream, LINGER_BYTES).await;
         return Err(too_large);
     }
     let capacity = content_length(headers).unwrap_or(0).min(limit) as usize;
@@ -39,7 +39,7 @@ pub async fn read_limited(headers: &HeaderMap, body: Body, limit: u64) -> ApiRes
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|_| ApiError::bad_request("Request body could not be read"))?;
         if buffer.len() as u64 + chunk.len() as u64 > limit {
-            linger(&mut stream).await;
+            linger(&mut stream, LINGER_BYTES).await;
             return Err(ApiError::payload_too_large());
         }
         buffer.extend_from_slice(&chunk);
@@ -53,14 +53,14 @@ pub async fn read_limited(headers: &HeaderMap, body: Body, limit: u64) -> ApiRes
 pub const LINGER_BYTES: u64 = 1 << 20;
 pub const LINGER_TIME: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Read and drop up to [`LINGER_BYTES`] of `stream` for at most [`LINGER_TIME`].
-pub async fn linger<S, E>(stream: &mut S)
+/// Read and drop up to `max_bytes` of `stream` for at most [`LINGER_TIME`].
+pub async fn linger<S, E>(stream: &mut S, max_bytes: u64)
 where
     S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
 {
     let drain = async {
         let mut drained = 0u64;
-        while drained < LINGER_BYTES {
+        while drained < max_bytes {
             match stream.next().await {
                 Some(Ok(chunk)) => drained += chunk.len() as u64,
                 _ => return,

@@ -173,11 +173,6 @@ impl ApiError {
         }
         self
     }
-
-    /// The per-field messages of a 422, if any.
-    pub fn errors(&self) -> Option<&Map<String, Value>> {
-        self.extra.as_ref()?.errors.as_ref()
-    }
 }
 
 impl IntoResponse for ApiError {

@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap};
 use futures_util::StreamExt;
 
-use super::body::{check_content_length, linger};
+use super::body::{check_content_length, linger, LINGER_BYTES};
 use super::error::{ApiError, ApiResult};
 use crate::files::TempObject;
 
@@ -23,7 +23,7 @@ pub async fn receive_file(
     temp: &mut TempObject,
 ) -> ApiResult<()> {
     if let Err(too_large) = check_content_length(headers, limit) {
-        linger(&mut body.into_data_stream()).await;
+        linger(&mut body.into_data_stream(), LINGER_BYTES).await;
         return Err(too_large);
     }
     let boundary = headers
@@ -55,7 +55,7 @@ pub async fn receive_file(
                     if let Err(e) = temp.write(&chunk).await {
                         // Read (and drop) a bounded rest of the body first, so the client, still
                         // sending, receives the error instead of a reset connection.
-                        drain(&mut field, DRAIN_AFTER_FAILURE).await;
+                        linger(&mut field, DRAIN_AFTER_FAILURE).await;
                         return Err(e.into());
                     }
                 }
@@ -65,18 +65,9 @@ pub async fn receive_file(
     }
 }
 
-/// How much of a body is still read after a storage failure, so the error response arrives.
+/// How much of a body is still read after a storage failure, so the error response arrives (more
+/// than for a refused size: the client is typically well into a large upload).
 const DRAIN_AFTER_FAILURE: u64 = 64 << 20;
-
-async fn drain(field: &mut multer::Field<'_>, limit: u64) {
-    let mut drained = 0u64;
-    while drained < limit {
-        match field.next().await {
-            Some(Ok(chunk)) => drained += chunk.len() as u64,
-            _ => return,
-        }
-    }
-}
 
 fn multipart_error(error: multer::Error, in_file: bool) -> ApiError {
     match error {
