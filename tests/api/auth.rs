@@ -4,7 +4,7 @@ use base64::Engine;
 use reqwest::Method;
 
 use crate::both;
-use crate::support::{Creds, TestApp};
+use crate::support::TestApp;
 
 fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)
@@ -139,8 +139,6 @@ both!(jobs_api_401_rows, |app: TestApp| async move {
         "invalid_authorization_header",
         "Invalid authorization header",
     );
-    let reply = app
-        .json(Method::POST, &path, Some(&Creds { ..job }), &body)
-        .await;
+    let reply = app.json(Method::POST, &path, Some(&job), &body).await;
     reply.assert_status(201);
 });

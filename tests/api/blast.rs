@@ -323,8 +323,7 @@ both!(ncbi_happy_path, |app: TestApp| async move {
 });
 
 both!(ncbi_put_query_parameters, |app: TestApp| async move {
-    let (url, _fake) = start_fake(Put::Normal, Status::WaitThenReady(0), false).await;
-    // The query string is checked by a second fake that records the raw URI.
+    // A fake that records the raw query string of the Put.
     let seen = Arc::new(Mutex::new(String::new()));
     let router = axum::Router::new().route(
         "/Blast.cgi",
@@ -342,7 +341,6 @@ both!(ncbi_put_query_parameters, |app: TestApp| async move {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let raw_url = format!("http://{}/Blast.cgi", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let _ = url;
     let Some(app) = respawn(app, |c| {
         c.ncbi_blast_url = raw_url.clone();
         c.ncbi_email = Some("lab@example.org".into());
@@ -519,7 +517,7 @@ both!(ncbi_replace_delete_and_restart, |app: TestApp| async move {
     let Some(app) = respawn(app, |c| c.ncbi_blast_url = url.clone()).await else {
         return;
     };
-    let (id, job) = nuvs_analysis(&app, None).await;
+    let (id, _) = nuvs_analysis(&app, None).await;
     let start = now_micros();
     let first = put_blast(&app, &id, 1).await.json();
     step(&app, start, 10).await;
@@ -555,7 +553,6 @@ both!(ncbi_replace_delete_and_restart, |app: TestApp| async move {
         0
     );
     assert_eq!(fake.log().len(), before);
-    let _ = job;
 });
 
 both!(put_checks_in_order, |app: TestApp| async move {

@@ -263,22 +263,8 @@ async fn process_analysis(inst: &Instance, admin: &Creds, workflow: &str) -> (St
         .await
         .json();
     let job_id = analysis["job"]["id"].as_str().unwrap();
-    let job = inst
-        .json(
-            Method::PATCH,
-            &format!("/jobs-api/jobs/{job_id}"),
-            None,
-            &json!({"acquired": true}),
-        )
-        .await
-        .json();
-    (
-        analysis["id"].as_str().unwrap().to_owned(),
-        Creds {
-            login: format!("job-{job_id}"),
-            key: job["key"].as_str().unwrap().to_owned(),
-        },
-    )
+    let job = inst.acquire(job_id).await;
+    (analysis["id"].as_str().unwrap().to_owned(), job)
 }
 
 async fn kill_during_upload(backend: Backend) {

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::support::{assert_keys, Creds, TestApp};
+use crate::support::{assert_keys, TestApp};
 
 async fn new_job(app: &TestApp) -> (String, String) {
     let ref_id = app.small_reference().await;
@@ -211,5 +211,4 @@ both!(ping, |app: TestApp| async move {
     app.send(app.request(Method::PUT, "/jobs-api/jobs/nope1234/ping", Some(&job)))
         .await
         .assert_error(404, "not_found", "Not found");
-    let _: Option<Creds> = None;
 });

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::both;
-use crate::support::{Creds, TestApp};
+use crate::support::TestApp;
 
 both!(create_get_and_defaults, |app: TestApp| async move {
     let reply = app
@@ -184,5 +184,4 @@ both!(change_rights, |app: TestApp| async move {
         .assert_error(403, "insufficient_rights", "Insufficient rights");
     let reply = app.patch(&path, &app.admin, &json!({"group": null})).await;
     assert_eq!(reply.json()["group"], serde_json::Value::Null);
-    let _unused: Option<Creds> = None;
 });

@@ -56,19 +56,7 @@ async fn analysis_with_job(
     reply.assert_status(201);
     let analysis = reply.json();
     let job_id = analysis["job"]["id"].as_str().unwrap().to_owned();
-    let reply = acquire_via
-        .json(
-            Method::PATCH,
-            &format!("/jobs-api/jobs/{job_id}"),
-            None,
-            &json!({"acquired": true}),
-        )
-        .await;
-    reply.assert_status(200);
-    let job = Creds {
-        login: format!("job-{job_id}"),
-        key: reply.json()["key"].as_str().unwrap().to_owned(),
-    };
+    let job = acquire_via.acquire(&job_id).await;
     (id(&analysis), job)
 }
 

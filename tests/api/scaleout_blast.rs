@@ -226,19 +226,7 @@ async fn nuvs_analysis(via: &Instance, admin: &Creds) -> String {
     let analysis = reply.json();
     let id = analysis["id"].as_str().unwrap().to_owned();
     let job_id = analysis["job"]["id"].as_str().unwrap();
-    let reply = via
-        .json(
-            Method::PATCH,
-            &format!("/jobs-api/jobs/{job_id}"),
-            None,
-            &json!({"acquired": true}),
-        )
-        .await;
-    reply.assert_status(200);
-    let job = Creds {
-        login: format!("job-{job_id}"),
-        key: reply.json()["key"].as_str().unwrap().to_owned(),
-    };
+    let job = via.acquire(job_id).await;
     let hits: Value = serde_json::from_slice(&fixture_bytes("nuvs/results.json")).unwrap();
     via.json(
         Method::PATCH,

@@ -279,6 +279,23 @@ impl Http {
         self.send(self.request(method, path, Some(creds)).multipart(form))
             .await
     }
+
+    /// Acquire a job; returns the job's credentials.
+    pub async fn acquire(&self, job_id: &str) -> Creds {
+        let reply = self
+            .json(
+                Method::PATCH,
+                &format!("/jobs-api/jobs/{job_id}"),
+                None,
+                &serde_json::json!({"acquired": true}),
+            )
+            .await;
+        reply.assert_status(200);
+        Creds {
+            login: format!("job-{job_id}"),
+            key: reply.json()["key"].as_str().unwrap().to_owned(),
+        }
+    }
 }
 
 impl std::ops::Deref for TestApp {
@@ -454,23 +471,6 @@ impl TestApp {
             .await;
         reply.assert_status(201);
         reply.json()
-    }
-
-    /// Acquire a job; returns the job's credentials.
-    pub async fn acquire(&self, job_id: &str) -> Creds {
-        let reply = self
-            .json(
-                Method::PATCH,
-                &format!("/jobs-api/jobs/{job_id}"),
-                None,
-                &serde_json::json!({"acquired": true}),
-            )
-            .await;
-        reply.assert_status(200);
-        Creds {
-            login: format!("job-{job_id}"),
-            key: reply.json()["key"].as_str().unwrap().to_owned(),
-        }
     }
 }
 
