@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use crate::app::App;
-use crate::config::{ServeConfig, StorageOptions};
+use crate::config::{LogFormat, ServeConfig, StorageOptions};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -12,6 +12,16 @@ use crate::config::{ServeConfig, StorageOptions};
     about = "A Virtool-compatible analyses service"
 )]
 pub struct Cli {
+    /// How log lines are written to standard error: `text` or `json`.
+    #[arg(
+        long,
+        global = true,
+        env = "VIRA_LOG_FORMAT",
+        value_enum,
+        default_value = "text"
+    )]
+    pub log_format: LogFormat,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -71,6 +81,7 @@ pub async fn run(cli: Cli) -> i32 {
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    raise_file_limit(&config);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let jobs_listener = match config.jobs_listen {
         Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
@@ -94,5 +105,29 @@ async fn create_user(config: ServeConfig, handle: &str, admin: bool) -> anyhow::
     match result {
         Ok(user) => Ok(user.key.unwrap_or_default()),
         Err(e) => anyhow::bail!("{}", e.message),
+    }
+}
+
+/// Raise the soft limit of open files to the hard limit: every connection costs a descriptor, and
+/// `--max-connections` should be what bounds them, not an accidental default of 1024.
+fn raise_file_limit(config: &ServeConfig) {
+    let limit = match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => limit,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not raise the open-file limit");
+            return;
+        }
+    };
+    let listeners = 1 + u64::from(config.jobs_listen.is_some());
+    // Descriptors beyond connections: database, files being uploaded or downloaded, BLAST+.
+    let needed = config.max_connections.saturating_mul(listeners) + 256;
+    if needed > limit {
+        tracing::warn!(
+            open_file_limit = limit,
+            max_connections = config.max_connections,
+            "--max-connections may exhaust the open-file limit; accept backs off when it does"
+        );
+    } else {
+        tracing::debug!(open_file_limit = limit, "open-file limit");
     }
 }

@@ -3,7 +3,12 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use std::time::Duration;
+
 use clap::{Args, ValueEnum};
+
+use crate::server::conn::Timeouts;
+use crate::server::listener::ListenerSettings;
 
 /// Options shared by every subcommand that opens the database.
 #[derive(Debug, Clone, Args)]
@@ -25,6 +30,16 @@ impl StorageOptions {
             None => format!("sqlite://{}/vira.db", self.data_path.display()),
         }
     }
+}
+
+/// How log lines are written to standard error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum LogFormat {
+    /// Human-readable lines (coloured only on a terminal).
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -75,6 +90,36 @@ pub struct ServeConfig {
     /// outage requests fail this fast; vira reconnects by itself when the server is back).
     #[arg(long, env = "VIRA_DB_ACQUIRE_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
     pub db_acquire_timeout: u64,
+
+    /// Items at most in a list of a JSON body (subtractions, groups, error lines); 422 beyond.
+    #[arg(long, env = "VIRA_MAX_LIST_ITEMS", default_value_t = 1000)]
+    pub max_list_items: usize,
+
+    /// Seconds a client has to send a whole request head, counted from its first byte.
+    #[arg(long, env = "VIRA_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout: u64,
+
+    /// Seconds a connection stays open with no request in flight (keep-alive idle timeout).
+    #[arg(long, env = "VIRA_IDLE_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+
+    /// Seconds of waiting for the client that a request body may cost per `--body-min-bytes` it
+    /// delivers; a body slower than that is answered 408 and its connection closed.
+    #[arg(long, env = "VIRA_BODY_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub body_timeout: u64,
+
+    /// Bytes a request body must deliver per `--body-timeout` of waiting.
+    #[arg(long, env = "VIRA_BODY_MIN_BYTES", default_value_t = 1024)]
+    pub body_min_bytes: u64,
+
+    /// Seconds a response may stay unread by its client before the connection is dropped.
+    #[arg(long, env = "VIRA_SEND_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub send_timeout: u64,
+
+    /// Open connections per listener. At the cap a new connection closes the longest-idle one
+    /// (no request in flight); when every connection is busy, the new one is closed at once.
+    #[arg(long, env = "VIRA_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_connections: u64,
 
     /// BLAST backend: `ncbi` or `local`.
     #[arg(long, env = "VIRA_BLAST_BACKEND", value_enum, default_value = "ncbi")]
@@ -139,6 +184,20 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
+    /// How each listener treats its connections.
+    pub fn listener_settings(&self) -> ListenerSettings {
+        ListenerSettings {
+            timeouts: Timeouts {
+                header: Duration::from_secs(self.header_timeout),
+                idle: Duration::from_secs(self.idle_timeout),
+                body: Duration::from_secs(self.body_timeout),
+                body_min_bytes: self.body_min_bytes,
+                send: Duration::from_secs(self.send_timeout),
+            },
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+        }
+    }
+
     /// A configuration with every default, for the given storage (used by tests and tools).
     pub fn with_storage(storage: StorageOptions) -> Self {
         use clap::Parser;

@@ -5,7 +5,8 @@ static GLOBAL: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 #[tokio::main]
 async fn main() {
-    vira::telemetry::init();
-    let code = vira::cli::run(vira::cli::Cli::parse()).await;
+    let cli = vira::cli::Cli::parse();
+    vira::telemetry::init(cli.log_format);
+    let code = vira::cli::run(cli).await;
     std::process::exit(code);
 }

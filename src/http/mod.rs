@@ -3,14 +3,13 @@
 pub mod body;
 pub mod caching;
 pub mod error;
+pub mod layers;
 pub mod multipart;
 pub mod query;
 pub mod validate;
 
 use axum::body::Body;
-use axum::extract::Request;
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde::Serialize;
@@ -46,40 +45,23 @@ impl IntoResponse for JsonBytes {
 
 /// The whole application: `/api` and `/jobs-api` on one router.
 pub fn router(state: AppState) -> Router {
-    Router::new()
-        .nest("/api", crate::api::routes())
-        .nest("/jobs-api", crate::jobs_api::routes())
-        .fallback(|| async { ApiError::not_found() })
-        .with_state(state)
-        .layer(middleware::from_fn(json_method_not_allowed))
-        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
-            |_: Box<dyn std::any::Any + Send>| {
-                ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
-            },
-        ))
+    layers::with_layers(
+        Router::new()
+            .nest("/api", crate::api::routes())
+            .nest("/jobs-api", crate::jobs_api::routes())
+            .fallback(|| async { ApiError::not_found() })
+            .with_state(state),
+    )
 }
 
-/// Only the jobs API (for `--jobs-listen`).
+/// Only the jobs API (for `--jobs-listen`), with the same layers.
 pub fn jobs_router(state: AppState) -> Router {
-    Router::new()
-        .nest("/jobs-api", crate::jobs_api::routes())
-        .fallback(|| async { ApiError::not_found() })
-        .with_state(state)
-        .layer(middleware::from_fn(json_method_not_allowed))
-}
-
-/// axum answers a wrong method with an empty 405 (and the `Allow` header); give it the JSON body.
-async fn json_method_not_allowed(request: Request, next: Next) -> Response {
-    let response = next.run(request).await;
-    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
-        return response;
-    }
-    let allow = response.headers().get(header::ALLOW).cloned();
-    let mut json = ApiError::method_not_allowed().into_response();
-    if let Some(allow) = allow {
-        json.headers_mut().insert(header::ALLOW, allow);
-    }
-    json
+    layers::with_layers(
+        Router::new()
+            .nest("/jobs-api", crate::jobs_api::routes())
+            .fallback(|| async { ApiError::not_found() })
+            .with_state(state),
+    )
 }
 
 /// Path parameters; a segment that cannot be decoded is "no such object" (404), as contract §1.2 says.

@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 
 use crate::both;
 use crate::support::{
-    create_admin_process, create_pg_database, Backend, Creds, Instance, PgDatabase, TestApp,
+    create_admin_process, eventually, process_storage, Backend, Creds, Instance, TestApp,
 };
 
 const BOUNDARY: &str = "vira-fault-boundary";
@@ -83,16 +83,6 @@ fn files_in(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Bounded polling until `check` holds (at most ~10 s).
-async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
-    for _ in 0..400 {
-        if check() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting until {what}");
-}
-
 /// A small reference, a sample and an analysis with its job acquired: `(analysis id, job creds)`.
 async fn analysis_with_job(app: &TestApp, workflow: &str) -> (String, Creds) {
     let ref_id = app.small_reference().await;
@@ -211,21 +201,6 @@ both!(
         app.shutdown().await;
     }
 );
-
-/// Storage for process tests: a data path and a database URL of the given backend.
-async fn process_storage(backend: Backend) -> Option<(TempDir, String, Option<PgDatabase>)> {
-    let dir = TempDir::new().unwrap();
-    match backend {
-        Backend::Sqlite => {
-            let url = format!("sqlite://{}/vira.db", dir.path().display());
-            Some((dir, url, None))
-        }
-        Backend::Postgres => {
-            let (url, db) = create_pg_database().await?;
-            Some((dir, url, Some(db)))
-        }
-    }
-}
 
 /// Reference, sample and analysis through a process; `(analysis id, job creds)`.
 async fn process_analysis(inst: &Instance, admin: &Creds, workflow: &str) -> (String, Creds) {

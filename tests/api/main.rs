@@ -22,6 +22,7 @@ mod pathoscope;
 mod samples;
 mod scaleout;
 mod scaleout_blast;
+mod slow_clients;
 mod users;
 
 pub use support::*;

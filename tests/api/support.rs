@@ -679,10 +679,29 @@ pub async fn create_admin_process(data_path: &std::path::Path, database_url: &st
     }
 }
 
+/// An open-file limit for a `vira serve` process.
+#[derive(Debug, Clone, Copy)]
+pub enum OpenFiles {
+    /// Only the soft limit is lowered; the hard limit stays (vira should raise it back).
+    Soft,
+    /// Soft and hard limits both 64.
+    Both,
+}
+
+impl OpenFiles {
+    fn script(self) -> &'static str {
+        match self {
+            OpenFiles::Soft => "ulimit -S -n 256 && exec \"$@\"",
+            OpenFiles::Both => "ulimit -n 64 && exec \"$@\"",
+        }
+    }
+}
+
 /// A `vira serve` process on 127.0.0.1; killed when dropped.
 pub struct Instance {
     pub http: Http,
     child: tokio::process::Child,
+    pub addr: std::net::SocketAddr,
 }
 
 impl Instance {
@@ -692,6 +711,16 @@ impl Instance {
         data_path: &std::path::Path,
         database_url: &str,
         extra: &[&str],
+    ) -> Instance {
+        Self::start_limited(data_path, database_url, extra, None).await
+    }
+
+    /// `start`, under an open-file limit set by the shell before `exec vira serve`.
+    pub async fn start_limited(
+        data_path: &std::path::Path,
+        database_url: &str,
+        extra: &[&str],
+        open_files: Option<OpenFiles>,
     ) -> Instance {
         let client = reqwest::Client::builder()
             .no_proxy()
@@ -705,7 +734,15 @@ impl Instance {
                 .expect("free port")
                 .port();
             let listen = format!("127.0.0.1:{port}");
-            let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_vira"))
+            let mut command = match open_files {
+                None => tokio::process::Command::new(env!("CARGO_BIN_EXE_vira")),
+                Some(limit) => {
+                    let mut sh = tokio::process::Command::new("sh");
+                    sh.args(["-c", limit.script(), "sh", env!("CARGO_BIN_EXE_vira")]);
+                    sh
+                }
+            };
+            let mut child = command
                 .args(["serve", "--listen", &listen, "--data-path"])
                 .arg(data_path)
                 .args(["--database-url", database_url])
@@ -730,6 +767,7 @@ impl Instance {
                     return Instance {
                         http: Http { base, client },
                         child,
+                        addr: listen.parse().expect("listen address"),
                     };
                 }
                 tokio::time::sleep(INSTANCE_READY_PAUSE).await;
@@ -784,4 +822,30 @@ pub fn assert_keys(value: &Value, expected: &[&str]) {
         .map(String::as_str)
         .collect();
     assert_eq!(keys, expected);
+}
+
+/// Wait (bounded: 10 s) until `check` holds.
+pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
+    for _ in 0..400 {
+        if check() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting until {what}");
+}
+
+/// Storage for process tests: a data path and a database URL of the given backend.
+pub async fn process_storage(backend: Backend) -> Option<(TempDir, String, Option<PgDatabase>)> {
+    let dir = TempDir::new().unwrap();
+    match backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}/vira.db", dir.path().display());
+            Some((dir, url, None))
+        }
+        Backend::Postgres => {
+            let (url, db) = create_pg_database().await?;
+            Some((dir, url, Some(db)))
+        }
+    }
 }

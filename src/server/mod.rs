@@ -1,11 +1,18 @@
-//! Running the HTTP server on pre-bound listeners, with graceful shutdown.
+//! Running the HTTP server on pre-bound listeners, with graceful shutdown. `listener` owns the
+//! accept loop and the connection cap, `conn` each connection's clock (header, idle, body and send
+//! timeouts).
+
+pub mod conn;
+pub mod listener;
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
 
 use crate::app::AppState;
+use listener::Registry;
 
 /// Serve the full router on `listener` (and the jobs API alone on `jobs_listener`) until `shutdown`
 /// resolves; in-flight requests are drained.
@@ -26,19 +33,30 @@ pub async fn run(
     };
     let worker = (!app.config.no_blast_worker)
         .then(|| tokio::spawn(crate::blast::worker::run(app.clone(), stop_rx.clone())));
-    let main = axum::serve(listener, crate::http::router(app.clone()))
-        .with_graceful_shutdown(stopped(stop_rx.clone()));
+    let settings = app.config.listener_settings();
+    let main = listener::serve(
+        listener,
+        crate::http::router(app.clone()),
+        settings,
+        Arc::new(Registry::default()),
+        stop_rx.clone(),
+    );
     let grace = Duration::from_secs(app.config.shutdown_grace);
     let serving = {
         let app = app.clone();
+        let stop_rx = stop_rx.clone();
         async move {
             match jobs_listener {
                 None => main.await,
                 Some(jobs_listener) => {
-                    let jobs = axum::serve(jobs_listener, crate::http::jobs_router(app.clone()))
-                        .with_graceful_shutdown(stopped(stop_rx.clone()));
-                    let (a, b) = tokio::join!(main, jobs);
-                    a.and(b)
+                    let jobs = listener::serve(
+                        jobs_listener,
+                        crate::http::jobs_router(app),
+                        settings,
+                        Arc::new(Registry::default()),
+                        stop_rx,
+                    );
+                    tokio::join!(main, jobs);
                 }
             }
         }
@@ -52,7 +70,7 @@ pub async fn run(
         }
     };
     tokio::select! {
-        served = serving => served?,
+        _ = serving => {}
         _ = drain_limit => tracing::warn!("in-flight requests still running after the shutdown grace; exiting"),
     }
     if let Some(worker) = worker {

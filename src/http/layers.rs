@@ -1,0 +1,203 @@
+//! The one layer stack of every listener (`with_layers`): request ids and the request log, the 408
+//! answer to a stalled body, panics as 500, and JSON 405s. Both routers go through it, so the
+//! main and the jobs listener cannot drift apart.
+
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use tracing::Instrument;
+
+use super::error::ApiError;
+
+/// What one request's body did, filled in by the connection (`server::conn`) and read here.
+#[derive(Debug, Default)]
+pub struct BodyMeter {
+    pub bytes: AtomicU64,
+    pub timed_out: AtomicBool,
+}
+
+/// The error a stalled request body ends with; the handler sees a failed read, the client a 408.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body made no progress within the body timeout")]
+pub struct BodyTimedOut;
+
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// Every layer, outermost last.
+pub fn with_layers(router: Router) -> Router {
+    router
+        .layer(middleware::from_fn(json_method_not_allowed))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            |_: Box<dyn std::any::Any + Send>| {
+                ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
+            },
+        ))
+        .layer(middleware::from_fn(answer_stalled_body))
+        .layer(middleware::from_fn(request_log))
+}
+
+/// axum answers a wrong method with an empty 405 (and the `Allow` header); give it the JSON body.
+async fn json_method_not_allowed(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    if response.status() != StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let allow = response.headers().get(header::ALLOW).cloned();
+    let mut json = ApiError::method_not_allowed().into_response();
+    if let Some(allow) = allow {
+        json.headers_mut().insert(header::ALLOW, allow);
+    }
+    json
+}
+
+/// A body that stopped making progress is answered 408 whatever the handler made of the failed
+/// read, and the connection is closed (the rest of the body will never be read).
+async fn answer_stalled_body(request: Request, next: Next) -> Response {
+    let meter = request.extensions().get::<Arc<BodyMeter>>().cloned();
+    let response = next.run(request).await;
+    if !meter.is_some_and(|m| m.timed_out.load(Ordering::Acquire)) {
+        return response;
+    }
+    let mut response = ApiError::request_timeout().into_response();
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    response
+}
+
+/// The client's `X-Request-Id` when it is 1–128 characters of `[A-Za-z0-9._:-]`.
+pub fn client_request_id(headers: &HeaderMap) -> Option<&str> {
+    let id = headers.get(REQUEST_ID)?.to_str().ok()?;
+    let valid = (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'));
+    valid.then_some(id)
+}
+
+fn new_request_id() -> String {
+    let bytes: [u8; 12] = rand::random();
+    hex::encode(bytes)
+}
+
+/// One span per request (its id, method and matched route) around the handler, so every event of
+/// the request — a 5xx's cause included — carries them; one log line when the response is sent.
+async fn request_log(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let id = client_request_id(request.headers())
+        .map(str::to_owned)
+        .unwrap_or_else(new_request_id);
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or("-", |path| path.as_str())
+        .to_owned();
+    let meter = request.extensions().get::<Arc<BodyMeter>>().cloned();
+    let span = tracing::info_span!("request", id = %id, method = %request.method(), route = %route);
+    let mut response = next.run(request).instrument(span.clone()).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    let line = LogLine {
+        span,
+        started,
+        status: response.status(),
+        meter,
+        sent: 0,
+    };
+    response.map(|inner| {
+        Body::new(LoggedBody {
+            inner,
+            line: Some(line),
+        })
+    })
+}
+
+struct LogLine {
+    span: tracing::Span,
+    started: Instant,
+    status: StatusCode,
+    meter: Option<Arc<BodyMeter>>,
+    sent: u64,
+}
+
+impl LogLine {
+    fn write(&self, complete: bool) {
+        let received = self
+            .meter
+            .as_ref()
+            .map_or(0, |m| m.bytes.load(Ordering::Relaxed));
+        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        tracing::info!(
+            target: "vira::request",
+            parent: &self.span,
+            status = self.status.as_u16(),
+            latency_ms = format_args!("{latency_ms:.3}"),
+            bytes_in = received,
+            bytes_out = self.sent,
+            complete,
+            "request"
+        );
+    }
+}
+
+/// The response body, counted; the request's log line is written when it ends or is dropped.
+struct LoggedBody {
+    inner: Body,
+    line: Option<LogLine>,
+}
+
+impl HttpBody for LoggedBody {
+    type Data = Bytes;
+    type Error = axum::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, axum::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        match &polled {
+            Poll::Ready(Some(Ok(frame))) => {
+                if let (Some(data), Some(line)) = (frame.data_ref(), self.line.as_mut()) {
+                    line.sent += data.len() as u64;
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(line) = self.line.take() {
+                    line.write(true);
+                }
+            }
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for LoggedBody {
+    fn drop(&mut self) {
+        if let Some(line) = self.line.take() {
+            // Ends without its last frame: an empty body (hyper never polls it), or a client that left.
+            let complete = self.inner.is_end_stream();
+            line.write(complete);
+        }
+    }
+}

@@ -1,0 +1,241 @@
+//! The accept loop of one listener: a cap on open connections (the longest-idle connection makes
+//! room for a new one), a back-off when `accept` fails (no spinning on "too many open files"), and
+//! one task per connection that closes it when it idles or dawdles, or when the server stops.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::io;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::Request;
+use axum::Router;
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+use super::conn::{ConnIo, ConnState, GuardedBody, TimedBody, Timeouts};
+use crate::http::layers::BodyMeter;
+
+/// How one listener treats its connections.
+#[derive(Debug, Clone, Copy)]
+pub struct ListenerSettings {
+    pub timeouts: Timeouts,
+    /// Open connections at most; at the cap a new connection evicts the longest-idle one, or is
+    /// closed at once when every connection has a request in flight.
+    pub max_connections: usize,
+}
+
+/// The open connections of a listener.
+#[derive(Default)]
+pub struct Registry {
+    conns: Mutex<HashMap<u64, Arc<ConnState>>>,
+    next_id: AtomicU64,
+}
+
+impl Registry {
+    fn conns(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<ConnState>>> {
+        self.conns.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Open connections right now.
+    pub fn open(&self) -> usize {
+        self.conns().len()
+    }
+
+    /// A slot for a new connection, evicting the longest-idle one at the cap; `None` when every
+    /// connection is busy.
+    fn admit(self: &Arc<Self>, cap: usize) -> Option<Slot> {
+        let mut conns = self.conns();
+        if conns.len() >= cap {
+            let victim = conns
+                .iter()
+                .filter_map(|(id, state)| state.evictable_since().map(|since| (since, *id)))
+                .min()
+                .map(|(_, id)| id)?;
+            if let Some(state) = conns.remove(&victim) {
+                state.evict();
+            }
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        let state = ConnState::new();
+        conns.insert(id, state.clone());
+        Some(Slot {
+            id,
+            state,
+            registry: self.clone(),
+        })
+    }
+}
+
+/// A connection's place in the registry, given back when the connection task ends.
+struct Slot {
+    id: u64,
+    state: Arc<ConnState>,
+    registry: Arc<Registry>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.registry.conns().remove(&self.id);
+    }
+}
+
+/// Serve `router` on `listener` until `stop` turns true, then drain: idle connections close at
+/// once, busy ones after their response. Returns when every connection is closed.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    settings: ListenerSettings,
+    registry: Arc<Registry>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let tasks = tokio_util::task::TaskTracker::new();
+    let mut backoff = Backoff::default();
+    loop {
+        let accepted = tokio::select! {
+            accepted = listener.accept() => accepted,
+            _ = stop.wait_for(|stop| *stop) => break,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => {
+                backoff.reset();
+                stream
+            }
+            // The peer gave up before we accepted: nothing to wait for.
+            Err(e) if is_connection_error(&e) => continue,
+            Err(e) => {
+                let pause = backoff.next(&e);
+                tokio::select! {
+                    _ = tokio::time::sleep(pause) => continue,
+                    _ = stop.wait_for(|stop| *stop) => break,
+                }
+            }
+        };
+        let Some(slot) = registry.admit(settings.max_connections) else {
+            tracing::debug!("connection cap reached and every connection busy: closing a new one");
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        tasks.spawn(connection(
+            stream,
+            slot,
+            router.clone(),
+            settings.timeouts,
+            stop.clone(),
+        ));
+    }
+    drop(listener);
+    tasks.close();
+    tasks.wait().await;
+}
+
+async fn connection(
+    stream: TcpStream,
+    slot: Slot,
+    router: Router,
+    timeouts: Timeouts,
+    mut stop: watch::Receiver<bool>,
+) {
+    let state = slot.state.clone();
+    let io = TokioIo::new(ConnIo::new(stream, state.clone(), timeouts.send));
+    let service = hyper::service::service_fn({
+        let state = state.clone();
+        move |request: hyper::Request<Incoming>| {
+            let guard = state.request_started();
+            let meter = Arc::new(BodyMeter::default());
+            let (mut parts, body) = request.into_parts();
+            parts.extensions.insert(meter.clone());
+            let body = Body::new(TimedBody::new(body, &timeouts, meter));
+            let call = router.clone().oneshot(Request::from_parts(parts, body));
+            async move {
+                let response = match call.await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                Ok::<_, Infallible>(response.map(|body| GuardedBody::new(body, guard)))
+            }
+        }
+    });
+    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    tokio::pin!(conn);
+    let mut draining = false;
+    loop {
+        // Busy connections have no deadline here: their body and send timeouts guard them, and
+        // the end of a request wakes the watchdog.
+        let deadline = state
+            .deadline(&timeouts)
+            .unwrap_or_else(|| Instant::now() + Duration::from_secs(3600));
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                break;
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                if state.deadline(&timeouts).is_some_and(|d| d <= Instant::now()) {
+                    tracing::debug!("closing a connection that idled or sent its request head too slowly");
+                    break;
+                }
+            }
+            _ = state.woken() => {
+                if state.is_evicted() {
+                    tracing::debug!("closing an idle connection to make room for a new one");
+                    break;
+                }
+            }
+            _ = stop.wait_for(|stop| *stop), if !draining => {
+                draining = true;
+                conn.as_mut().graceful_shutdown();
+            }
+        }
+    }
+    drop(slot);
+}
+
+/// Errors of one connection that `accept` reports; the listener itself is fine.
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}
+
+/// Pauses after failed accepts (out of file descriptors, memory): 5 ms doubling to 1 s, and a
+/// warning at most every 10 s.
+#[derive(Default)]
+struct Backoff {
+    pause: Option<Duration>,
+    warned_at: Option<Instant>,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(5);
+    const MAX: Duration = Duration::from_secs(1);
+
+    fn next(&mut self, error: &io::Error) -> Duration {
+        let pause = self.pause.map_or(Self::FIRST, |p| (p * 2).min(Self::MAX));
+        self.pause = Some(pause);
+        if self
+            .warned_at
+            .is_none_or(|at| at.elapsed() >= Duration::from_secs(10))
+        {
+            tracing::warn!(error = %error, "accept failed; backing off");
+            self.warned_at = Some(Instant::now());
+        }
+        pause
+    }
+
+    fn reset(&mut self) {
+        self.pause = None;
+    }
+}
