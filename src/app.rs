@@ -45,3 +45,12 @@ impl App {
         Ok(app)
     }
 }
+
+impl axum::extract::FromRef<AppState> for crate::http::body::JsonLimits {
+    fn from_ref(app: &AppState) -> Self {
+        crate::http::body::JsonLimits {
+            bytes: app.config.max_json_bytes,
+            list_items: app.config.max_list_items,
+        }
+    }
+}

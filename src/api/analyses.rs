@@ -13,11 +13,10 @@ use crate::auth::AuthUser;
 use crate::db;
 use crate::db::analyses::{AnalysisCore, Delete, NewAnalysis};
 use crate::db::IdTable;
-use crate::http::body::read_json;
+use crate::http::body::JsonObject;
 use crate::http::caching;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::{page_request, PageRequest, QueryPairs};
-use crate::http::validate::Fields;
 use crate::http::{json_response, Ids};
 use crate::model::time::{now_micros, Micros};
 use crate::model::views::{AnalysisFile, AnalysisMinimal, Page};
@@ -107,11 +106,9 @@ pub async fn create(
     user: AuthUser,
     State(app): State<AppState>,
     Ids(sample_id): Ids<String>,
-    headers: HeaderMap,
-    body: Body,
+    body: JsonObject,
 ) -> ApiResult<Response> {
-    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
-    let mut fields = Fields::new(&body);
+    let mut fields = body.fields();
     let ref_id = fields.string("ref_id", true, false);
     let workflow = fields.choice("workflow", true, WORKFLOWS);
     let mut subtractions = fields

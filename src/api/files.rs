@@ -75,7 +75,7 @@ pub async fn receive_upload(
     crate::http::multipart::receive_file(headers, body, app.config.max_upload_bytes, &mut temp)
         .await?;
     let id = db::files::reserve_id(&app.db).await?;
-    let name_on_disk = format!("{id}-{}", names::safe_name(&params.name));
+    let name_on_disk = names::name_on_disk(id, &params.name);
     let key = analysis_file_key(analysis_id, &name_on_disk);
     let committed = app.files.commit(temp, &key).await?;
     let uploaded_at = now_micros();

@@ -12,7 +12,7 @@ use crate::db::IdTable;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
 use crate::http::{json_response, Ids};
-use crate::import::gzip::{maybe_gunzip, GzipError};
+use crate::import::gzip::{read_maybe_gzipped, GzipError};
 use crate::import::reference::parse_reference;
 use crate::model::time::{now_micros, rfc3339};
 use crate::model::views::{Reference, UserRef};
@@ -31,17 +31,17 @@ pub async fn receive_import(
     temp.finish().await?;
     let path = temp
         .path()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("temporary object has no path")))?;
-    let bytes = tokio::fs::read(path).await?;
-    drop(temp);
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("temporary object has no path")))?
+        .to_path_buf();
     let limit = app.config.max_import_bytes;
-    tokio::task::spawn_blocking(move || maybe_gunzip(bytes, limit))
+    let bytes = tokio::task::spawn_blocking(move || read_maybe_gzipped(&path, limit))
         .await
-        .map_err(ApiError::internal)?
-        .map_err(|e| match e {
-            GzipError::TooLarge => ApiError::payload_too_large(),
-            other => ApiError::bad_request(format!("Invalid {kind} file: {other}")),
-        })
+        .map_err(ApiError::internal)?;
+    drop(temp);
+    bytes.map_err(|e| match e {
+        GzipError::TooLarge => ApiError::payload_too_large(),
+        other => ApiError::bad_request(format!("Invalid {kind} file: {other}")),
+    })
 }
 
 /// POST /api/refs/import — U18.
@@ -53,15 +53,19 @@ pub async fn import(
     body: Body,
 ) -> ApiResult<Response> {
     user.require_admin()?;
+    let name = query.get("name").map(str::to_owned);
+    if let Some(Err(rule)) = name.as_deref().map(crate::model::text::check_name) {
+        let mut errors = crate::model::field_errors::FieldErrors::new();
+        errors.add("name", rule);
+        return Err(ApiError::invalid_query(errors));
+    }
     let bytes = receive_import(&app, &headers, body, "reference").await?;
     let parsed = tokio::task::spawn_blocking(move || parse_reference(&bytes))
         .await
         .map_err(ApiError::internal)?
         .map_err(|reason| ApiError::bad_request(format!("Invalid reference file: {reason}")))?;
     let (otu_count, isolate_count, sequence_count) = parsed.counts();
-    let name = query
-        .get("name")
-        .map(str::to_owned)
+    let name = name
         .or_else(|| parsed.name.clone())
         .unwrap_or_else(|| "Imported reference".to_owned());
     let now = now_micros();

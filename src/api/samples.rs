@@ -1,8 +1,7 @@
 //! `/api/samples` (U11, U12, U13). A sample's rights govern its analyses (contract §4).
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::json;
 
@@ -12,7 +11,7 @@ use crate::auth::AuthUser;
 use crate::db;
 use crate::db::samples::SampleRow;
 use crate::db::IdTable;
-use crate::http::body::read_json;
+use crate::http::body::JsonObject;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::validate::Fields;
 use crate::http::{created, json_response, Ids};
@@ -51,11 +50,9 @@ pub async fn readable_sample(app: &AppState, user: &AuthUser, id: &str) -> ApiRe
 pub async fn create(
     user: AuthUser,
     State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
+    body: JsonObject,
 ) -> ApiResult<Response> {
-    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
-    let mut fields = Fields::new(&body);
+    let mut fields = body.fields();
     let name = fields.string("name", true, true);
     let group = group_field(&mut fields).unwrap_or(None);
     let group_read = fields.boolean("group_read", false).unwrap_or(true);
@@ -98,11 +95,9 @@ pub async fn update_rights(
     user: AuthUser,
     State(app): State<AppState>,
     Ids(sample_id): Ids<String>,
-    headers: HeaderMap,
-    body: Body,
+    body: JsonObject,
 ) -> ApiResult<Response> {
-    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
-    let mut fields = Fields::new(&body);
+    let mut fields = body.fields();
     let group = group_field(&mut fields);
     let group_read = fields.boolean("group_read", false);
     let group_write = fields.boolean("group_write", false);

@@ -1,18 +1,16 @@
 //! `POST /api/subtractions` (U17): subtractions are labels; vira stores no subtraction files.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::app::AppState;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::IdTable;
-use crate::http::body::read_json;
+use crate::http::body::JsonObject;
 use crate::http::error::ApiResult;
 use crate::http::json_response;
-use crate::http::validate::Fields;
 use crate::model::time::{now_micros, rfc3339};
 use crate::model::views::{Subtraction, UserRef};
 
@@ -20,12 +18,10 @@ use crate::model::views::{Subtraction, UserRef};
 pub async fn create(
     user: AuthUser,
     State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
+    body: JsonObject,
 ) -> ApiResult<Response> {
     user.require_admin()?;
-    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
-    let mut fields = Fields::new(&body);
+    let mut fields = body.fields();
     let name = fields.string("name", true, true);
     let nickname = fields.string("nickname", false, false);
     fields.finish()?;

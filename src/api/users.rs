@@ -1,29 +1,18 @@
 //! `/api/users` (U14, U15) and `/api/groups` (U16): administrators only.
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::app::{App, AppState};
-use crate::auth::{keys, AuthUser};
+use crate::auth::{keys, valid_handle, AuthUser};
 use crate::db::users::{self as db_users, NewUser, UserWriteError};
 use crate::db::IdTable;
-use crate::http::body::read_json;
+use crate::http::body::JsonObject;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::validate::Fields;
 use crate::http::{json_response, Ids};
 use crate::model::time::now_micros;
 use crate::model::views::{Group, User};
-
-/// Handles: 1–64 characters from `[A-Za-z0-9._-]`, not starting with `job-` (§7.1).
-pub fn valid_handle(handle: &str) -> bool {
-    (1..=64).contains(&handle.len())
-        && handle
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        && !handle.starts_with("job-")
-}
 
 fn write_error(error: UserWriteError) -> ApiError {
     match error {
@@ -71,12 +60,10 @@ pub async fn create_user(
 pub async fn create(
     user: AuthUser,
     State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
+    body: JsonObject,
 ) -> ApiResult<Response> {
     user.require_admin()?;
-    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
-    let mut fields = Fields::new(&body);
+    let mut fields = body.fields();
     let handle = fields.string("handle", true, false);
     let administrator = fields.boolean("administrator", false).unwrap_or(false);
     let groups = fields.string_list("groups", false).unwrap_or_default();
@@ -96,12 +83,10 @@ pub async fn update(
     user: AuthUser,
     State(app): State<AppState>,
     Ids(user_id): Ids<String>,
-    headers: HeaderMap,
-    body: Body,
+    body: JsonObject,
 ) -> ApiResult<Response> {
     user.require_admin()?;
-    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
-    let mut fields = Fields::new(&body);
+    let mut fields = body.fields();
     let administrator = fields.boolean("administrator", false);
     let groups = fields.string_list("groups", false);
     fields.finish()?;
@@ -118,12 +103,10 @@ pub async fn update(
 pub async fn create_group(
     user: AuthUser,
     State(app): State<AppState>,
-    headers: HeaderMap,
-    body: Body,
+    body: JsonObject,
 ) -> ApiResult<Response> {
     user.require_admin()?;
-    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
-    let mut fields = Fields::new(&body);
+    let mut fields = body.fields();
     let name = fields.string("name", true, true);
     fields.finish()?;
     let group = Group {

@@ -13,6 +13,15 @@ use crate::db;
 use crate::http::error::ApiError;
 use rights::Principal;
 
+/// Handles: 1–64 characters from `[A-Za-z0-9._-]`, not starting with `job-` (contract §7.1).
+pub fn valid_handle(handle: &str) -> bool {
+    (1..=64).contains(&handle.len())
+        && handle
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !handle.starts_with("job-")
+}
+
 /// The authenticated user of a `/api` request.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
@@ -101,6 +110,10 @@ impl FromRequestParts<AppState> for AuthUser {
                 "Jobs cannot authenticate against this service",
             ));
         }
+        // A handle that could not have been created names nobody: no need to ask the database.
+        if !valid_handle(&handle) {
+            return Err(invalid_credentials());
+        }
         let user = db::users::find_credentials(&app.db, &handle)
             .await?
             .filter(|user| keys::matches(&key, &user.key_digest))
@@ -121,7 +134,7 @@ impl FromRequestParts<AppState> for JobAuth {
         let (login, key) = parse_basic(&parts.headers).map_err(basic_error)?;
         let job_id = login
             .strip_prefix("job-")
-            .filter(|id| !id.is_empty())
+            .filter(|id| !id.is_empty() && crate::model::text::check_name(id).is_ok())
             .ok_or_else(invalid_credentials)?;
         let digest = db::jobs::key_digest(&app.db, job_id)
             .await?

@@ -39,25 +39,25 @@ pub async fn insert_new(db: &Db, annotations: &[ParsedAnnotation]) -> DbResult<(
     Ok((imported, total))
 }
 
-/// The stored annotations among `ids`.
+/// The stored annotations among `ids`: one statement whatever the number of ids.
 pub async fn get_many(db: &Db, ids: &[String]) -> DbResult<HashMap<String, AnnotationSummary>> {
     let mut found = HashMap::with_capacity(ids.len());
-    // Chunks keep the parameter count well below both databases' limits.
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT id, summary FROM hmm_annotations WHERE id IN ({})",
-            super::placeholders(1, chunk.len())
-        );
-        let mut query = sqlx::query(&sql);
-        for id in chunk {
-            query = query.bind(id);
-        }
-        for row in query.fetch_all(db.reader()).await? {
-            let id: String = row.try_get("id")?;
-            let text: String = row.try_get("summary")?;
-            let summary = serde_json::from_str(&text).map_err(|e| DbError::Other(e.into()))?;
-            found.insert(id, summary);
-        }
+    if ids.is_empty() {
+        return Ok(found);
+    }
+    let sql = db.pick(
+        "SELECT id, summary FROM hmm_annotations WHERE id IN (SELECT value FROM json_each($1))",
+        "SELECT id, summary FROM hmm_annotations WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+    );
+    let rows = sqlx::query(sql)
+        .bind(super::json_list(ids))
+        .fetch_all(db.reader())
+        .await?;
+    for row in rows {
+        let id: String = row.try_get("id")?;
+        let text: String = row.try_get("summary")?;
+        let summary = serde_json::from_str(&text).map_err(|e| DbError::Other(e.into()))?;
+        found.insert(id, summary);
     }
     Ok(found)
 }

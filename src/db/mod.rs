@@ -176,6 +176,14 @@ impl Db {
         self.dialect
     }
 
+    /// The statement for this database, where the two dialects differ.
+    pub fn pick(&self, sqlite: &'static str, postgres: &'static str) -> &'static str {
+        match self.dialect {
+            Dialect::Sqlite => sqlite,
+            Dialect::Postgres => postgres,
+        }
+    }
+
     /// The pool for reads.
     pub fn reader(&self) -> &AnyPool {
         &self.read
@@ -225,10 +233,8 @@ pub fn flag(value: bool) -> i64 {
     i64::from(value)
 }
 
-/// `$first, $first+1, …` for `count` parameters.
-pub fn placeholders(first: usize, count: usize) -> String {
-    (first..first + count)
-        .map(|i| format!("${i}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// A list of ids as one JSON array parameter, so a statement's text never grows with its input
+/// (SQLite reads it with `json_each`, PostgreSQL with `jsonb_array_elements_text`).
+pub fn json_list(ids: &[String]) -> String {
+    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
 }

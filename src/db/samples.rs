@@ -115,20 +115,19 @@ pub async fn insert_subtraction(
     Ok(())
 }
 
-/// `(id, name)` of the given subtractions that exist.
+/// `(id, name)` of the given subtractions that exist: one statement whatever the number of ids.
 pub async fn subtraction_names(db: &Db, ids: &[String]) -> DbResult<Vec<(String, String)>> {
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let sql = format!(
-        "SELECT id, name FROM subtractions WHERE id IN ({})",
-        super::placeholders(1, ids.len())
+    let sql = db.pick(
+        "SELECT id, name FROM subtractions WHERE id IN (SELECT value FROM json_each($1))",
+        "SELECT id, name FROM subtractions WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))",
     );
-    let mut query = sqlx::query(&sql);
-    for id in ids {
-        query = query.bind(id);
-    }
-    let rows = query.fetch_all(db.reader()).await?;
+    let rows = sqlx::query(sql)
+        .bind(super::json_list(ids))
+        .fetch_all(db.reader())
+        .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
         .collect()

@@ -26,6 +26,37 @@ pub fn safe_name(name: &str) -> String {
     safe
 }
 
+/// The longest file name (in bytes) that common file systems (ext4, XFS, btrfs, ZFS, APFS) and
+/// object stores take as one path segment.
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// Extensions longer than this are not kept when a name is shortened.
+const MAX_EXTENSION_BYTES: usize = 16;
+
+/// `name_on_disk` = `<file id>-<safe name>` (contract §13), shortened when needed so it is always
+/// one valid file name: the stem is cut at a character boundary and the extension (`.tsv`,
+/// `.fastq.gz`) is kept.
+pub fn name_on_disk(file_id: i64, name: &str) -> String {
+    let safe = safe_name(name);
+    let prefix = format!("{file_id}-");
+    let room = MAX_NAME_BYTES.saturating_sub(prefix.len());
+    if safe.len() <= room {
+        return prefix + &safe;
+    }
+    let extension_at = safe
+        .char_indices()
+        .filter(|&(i, c)| c == '.' && i > 0 && safe.len() - i <= MAX_EXTENSION_BYTES)
+        .map(|(i, _)| i)
+        .next()
+        .unwrap_or(safe.len());
+    let (stem, extension) = safe.split_at(extension_at);
+    let mut cut = room.saturating_sub(extension.len()).min(stem.len());
+    while !stem.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    format!("{prefix}{}{extension}", &stem[..cut])
+}
+
 pub const FORMATS: &[&str] = &["sam", "bam", "fasta", "fastq", "csv", "tsv", "json"];
 
 /// `Content-Type` of a download (U7).
@@ -90,6 +121,21 @@ mod tests {
     }
 
     #[test]
+    fn long_names_fit_one_file_name() {
+        assert_eq!(name_on_disk(1, "results.fa"), "1-results.fa");
+        let long = format!("{}.tsv", "a".repeat(251));
+        let stored = name_on_disk(12, &long);
+        assert_eq!(stored.len(), 255);
+        assert!(stored.starts_with("12-aaa") && stored.ends_with("a.tsv"));
+        let gz = format!("{}.fastq.gz", "é".repeat(250));
+        let stored = name_on_disk(7, &gz);
+        assert_eq!(stored.len(), 255);
+        assert!(stored.ends_with("_.fastq.gz"));
+        // No usable extension: the name is simply cut.
+        assert_eq!(name_on_disk(3, &"b".repeat(300)).len(), 255);
+    }
+
+    #[test]
     fn dispositions() {
         assert_eq!(
             content_disposition("report.tsv"),
@@ -128,6 +174,16 @@ mod tests {
             proptest::prop_assert!(safe.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)));
             proptest::prop_assert!(!safe.starts_with('.'));
             proptest::prop_assert_eq!(safe.chars().count(), clean.chars().count());
+        }
+
+        #[test]
+        fn names_on_disk_always_fit(id in 1i64..i64::MAX, name in "\\PC{1,255}") {
+            let stored = name_on_disk(id, &name);
+            proptest::prop_assert!(stored.len() <= MAX_NAME_BYTES);
+            let prefix = format!("{id}-");
+            proptest::prop_assert!(stored.starts_with(&prefix));
+            proptest::prop_assert!(stored.len() > prefix.len());
+            proptest::prop_assert!(stored.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)));
         }
 
         #[test]

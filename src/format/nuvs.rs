@@ -161,7 +161,12 @@ fn check_contig(
             "sequence" => {
                 has_sequence = true;
                 match value {
-                    Value::String(_) => {}
+                    // Stored as text with its BLAST record (`model::text`).
+                    Value::String(sequence) => {
+                        if let Err(rule) = crate::model::text::check_name(sequence) {
+                            errors.add(format!("{path}.sequence"), rule);
+                        }
+                    }
                     Value::Null => errors.add(format!("{path}.sequence"), NOT_NULL),
                     _ => errors.add(format!("{path}.sequence"), NOT_STRING),
                 }
@@ -264,14 +269,16 @@ fn hits_of(orf: &Value) -> &[Value] {
 
 impl CheckedNuvs {
     /// Every ORF hit's `hit` value as a string (integers in decimal), de-duplicated, in order of
-    /// first appearance: the annotation ids to fetch before [`CheckedNuvs::prepare`].
+    /// first appearance: the annotation ids to fetch before [`CheckedNuvs::prepare`]. Ids that
+    /// no stored annotation can have (`model::text`) are left out: they are reported unknown.
     pub fn hit_ids(&self) -> Vec<String> {
         let mut seen = HashSet::new();
         let mut ids = Vec::new();
         for contig in &self.contigs {
             for orf in orfs_of(contig) {
                 for hit in hits_of(orf) {
-                    if let Some(id) = hit.get("hit").and_then(hit_id) {
+                    let id = hit.get("hit").and_then(hit_id);
+                    if let Some(id) = id.filter(|id| crate::model::text::check_name(id).is_ok()) {
                         if seen.insert(id.clone()) {
                             ids.push(id);
                         }

@@ -1,6 +1,8 @@
-//! Request bodies: size limits (413) and JSON parsing (400 `Malformed JSON`, empty = `{}`).
+//! Request bodies: size limits (413) and JSON parsing (400 `Malformed JSON`, empty = `{}`, 422 for
+//! anything but an object).
 
 use axum::body::Body;
+use axum::extract::{FromRef, FromRequest, Request};
 use axum::http::{header, HeaderMap};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -27,12 +29,32 @@ pub fn check_content_length(headers: &HeaderMap, limit: u64) -> ApiResult<()> {
     }
 }
 
+/// Whether the client waits for `100 Continue` before it sends the body.
+fn expects_continue(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::EXPECT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"))
+}
+
+/// The 413 for a body whose declared length is over the limit. A client that waits for
+/// `100 Continue` gets the 413 at once: reading would make hyper send the 100 and invite the
+/// body. Any other client is still sending, so a bounded part is read first (see [`linger`]).
+pub async fn refuse_declared<S, E>(headers: &HeaderMap, stream: &mut S) -> ApiError
+where
+    S: futures_util::Stream<Item = Result<Bytes, E>> + Unpin,
+{
+    if !expects_continue(headers) {
+        linger(stream, LINGER_BYTES).await;
+    }
+    ApiError::payload_too_large()
+}
+
 /// Read the whole body, failing with 413 as soon as it grows past `limit`.
 pub async fn read_limited(headers: &HeaderMap, body: Body, limit: u64) -> ApiResult<Bytes> {
     let mut stream = body.into_data_stream();
-    if let Err(too_large) = check_content_length(headers, limit) {
-        linger(&mut stream, LINGER_BYTES).await;
-        return Err(too_large);
+    if check_content_length(headers, limit).is_err() {
+        return Err(refuse_declared(headers, &mut stream).await);
     }
     let capacity = content_length(headers).unwrap_or(0).min(limit) as usize;
     let mut buffer = BytesMut::with_capacity(capacity);
@@ -78,8 +100,46 @@ pub fn parse_json(bytes: &[u8]) -> ApiResult<Value> {
     serde_json::from_slice(bytes).map_err(|_| ApiError::malformed_json())
 }
 
-/// Read and parse a JSON body under the configured JSON limit.
-pub async fn read_json(headers: &HeaderMap, body: Body, limit: u64) -> ApiResult<Value> {
-    let bytes = read_limited(headers, body, limit).await?;
-    parse_json(&bytes)
+/// The limits of JSON bodies, taken from the application state.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLimits {
+    /// `--max-json-bytes`
+    pub bytes: u64,
+    /// `--max-list-items`
+    pub list_items: usize,
+}
+
+/// A JSON object body (every JSON body of the API except finalize's), read under
+/// `--max-json-bytes`: empty counts as `{}`, invalid JSON is 400, any other JSON value 422.
+pub struct JsonObject {
+    pub map: Map<String, Value>,
+    max_list_items: usize,
+}
+
+impl JsonObject {
+    /// The field checker over this body.
+    pub fn fields(&self) -> super::validate::Fields<'_> {
+        super::validate::Fields::new(&self.map, self.max_list_items)
+    }
+}
+
+impl<S> FromRequest<S> for JsonObject
+where
+    S: Send + Sync,
+    JsonLimits: FromRef<S>,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        let limits = JsonLimits::from_ref(state);
+        let (parts, body) = request.into_parts();
+        let bytes = read_limited(&parts.headers, body, limits.bytes).await?;
+        match parse_json(&bytes)? {
+            Value::Object(map) => Ok(JsonObject {
+                map,
+                max_list_items: limits.list_items,
+            }),
+            _ => Err(ApiError::invalid_field("body", "must be of dict type")),
+        }
+    }
 }

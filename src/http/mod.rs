@@ -78,6 +78,17 @@ where
         parts: &mut axum::http::request::Parts,
         state: &S,
     ) -> Result<Self, Self::Rejection> {
+        // No stored id contains a control character (`model::text`), so such a segment names
+        // nothing and never reaches the database.
+        let raw = axum::extract::RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::not_found())?;
+        if raw
+            .iter()
+            .any(|(_, value)| crate::model::text::check_name(value).is_err())
+        {
+            return Err(ApiError::not_found());
+        }
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Path(value)| Ids(value))

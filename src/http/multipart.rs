@@ -4,7 +4,7 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap};
 use futures_util::StreamExt;
 
-use super::body::{check_content_length, linger, LINGER_BYTES};
+use super::body::{check_content_length, linger, refuse_declared};
 use super::error::{ApiError, ApiResult};
 use crate::files::TempObject;
 
@@ -22,9 +22,8 @@ pub async fn receive_file(
     limit: u64,
     temp: &mut TempObject,
 ) -> ApiResult<()> {
-    if let Err(too_large) = check_content_length(headers, limit) {
-        linger(&mut body.into_data_stream(), LINGER_BYTES).await;
-        return Err(too_large);
+    if check_content_length(headers, limit).is_err() {
+        return Err(refuse_declared(headers, &mut body.into_data_stream()).await);
     }
     let boundary = headers
         .get(header::CONTENT_TYPE)

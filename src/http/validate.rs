@@ -1,28 +1,41 @@
-//! Field checks for JSON bodies, with the contract's validation messages (§3).
-//!
-//! A body that is not a JSON object is checked as if it had no fields.
+//! Field checks for JSON object bodies, with the contract's validation messages (§3). Every
+//! string is held to the storage rule of `model::text`; every list to `--max-list-items`.
 
 use serde_json::{Map, Value};
 
 use super::error::{ApiError, ApiResult};
 use crate::model::field_errors::FieldErrors;
+use crate::model::text;
 
 pub struct Fields<'a> {
-    map: Option<&'a Map<String, Value>>,
+    map: &'a Map<String, Value>,
+    max_list_items: usize,
     pub errors: FieldErrors,
 }
 
 impl<'a> Fields<'a> {
-    pub fn new(body: &'a Value) -> Self {
+    pub fn new(map: &'a Map<String, Value>, max_list_items: usize) -> Self {
         Fields {
-            map: body.as_object(),
+            map,
+            max_list_items,
             errors: FieldErrors::new(),
         }
     }
 
     /// The raw value of `field`, if present (including null).
     pub fn raw(&self, field: &str) -> Option<&'a Value> {
-        self.map.and_then(|m| m.get(field))
+        self.map.get(field)
+    }
+
+    /// A name or id that may be stored: `Some` when it passes the rule of `model::text`.
+    fn name(&mut self, field: &str, value: &str) -> Option<String> {
+        match text::check_name(value) {
+            Ok(()) => Some(value.to_owned()),
+            Err(rule) => {
+                self.errors.add(field, rule);
+                None
+            }
+        }
     }
 
     pub fn has(&self, field: &str) -> bool {
@@ -57,7 +70,7 @@ impl<'a> Fields<'a> {
                 self.errors.add(field, "empty values not allowed");
                 None
             }
-            Some(s) => Some(s.to_owned()),
+            Some(s) => self.name(field, s),
         }
     }
 
@@ -65,12 +78,30 @@ impl<'a> Fields<'a> {
     pub fn nullable_string(&mut self, field: &str) -> Option<Option<String>> {
         match self.raw(field)? {
             Value::Null => Some(None),
-            Value::String(s) => Some(Some(s.clone())),
+            Value::String(s) => self.name(field, s).map(Some),
             _ => {
                 self.errors.add(field, "must be of string type");
                 None
             }
         }
+    }
+
+    /// Free text that may also be null or absent (`None` for both): NUL is refused, line breaks
+    /// and tabs are kept.
+    pub fn text(&mut self, field: &str, required: bool) -> Option<String> {
+        let problem = match self.raw(field) {
+            None if required => "required field",
+            None => return None,
+            Some(Value::Null) if required => "null value not allowed",
+            Some(Value::Null) => return None,
+            Some(Value::String(s)) => match text::check_text(s) {
+                Ok(()) => return Some(s.clone()),
+                Err(rule) => rule,
+            },
+            Some(_) => "must be of string type",
+        };
+        self.errors.add(field, problem);
+        None
     }
 
     pub fn boolean(&mut self, field: &str, required: bool) -> Option<bool> {
@@ -110,10 +141,15 @@ impl<'a> Fields<'a> {
             self.errors.add(field, "must be of list type");
             return None;
         };
+        if list.len() > self.max_list_items {
+            let limit = self.max_list_items;
+            self.errors.add(field, format!("max length is {limit}"));
+            return None;
+        }
         let mut out = Vec::with_capacity(list.len());
         for item in list {
             match item.as_str() {
-                Some(s) => out.push(s.to_owned()),
+                Some(s) => out.push(self.name(field, s)?),
                 None => {
                     self.errors.add(field, "must be of string type");
                     return None;

@@ -1,7 +1,8 @@
 //! Transparent gzip decompression of uploaded files, bounded so a small bomb cannot exhaust memory.
 
 use std::fmt;
-use std::io::{ErrorKind, Read};
+use std::io::{ErrorKind, Read, Seek, SeekFrom};
+use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
 
@@ -34,16 +35,59 @@ impl std::error::Error for GzipError {}
 ///
 /// Concatenated gzip members are decompressed one after another, as `gzip -d` does. Reading stops
 /// as soon as the output would pass `max_decompressed` bytes, and the output buffer never grows
-/// beyond that limit.
+/// beyond that limit. A plain input is held to the same limit.
 pub fn maybe_gunzip(bytes: Vec<u8>, max_decompressed: u64) -> Result<Vec<u8>, GzipError> {
     if !bytes.starts_with(&GZIP_MAGIC) {
+        if bytes.len() as u64 > max_decompressed {
+            return Err(GzipError::TooLarge);
+        }
         return Ok(bytes);
     }
+    let hint = bytes.len().saturating_mul(4);
+    decode_limited(
+        MultiGzDecoder::new(bytes.as_slice()),
+        max_decompressed,
+        hint,
+    )
+}
+
+/// [`maybe_gunzip`] of a file, decompressed as it is read: the compressed file is never held
+/// in memory, and a plain file over the limit is refused before it is read.
+pub fn read_maybe_gzipped(path: &Path, max_decompressed: u64) -> Result<Vec<u8>, GzipError> {
+    let io = |e: std::io::Error| GzipError::Corrupt(e.to_string());
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    let mut magic = [0u8; 2];
+    let is_gzip = size >= 2 && {
+        file.read_exact(&mut magic).map_err(io)?;
+        file.seek(SeekFrom::Start(0)).map_err(io)?;
+        magic == GZIP_MAGIC
+    };
+    if !is_gzip {
+        if size > max_decompressed {
+            return Err(GzipError::TooLarge);
+        }
+        let mut bytes = Vec::with_capacity(size as usize);
+        file.read_to_end(&mut bytes).map_err(io)?;
+        return Ok(bytes);
+    }
+    let reader = MultiGzDecoder::new(std::io::BufReader::with_capacity(CHUNK, file));
+    let hint = usize::try_from(size)
+        .unwrap_or(usize::MAX)
+        .saturating_mul(4);
+    decode_limited(reader, max_decompressed, hint)
+}
+
+/// Read all of `decoder`, failing as soon as the output would pass `max_decompressed` bytes.
+fn decode_limited(
+    mut decoder: impl Read,
+    max_decompressed: u64,
+    capacity_hint: usize,
+) -> Result<Vec<u8>, GzipError> {
     // The limit can never exceed what the address space holds.
     let limit = usize::try_from(max_decompressed).unwrap_or(usize::MAX);
-    let mut decoder = MultiGzDecoder::new(bytes.as_slice());
     // A first guess from the usual compression ratio saves a few reallocations.
-    let mut out: Vec<u8> = Vec::with_capacity(bytes.len().saturating_mul(4).min(limit));
+    let mut out: Vec<u8> = Vec::with_capacity(capacity_hint.min(limit));
     let mut buf = vec![0u8; CHUNK];
     loop {
         let n = match decoder.read(&mut buf) {
@@ -80,11 +124,29 @@ mod tests {
     }
 
     #[test]
-    fn plain_input_is_returned_unchanged() {
+    fn plain_input_is_returned_unchanged_within_the_limit() {
         let data = b"[{\"a\": 1}]".to_vec();
-        assert_eq!(maybe_gunzip(data.clone(), 0).unwrap(), data);
+        assert_eq!(maybe_gunzip(data.clone(), 10).unwrap(), data);
+        assert_eq!(maybe_gunzip(data.clone(), 9), Err(GzipError::TooLarge));
         assert_eq!(maybe_gunzip(Vec::new(), 0).unwrap(), Vec::<u8>::new());
         assert_eq!(maybe_gunzip(vec![0x1f], 10).unwrap(), vec![0x1f]);
+    }
+
+    #[test]
+    fn files_are_read_like_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("import");
+        let data = b"hello, world".repeat(1000);
+        for (bytes, limit) in [(gzip(&data), 12_000), (data.clone(), 12_000)] {
+            std::fs::write(&path, &bytes).unwrap();
+            assert_eq!(read_maybe_gzipped(&path, limit).unwrap(), data);
+            assert_eq!(
+                read_maybe_gzipped(&path, limit - 1),
+                Err(GzipError::TooLarge)
+            );
+        }
+        std::fs::write(&path, [0x1f]).unwrap();
+        assert_eq!(read_maybe_gzipped(&path, 1).unwrap(), vec![0x1f]);
     }
 
     #[test]

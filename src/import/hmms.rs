@@ -8,6 +8,8 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::model::text::check_name;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ParsedAnnotation {
     pub id: String,
@@ -64,6 +66,12 @@ fn annotation(index: usize, document: Map<String, Value>) -> Result<ParsedAnnota
     let Value::Object(families) = required("families")? else {
         return Err(problem("families", "must be of dict type"));
     };
+    if let Some((family, rule)) = families
+        .keys()
+        .find_map(|family| check_name(family).err().map(|rule| (family, rule)))
+    {
+        return Err(problem(&format!("families.{family:?}"), rule));
+    }
     if let Some((family, _)) = families.iter().find(|(_, count)| !is_integer(count)) {
         return Err(problem(
             &format!("families.{family}"),
@@ -77,7 +85,10 @@ fn annotation(index: usize, document: Map<String, Value>) -> Result<ParsedAnnota
     let mut names = Vec::with_capacity(name_values.len());
     for (i, name) in name_values.iter().enumerate() {
         match name {
-            Value::String(name) => names.push(name.clone()),
+            Value::String(name) => match check_name(name) {
+                Ok(()) => names.push(name.clone()),
+                Err(rule) => return Err(problem(&format!("names.{i}"), rule)),
+            },
             _ => return Err(problem(&format!("names.{i}"), "must be of string type")),
         }
     }
@@ -95,7 +106,10 @@ fn annotation(index: usize, document: Map<String, Value>) -> Result<ParsedAnnota
         Some((key, Value::String(s))) if s.is_empty() => {
             return Err(problem(key, "empty values not allowed"))
         }
-        Some((_, Value::String(s))) => s.clone(),
+        Some((key, Value::String(s))) => match check_name(s) {
+            Ok(()) => s.clone(),
+            Err(rule) => return Err(problem(key, rule)),
+        },
         Some((key, _)) => return Err(problem(key, "must be of string type")),
     };
 

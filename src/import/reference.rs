@@ -105,9 +105,9 @@ pub fn parse_reference(json: &[u8]) -> Result<ParsedReference, String> {
         serde_json::from_slice(json).map_err(|e| format!("not valid JSON: {e}"))?;
     let mut reference = match root {
         Json::Dict(export) => ParsedReference {
-            name: optional_string(export.name, "", "name")?,
+            name: name_field(export.name, "", "name", false)?,
             data_type: data_type(export.data_type)?,
-            organism: optional_string(export.organism, "", "organism")?
+            organism: name_field(export.organism, "", "organism", false)?
                 .unwrap_or_else(|| "virus".to_owned()),
             otus: otus(list(export.otus, "", "otus")?, "otus")?,
         },
@@ -132,8 +132,8 @@ fn otus(items: Vec<Json<RawOtu, IgnoredAny>>, base: &str) -> Result<Vec<ParsedOt
         let path = join(base, &o.to_string());
         let raw = dict(item, &path)?;
         let id = unique_id(raw.under_id, raw.id, &path, &mut otu_ids, "OTU")?;
-        let name = required_string(raw.name, &path, "name", true)?;
-        let abbreviation = optional_string(raw.abbreviation, &path, "abbreviation")?;
+        let name = name_field(raw.name, &path, "name", true)?.unwrap_or_default();
+        let abbreviation = name_field(raw.abbreviation, &path, "abbreviation", false)?;
         let version = version(raw.version, &path)?;
         let raw_isolates = list(raw.isolates, &path, "isolates")?;
         let mut isolate_ids = HashSet::new();
@@ -147,8 +147,8 @@ fn otus(items: Vec<Json<RawOtu, IgnoredAny>>, base: &str) -> Result<Vec<ParsedOt
                 Some(Value::Bool(b)) => b,
                 _ => return Err(problem(&path, "default", "must be of boolean type")),
             };
-            let source_type = optional_string(raw.source_type, &path, "source_type")?;
-            let source_name = optional_string(raw.source_name, &path, "source_name")?;
+            let source_type = name_field(raw.source_type, &path, "source_type", false)?;
+            let source_name = name_field(raw.source_name, &path, "source_name", false)?;
             let raw_sequences = list(raw.sequences, &path, "sequences")?;
             let mut sequences = Vec::with_capacity(raw_sequences.len());
             for (s, item) in raw_sequences.into_iter().enumerate() {
@@ -156,7 +156,8 @@ fn otus(items: Vec<Json<RawOtu, IgnoredAny>>, base: &str) -> Result<Vec<ParsedOt
                 let raw = dict(item, &path)?;
                 sequences.push(ParsedSequence {
                     id: unique_id(raw.under_id, raw.id, &path, &mut sequence_ids, "sequence")?,
-                    accession: required_string(raw.accession, &path, "accession", false)?,
+                    accession: required_string(raw.accession, &path, "accession", false)
+                        .and_then(|a| stored_name(&a, &path, "accession").map(|()| a))?,
                     definition: optional_string(raw.definition, &path, "definition")?
                         .unwrap_or_default(),
                     host: optional_string(raw.host, &path, "host")?,
@@ -250,10 +251,29 @@ fn unique_id(
         Some(Value::String(s)) => s,
         _ => return Err(problem(base, key, "must be of string type")),
     };
+    stored_name(&id, base, key)?;
     if !taken.insert(id.clone()) {
         return Err(problem(base, key, &format!("duplicate {what} id {id}")));
     }
     Ok(id)
+}
+
+/// Names and ids are stored as they are: they must pass the storage rule of `model::text`.
+fn stored_name(value: &str, base: &str, field: &str) -> Result<(), String> {
+    crate::model::text::check_name(value).map_err(|rule| problem(base, field, rule))
+}
+
+/// A name field: a string that must pass [`stored_name`].
+fn name_field(v: Field, base: &str, field: &str, required: bool) -> Result<Option<String>, String> {
+    let value = if required {
+        Some(required_string(v, base, field, true)?)
+    } else {
+        optional_string(v, base, field)?
+    };
+    if let Some(value) = &value {
+        stored_name(value, base, field)?;
+    }
+    Ok(value)
 }
 
 fn required_string(v: Field, base: &str, field: &str, non_empty: bool) -> Result<String, String> {

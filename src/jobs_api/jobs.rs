@@ -1,8 +1,7 @@
 //! Job routes for runners: acquire (J1), status (J2), ping (J7).
 
-use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{json, Value};
 
@@ -10,7 +9,7 @@ use crate::app::AppState;
 use crate::auth::{keys, JobAuth};
 use crate::db;
 use crate::db::jobs::{Acquire, NewStatus, PushStatus};
-use crate::http::body::read_json;
+use crate::http::body::JsonObject;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::validate::Fields;
 use crate::http::{json_response, Ids};
@@ -30,11 +29,9 @@ const STATES: &[&str] = &[
 pub async fn acquire(
     State(app): State<AppState>,
     Ids(job_id): Ids<String>,
-    headers: HeaderMap,
-    body: Body,
+    body: JsonObject,
 ) -> ApiResult<Response> {
-    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
-    let mut fields = Fields::new(&body);
+    let mut fields = body.fields();
     if let Some(acquired) = fields.boolean("acquired", true) {
         if !acquired {
             fields.add("acquired", "unallowed value false");
@@ -103,19 +100,17 @@ pub async fn push_status(
     job: JobAuth,
     State(app): State<AppState>,
     Ids(job_id): Ids<String>,
-    headers: HeaderMap,
-    body: Body,
+    body: JsonObject,
 ) -> ApiResult<Response> {
     if job.job_id != job_id {
         return Err(ApiError::insufficient_rights());
     }
-    let body = read_json(&headers, body, app.config.max_json_bytes).await?;
-    let mut fields = Fields::new(&body);
+    let mut fields = body.fields();
     let state = fields.choice("state", true, STATES);
-    let stage = fields.string("stage", true, false);
+    let stage = fields.text("stage", true);
     let progress = fields.integer("progress", true, 0, 100);
-    let step_name = fields.nullable_string("step_name").flatten();
-    let step_description = fields.nullable_string("step_description").flatten();
+    let step_name = fields.text("step_name", false);
+    let step_description = fields.text("step_description", false);
     let error = error_object(&mut fields);
     fields.finish()?;
     let (state, stage, progress) = (

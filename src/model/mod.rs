@@ -4,5 +4,6 @@ pub mod field_errors;
 pub mod hmm;
 pub mod ids;
 pub mod otu;
+pub mod text;
 pub mod time;
 pub mod views;

@@ -239,3 +239,94 @@ impl Backoff {
         self.pause = None;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::routing::get;
+
+    /// Serve `router` through the listener on an ephemeral port; its address.
+    async fn serve_on_a_port(router: Router, settings: ListenerSettings) -> std::net::SocketAddr {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (_stop, stop) = watch::channel(false);
+        tokio::spawn(async move {
+            let _keep = _stop;
+            serve(
+                listener,
+                router,
+                settings,
+                Arc::new(Registry::default()),
+                stop,
+            )
+            .await
+        });
+        addr
+    }
+
+    fn settings() -> ListenerSettings {
+        let s = Duration::from_secs(5);
+        ListenerSettings {
+            timeouts: Timeouts {
+                header: s,
+                idle: s,
+                body: s,
+                body_min_bytes: 1,
+                send: s,
+            },
+            max_connections: 8,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_a_json_500_and_the_connection_lives_on() {
+        let router = crate::http::layers::with_layers(
+            Router::new()
+                .route("/boom", get(|| async { panic!("boom") as &str }))
+                .route("/fine", get(|| async { "fine" })),
+        );
+        let addr = serve_on_a_port(router, settings()).await;
+        let client = reqwest::Client::builder().no_proxy().build().unwrap();
+        for _ in 0..2 {
+            let reply = client
+                .get(format!("http://{addr}/boom"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(reply.status(), 500);
+            assert!(reply.headers().contains_key("x-request-id"));
+            let body: serde_json::Value = reply.json().await.unwrap();
+            assert_eq!(body["id"], "internal_error");
+            let fine = client
+                .get(format!("http://{addr}/fine"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(fine.text().await.unwrap(), "fine");
+        }
+    }
+
+    #[tokio::test]
+    async fn at_the_cap_the_longest_idle_connection_makes_room() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let router = Router::new().route("/", get(|| async { "ok" }));
+        let mut settings = settings();
+        settings.max_connections = 2;
+        let addr = serve_on_a_port(router, settings).await;
+        let mut first = TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let _second = TcpStream::connect(addr).await.unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let mut third = TcpStream::connect(addr).await.unwrap();
+        third
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = String::new();
+        third.read_to_string(&mut answer).await.unwrap();
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        // The oldest idle connection was closed to make room.
+        let mut buf = [0u8; 1];
+        assert_eq!(first.read(&mut buf).await.unwrap(), 0);
+    }
+}

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::json;
 use tempfile::TempDir;
 
-use crate::support::{create_admin_process, Instance};
+use crate::support::{create_admin_process, Instance, Launch};
 
 fn user_create(data: &std::path::Path, handle: &str) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_vira"))
@@ -96,6 +96,120 @@ async fn jobs_listen_serves_only_the_jobs_api() {
     )
     .await;
     reply.assert_error(404, "not_found", "Not found");
+    // The same layer stack as the main listener: request ids, JSON 405s, limits, timeouts.
+    let reply = crate::support::fetch(
+        jobs.get(format!("{base}/jobs-api/jobs/{job_id}"))
+            .header("x-request-id", "runner-17"),
+    )
+    .await;
+    reply.assert_error(405, "method_not_allowed", "Method not allowed");
+    assert_eq!(reply.header("x-request-id").as_deref(), Some("runner-17"));
+    let reply = crate::support::fetch(
+        jobs.patch(format!("{base}/jobs-api/jobs/{job_id}"))
+            .body(vec![b' '; 2 << 20]),
+    )
+    .await;
+    reply.assert_error(413, "payload_too_large", "Payload too large");
     // The main address serves both.
     main.get("/api/analyses", &admin).await.assert_status(200);
+}
+
+/// Start `vira serve` with its standard error in a file and the given extra options.
+async fn logged_instance(data: &TempDir, extra: &[&str]) -> (Instance, std::path::PathBuf) {
+    let url = format!("sqlite://{}/vira.db", data.path().display());
+    let log = data.path().join("stderr.log");
+    let launch = Launch {
+        stderr: Some(log.clone()),
+        log: Some("info"),
+        ..Launch::default()
+    };
+    let mut options = vec!["--no-blast-worker"];
+    options.extend_from_slice(extra);
+    (
+        Instance::start_with(data.path(), &url, &options, launch).await,
+        log,
+    )
+}
+
+/// The request log lines (`vira::request`) written so far, as JSON objects.
+fn request_lines(log: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|line| line["target"] == "vira::request")
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_json_log_line_per_request_with_route_status_bytes_and_request_id() {
+    let data = TempDir::new().unwrap();
+    let url = format!("sqlite://{}/vira.db", data.path().display());
+    let admin = create_admin_process(data.path(), &url).await;
+    let (inst, log) = logged_instance(&data, &["--log-format", "json"]).await;
+    let reply = crate::support::fetch(
+        inst.client
+            .get(inst.url("/api/analyses/nope1234"))
+            .basic_auth(&admin.login, Some(&admin.key))
+            .header("x-request-id", "lab-42.a"),
+    )
+    .await;
+    reply.assert_error(404, "not_found", "Not found");
+    assert_eq!(reply.header("x-request-id").as_deref(), Some("lab-42.a"));
+    // An invalid id is replaced by a generated one.
+    let reply = crate::support::fetch(
+        inst.client
+            .get(inst.url("/api/analyses"))
+            .basic_auth(&admin.login, Some(&admin.key))
+            .header("x-request-id", "no spaces allowed"),
+    )
+    .await;
+    reply.assert_status(200);
+    let generated = reply.header("x-request-id").unwrap();
+    assert_ne!(generated, "no spaces allowed");
+    // Exactly one line per request (the readiness polls of the start have lines of their own).
+    let lines_of = |id: &str| -> Vec<serde_json::Value> {
+        request_lines(&log)
+            .into_iter()
+            .filter(|line| line["span"]["id"] == id)
+            .collect()
+    };
+    crate::support::eventually("both requests are logged", || {
+        !lines_of("lab-42.a").is_empty() && !lines_of(&generated).is_empty()
+    })
+    .await;
+    let (first, second) = (lines_of("lab-42.a"), lines_of(&generated));
+    assert_eq!((first.len(), second.len()), (1, 1));
+    let first = &first[0];
+    assert_eq!(first["span"]["method"], "GET");
+    assert_eq!(first["span"]["route"], "/api/analyses/{analysis_id}");
+    assert_eq!(first["fields"]["status"], 404);
+    assert_eq!(first["fields"]["bytes_out"], reply_len_of_not_found());
+    assert!(first["fields"]["latency_ms"]
+        .as_str()
+        .unwrap()
+        .parse::<f64>()
+        .is_ok());
+    assert_eq!(second[0]["span"]["route"], "/api/analyses");
+    assert_eq!(second[0]["fields"]["status"], 200);
+}
+
+fn reply_len_of_not_found() -> u64 {
+    r#"{"id":"not_found","message":"Not found"}"#.len() as u64
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn text_logs_carry_no_colour_codes_when_not_on_a_terminal() {
+    let data = TempDir::new().unwrap();
+    let (inst, log) = logged_instance(&data, &[]).await;
+    inst.client.get(inst.url("/api/nope")).send().await.unwrap();
+    crate::support::eventually("the request is logged", || {
+        std::fs::read_to_string(&log)
+            .unwrap()
+            .contains("vira::request")
+    })
+    .await;
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(text.contains("status=404"), "{text}");
 }

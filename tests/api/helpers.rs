@@ -99,6 +99,14 @@ impl TestApp {
             .unwrap()
     }
 
+    /// Rows of `table`.
+    pub async fn count(&self, table: &str) -> i64 {
+        sqlx::query_scalar(&format!("SELECT COUNT(*) FROM {table}"))
+            .fetch_one(self.app.db.reader())
+            .await
+            .unwrap()
+    }
+
     /// `<data-path>/analyses/<id>`.
     pub fn analysis_dir(&self, analysis_id: &str) -> PathBuf {
         self.data.path().join("analyses").join(analysis_id)

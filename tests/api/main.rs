@@ -6,6 +6,7 @@ mod support;
 
 mod access;
 mod analyses;
+mod arbitrary_strings;
 mod auth;
 mod blast;
 mod caching;
@@ -14,6 +15,7 @@ mod downloads;
 mod errors;
 mod faults;
 mod files;
+mod hostile_input;
 mod imports;
 mod jobs;
 mod jobs_analyses;

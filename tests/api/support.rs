@@ -24,24 +24,36 @@ pub enum Backend {
     Postgres,
 }
 
-/// Run a test body once per backend: `both!(name, |app| async move { … });`.
+/// Run a test body once per backend: `both!(name, |app| async move { … });`, optionally with an
+/// adjusted configuration: `both!(name, config = |c| c.max_json_bytes = 10, |app| …);`.
 #[macro_export]
 macro_rules! both {
     ($name:ident, $body:expr) => {
+        $crate::both!(
+            $name,
+            config = |_: &mut vira::config::ServeConfig| {},
+            $body
+        );
+    };
+    ($name:ident, config = $config:expr, $body:expr) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                let app = $crate::support::TestApp::spawn($crate::support::Backend::Sqlite)
-                    .await
-                    .expect("start vira on SQLite");
+                let app =
+                    $crate::support::TestApp::spawn_with($crate::support::Backend::Sqlite, $config)
+                        .await
+                        .expect("start vira on SQLite");
                 ($body)(app).await;
             }
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn postgres() {
-                let Some(app) =
-                    $crate::support::TestApp::spawn($crate::support::Backend::Postgres).await
+                let Some(app) = $crate::support::TestApp::spawn_with(
+                    $crate::support::Backend::Postgres,
+                    $config,
+                )
+                .await
                 else {
                     return;
                 };
@@ -91,12 +103,16 @@ pub fn pg_admin_url() -> String {
     std::env::var("VIRA_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned())
 }
 
-/// Create a fresh PostgreSQL database; `None` (with the reason printed) when no server answers.
+/// Create a fresh PostgreSQL database; `None` (with the reason printed) when no server answers,
+/// except with `CI` set, where a missing server fails the test.
 pub async fn create_pg_database() -> Option<(String, PgDatabase)> {
     use sqlx::Connection;
     let admin_url = pg_admin_url();
     let mut conn = match sqlx::PgConnection::connect(&admin_url).await {
         Ok(conn) => conn,
+        Err(e) if std::env::var_os("CI").is_some() => {
+            panic!("CI is set, so the PostgreSQL half must run, but no server answers at {admin_url}: {e}");
+        }
         Err(e) => {
             eprintln!("SKIPPED PostgreSQL run: no server answers at {admin_url}: {e}");
             return None;
@@ -679,6 +695,16 @@ pub async fn create_admin_process(data_path: &std::path::Path, database_url: &st
     }
 }
 
+/// How a `vira serve` process is started.
+#[derive(Debug, Default)]
+pub struct Launch {
+    pub open_files: Option<OpenFiles>,
+    /// Where its standard error goes (inherited when `None`).
+    pub stderr: Option<PathBuf>,
+    /// Its `VIRA_LOG` filter (`error` when `None`).
+    pub log: Option<&'static str>,
+}
+
 /// An open-file limit for a `vira serve` process.
 #[derive(Debug, Clone, Copy)]
 pub enum OpenFiles {
@@ -712,7 +738,7 @@ impl Instance {
         database_url: &str,
         extra: &[&str],
     ) -> Instance {
-        Self::start_limited(data_path, database_url, extra, None).await
+        Self::start_with(data_path, database_url, extra, Launch::default()).await
     }
 
     /// `start`, under an open-file limit set by the shell before `exec vira serve`.
@@ -722,6 +748,25 @@ impl Instance {
         extra: &[&str],
         open_files: Option<OpenFiles>,
     ) -> Instance {
+        let launch = Launch {
+            open_files,
+            ..Launch::default()
+        };
+        Self::start_with(data_path, database_url, extra, launch).await
+    }
+
+    /// `start` with the process set up as `launch` says.
+    pub async fn start_with(
+        data_path: &std::path::Path,
+        database_url: &str,
+        extra: &[&str],
+        launch: Launch,
+    ) -> Instance {
+        let Launch {
+            open_files,
+            stderr,
+            log,
+        } = launch;
         let client = reqwest::Client::builder()
             .no_proxy()
             .build()
@@ -747,9 +792,13 @@ impl Instance {
                 .arg(data_path)
                 .args(["--database-url", database_url])
                 .args(extra)
-                .env("VIRA_LOG", "error")
+                .env("VIRA_LOG", log.unwrap_or("error"))
                 .stdin(std::process::Stdio::null())
                 .stdout(std::process::Stdio::null())
+                .stderr(match &stderr {
+                    Some(path) => std::fs::File::create(path).expect("stderr file").into(),
+                    None => std::process::Stdio::inherit(),
+                })
                 .kill_on_drop(true)
                 .spawn()
                 .expect("spawn vira serve");
