@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::json;
 use tempfile::TempDir;
 
-use crate::support::{create_admin_process, Instance, Launch};
+use crate::support::{create_admin_process, process_storage, Backend, Instance, Launch};
 
 fn user_create(data: &std::path::Path, handle: &str) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_vira"))
@@ -31,10 +31,10 @@ fn user_create_prints_one_key_and_refuses_taken_or_invalid_handles() {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn jobs_listen_serves_only_the_jobs_api() {
-    let data = TempDir::new().unwrap();
-    let url = format!("sqlite://{}/vira.db", data.path().display());
+async fn jobs_listen(backend: Backend) {
+    let Some((data, url, _pg)) = process_storage(backend).await else {
+        return;
+    };
     let admin = create_admin_process(data.path(), &url).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -112,6 +112,16 @@ async fn jobs_listen_serves_only_the_jobs_api() {
     reply.assert_error(413, "payload_too_large", "Payload too large");
     // The main address serves both.
     main.get("/api/analyses", &admin).await.assert_status(200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_listen_serves_only_the_jobs_api_with_the_same_layers_sqlite() {
+    jobs_listen(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_listen_serves_only_the_jobs_api_with_the_same_layers_postgres() {
+    jobs_listen(Backend::Postgres).await;
 }
 
 /// Start `vira serve` with its standard error in a file and the given extra options.
