@@ -17,7 +17,7 @@ pub struct App {
 pub type AppState = Arc<App>;
 
 impl App {
-    /// Connect the database (migrating it), open the file store, and sweep leftover objects.
+    /// Connect the database (migrating it) and open the file store.
     pub async fn build(config: ServeConfig) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.storage.data_path)?;
         let blast = Blast::from_config(&config)?;
@@ -34,14 +34,6 @@ impl App {
             files,
             blast,
         });
-        let swept = crate::files::sweep::run(&app).await?;
-        if swept.temp_objects + swept.orphan_objects > 0 {
-            tracing::info!(
-                temp_objects = swept.temp_objects,
-                orphan_objects = swept.orphan_objects,
-                "removed leftover objects"
-            );
-        }
         Ok(app)
     }
 }

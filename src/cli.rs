@@ -100,7 +100,7 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
 
 async fn create_user(config: ServeConfig, handle: &str, admin: bool) -> anyhow::Result<String> {
     let app = App::build(config).await?;
-    let result = crate::api::users::create_user(&app, handle, admin, &[]).await;
+    let result = crate::ops::users::create_user(&app, handle, admin, &[]).await;
     app.db.close().await;
     match result {
         Ok(user) => Ok(user.key.unwrap_or_default()),

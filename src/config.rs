@@ -3,12 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use std::time::Duration;
-
 use clap::{Args, ValueEnum};
-
-use crate::server::conn::Timeouts;
-use crate::server::listener::ListenerSettings;
 
 /// Options shared by every subcommand that opens the database.
 #[derive(Debug, Clone, Args)]
@@ -184,20 +179,6 @@ pub struct ServeConfig {
 }
 
 impl ServeConfig {
-    /// How each listener treats its connections.
-    pub fn listener_settings(&self) -> ListenerSettings {
-        ListenerSettings {
-            timeouts: Timeouts {
-                header: Duration::from_secs(self.header_timeout),
-                idle: Duration::from_secs(self.idle_timeout),
-                body: Duration::from_secs(self.body_timeout),
-                body_min_bytes: self.body_min_bytes,
-                send: Duration::from_secs(self.send_timeout),
-            },
-            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
-        }
-    }
-
     /// A configuration with every default, for the given storage (used by tests and tools).
     pub fn with_storage(storage: StorageOptions) -> Self {
         use clap::Parser;

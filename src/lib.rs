@@ -4,10 +4,8 @@
 pub mod api;
 /// Application state: configuration, database, file store.
 pub mod app;
-/// Credentials (API keys, job keys) and sample rights.
+/// Credentials (API keys, job keys), handles and sample rights, as plain functions.
 pub mod auth;
-/// The benchmark harness behind the `vira-bench` binary (BENCHMARKS.md).
-pub mod bench;
 /// BLAST support (NCBI and local BLAST+).
 pub mod blast;
 /// The command line.
@@ -22,7 +20,7 @@ pub mod export;
 pub mod files;
 /// Results formatting (Pathoscope, NuVs, coverage simplification).
 pub mod format;
-/// HTTP plumbing: router, errors, bodies, queries, caching.
+/// HTTP plumbing: errors, bodies, queries, validation, caching, the layer stack.
 pub mod http;
 /// Readers of reference and HMM annotation files.
 pub mod import;
@@ -30,6 +28,10 @@ pub mod import;
 pub mod jobs_api;
 /// Domain and wire types.
 pub mod model;
+/// Operations shared by the front doors (APIs, pages, CLI).
+pub mod ops;
+/// The routers of the listeners.
+pub mod routes;
 /// The server loop.
 pub mod server;
 /// Logging.

@@ -1,75 +1,24 @@
 //! `/api/analyses` (U1, U2, U3) and a sample's analyses (U9, U10).
 
-use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
-use serde::Serialize;
+use axum::response::Response;
 
-use crate::app::{App, AppState};
+use crate::app::AppState;
 use crate::auth::rights::{can_read, can_write};
-use crate::auth::AuthUser;
 use crate::db;
-use crate::db::analyses::{AnalysisCore, Delete, NewAnalysis};
+use crate::db::analyses::NewAnalysis;
 use crate::db::IdTable;
 use crate::http::body::JsonObject;
-use crate::http::caching;
 use crate::http::error::{ApiError, ApiResult};
-use crate::http::query::{page_request, PageRequest, QueryPairs};
+use crate::http::query::{page_request, QueryPairs};
 use crate::http::{json_response, Ids};
-use crate::model::time::{now_micros, Micros};
-use crate::model::views::{AnalysisFile, AnalysisMinimal, Page};
+use crate::model::page::Page;
+use crate::model::time::now_micros;
+use crate::ops::analyses::{access, delete_cascade, full_body, respond_with_analysis, Right};
+use crate::ops::auth::AuthUser;
 
 pub const WORKFLOWS: &[&str] = &["pathoscope_bowtie", "nuvs"];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Right {
-    Read,
-    Write,
-}
-
-/// The user-API checks shared by U2–U8: 404 (with `not_found` as message), 400 parent sample missing,
-/// then 403 for the right.
-pub async fn access(
-    app: &App,
-    user: &AuthUser,
-    analysis_id: &str,
-    right: Right,
-    not_found: &'static str,
-) -> ApiResult<AnalysisCore> {
-    let analysis = db::analyses::get_core(&app.db, analysis_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found_msg(not_found))?;
-    let sample = analysis
-        .sample
-        .as_ref()
-        .ok_or_else(ApiError::parent_sample_missing)?;
-    let principal = user.principal();
-    let allowed = match right {
-        Right::Read => can_read(&principal, sample),
-        Right::Write => can_write(&principal, sample),
-    };
-    if !allowed {
-        return Err(ApiError::insufficient_rights());
-    }
-    Ok(analysis)
-}
-
-fn page_body(
-    documents: Vec<AnalysisMinimal>,
-    found: i64,
-    page: PageRequest,
-) -> Page<AnalysisMinimal> {
-    Page {
-        documents,
-        found_count: found,
-        page: page.page,
-        page_count: page.page_count(found),
-        per_page: page.per_page,
-        total_count: found,
-    }
-}
 
 /// GET /api/analyses — U1.
 pub async fn list(
@@ -81,7 +30,7 @@ pub async fn list(
     let (documents, found) = db::analyses::list_readable(&app.db, &user.principal(), page).await?;
     Ok(json_response(
         StatusCode::OK,
-        &page_body(documents, found, page),
+        &Page::new(documents, found, page),
     ))
 }
 
@@ -97,7 +46,7 @@ pub async fn list_for_sample(
     let (documents, found) = db::analyses::list_for_sample(&app.db, &sample_id, page).await?;
     Ok(json_response(
         StatusCode::OK,
-        &page_body(documents, found, page),
+        &Page::new(documents, found, page),
     ))
 }
 
@@ -172,85 +121,6 @@ pub async fn create(
     Ok(response)
 }
 
-#[derive(Serialize)]
-struct AnalysisHead<'a> {
-    #[serde(flatten)]
-    minimal: &'a AnalysisMinimal,
-    files: &'a [AnalysisFile],
-}
-
-/// The full Analysis body (§5.0) as parts (head, prepared results, tail), so the stored results
-/// are sent without another copy; shared by U2, U10, J3 and J4.
-pub struct AnalysisBody {
-    parts: [Bytes; 3],
-    pub updated_at: Micros,
-}
-
-impl AnalysisBody {
-    /// A 200 (or `status`) JSON response with the caching headers of §11.
-    pub fn into_response(self, status: StatusCode) -> Response {
-        let length: usize = self.parts.iter().map(Bytes::len).sum();
-        let chunks = self
-            .parts
-            .into_iter()
-            .map(Ok::<_, std::convert::Infallible>);
-        let mut response = (
-            status,
-            Body::from_stream(futures_util::stream::iter(chunks)),
-        )
-            .into_response();
-        let headers = response.headers_mut();
-        headers.insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static(crate::http::JSON_CONTENT_TYPE),
-        );
-        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-        caching::add_headers(headers, self.updated_at);
-        response
-    }
-}
-
-pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> {
-    let minimal = db::analyses::get_minimal(&app.db, analysis_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let files = db::files::list(&app.db, analysis_id).await?;
-    let results = if minimal.ready {
-        crate::format::results_for(app, analysis_id, &minimal.workflow).await?
-    } else {
-        None
-    };
-    let mut head = serde_json::to_vec(&AnalysisHead {
-        minimal: &minimal,
-        files: &files,
-    })
-    .map_err(ApiError::internal)?;
-    // Splice the prepared results in as the last key instead of re-serializing them.
-    head.pop();
-    head.extend_from_slice(b",\"results\":");
-    let results = results
-        .map(Bytes::from)
-        .unwrap_or(Bytes::from_static(b"null"));
-    Ok(AnalysisBody {
-        parts: [Bytes::from(head), results, Bytes::from_static(b"}")],
-        updated_at: minimal.updated_at_micros,
-    })
-}
-
-/// A 200 with the caching headers of §11, or the 304.
-pub async fn respond_with_analysis(
-    app: &App,
-    analysis: &AnalysisCore,
-    headers: &HeaderMap,
-) -> ApiResult<Response> {
-    if let Some(not_modified) = caching::not_modified(headers, analysis.updated_at) {
-        return Ok(not_modified);
-    }
-    Ok(full_body(app, &analysis.id)
-        .await?
-        .into_response(StatusCode::OK))
-}
-
 /// GET /api/analyses/{analysis_id} — U2.
 pub async fn get_one(
     user: AuthUser,
@@ -258,27 +128,15 @@ pub async fn get_one(
     Ids(analysis_id): Ids<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let analysis = access(&app, &user, &analysis_id, Right::Read, "Not found").await?;
+    let analysis = access(
+        &app,
+        &user.principal(),
+        &analysis_id,
+        Right::Read,
+        "Not found",
+    )
+    .await?;
     respond_with_analysis(&app, &analysis, &headers).await
-}
-
-/// Delete an analysis whose `ready` flag equals `required_ready`, then its stored files (§12).
-pub async fn delete_cascade(
-    app: &App,
-    analysis_id: &str,
-    required_ready: bool,
-    wrong_state: &'static str,
-) -> ApiResult<Response> {
-    match db::analyses::delete(&app.db, analysis_id, required_ready).await? {
-        Delete::NotFound => Err(ApiError::not_found()),
-        Delete::WrongState => Err(ApiError::conflict(wrong_state)),
-        Delete::Deleted => {
-            if let Err(e) = app.files.remove_analysis(analysis_id).await {
-                tracing::error!(analysis_id, error = %e, "could not remove the analysis's files");
-            }
-            Ok(StatusCode::NO_CONTENT.into_response())
-        }
-    }
 }
 
 /// DELETE /api/analyses/{analysis_id} — U3.
@@ -287,7 +145,14 @@ pub async fn delete(
     State(app): State<AppState>,
     Ids(analysis_id): Ids<String>,
 ) -> ApiResult<Response> {
-    let analysis = access(&app, &user, &analysis_id, Right::Write, "Not found").await?;
+    let analysis = access(
+        &app,
+        &user.principal(),
+        &analysis_id,
+        Right::Write,
+        "Not found",
+    )
+    .await?;
     if !analysis.ready {
         return Err(ApiError::conflict("Analysis is still running"));
     }

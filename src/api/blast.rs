@@ -4,16 +4,16 @@ use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::analyses::{access, Right};
 use crate::app::AppState;
-use crate::auth::AuthUser;
-use crate::blast::worker::submit_in_request;
 use crate::db;
 use crate::db::blast::NewRecord;
 use crate::format::nuvs::contig_sequence;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::{Ids, JsonBytes};
 use crate::model::time::now_micros;
+use crate::ops::analyses::{access, Right};
+use crate::ops::auth::AuthUser;
+use crate::ops::blast::submit_in_request;
 
 fn record_response(json: String, location: Option<&str>) -> Response {
     let mut response = (StatusCode::OK, JsonBytes(json.into_bytes())).into_response();
@@ -31,7 +31,7 @@ pub async fn put(
 ) -> ApiResult<Response> {
     let analysis = access(
         &app,
-        &user,
+        &user.principal(),
         &analysis_id,
         Right::Write,
         "Analysis not found",
@@ -48,7 +48,7 @@ pub async fn put(
     let raw = db::analyses::raw_results(&app.db, &analysis_id)
         .await?
         .ok_or_else(sequence_not_found)?;
-    let sequence = crate::format::run_blocking(move || contig_sequence(&raw, index))
+    let sequence = crate::ops::blocking(move || contig_sequence(&raw, index))
         .await?
         .ok_or_else(sequence_not_found)?;
     let now = now_micros();
@@ -77,7 +77,14 @@ pub async fn get_one(
     State(app): State<AppState>,
     Ids((analysis_id, sequence_index)): Ids<(String, String)>,
 ) -> ApiResult<Response> {
-    access(&app, &user, &analysis_id, Right::Read, "Analysis not found").await?;
+    access(
+        &app,
+        &user.principal(),
+        &analysis_id,
+        Right::Read,
+        "Analysis not found",
+    )
+    .await?;
     let not_found = || ApiError::not_found_msg("BLAST not found");
     let index: i64 = sequence_index.parse().map_err(|_| not_found())?;
     let record = db::blast::get(&app.db, &analysis_id, index)

@@ -5,14 +5,15 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
-use super::analyses::{access, Right};
 use crate::app::AppState;
-use crate::auth::AuthUser;
 use crate::db;
 use crate::export::{self, Table};
-use crate::format::{nuvs, pathoscope, run_blocking};
+use crate::format::{nuvs, pathoscope};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::Ids;
+use crate::ops::analyses::{access, Right};
+use crate::ops::auth::AuthUser;
+use crate::ops::blocking;
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -46,7 +47,14 @@ pub async fn export(
     if ext != "csv" && ext != "xlsx" {
         return Err(ApiError::bad_request(format!("Invalid extension: {ext}")));
     }
-    let analysis = access(&app, &user, analysis_id, Right::Read, "Not found").await?;
+    let analysis = access(
+        &app,
+        &user.principal(),
+        analysis_id,
+        Right::Read,
+        "Not found",
+    )
+    .await?;
     if !analysis.ready {
         return Err(ApiError::conflict("Analysis is still running"));
     }
@@ -56,7 +64,7 @@ pub async fn export(
     let table = if analysis.workflow == "nuvs" {
         let rows: Vec<nuvs::ExportRow> =
             serde_json::from_slice(&rows).map_err(ApiError::internal)?;
-        let top_hits = crate::format::blast_top_hits(&app, analysis_id).await?;
+        let top_hits = crate::ops::results::blast_top_hits(&app, analysis_id).await?;
         export::nuvs_table(&analysis.sample_id, rows, &top_hits)
     } else {
         let rows: Vec<pathoscope::ExportRow> =
@@ -76,7 +84,7 @@ pub async fn export(
 
 async fn render(table: Table, xlsx: bool) -> ApiResult<(&'static str, Vec<u8>)> {
     if xlsx {
-        let bytes = run_blocking(move || export::xlsx::to_xlsx(&table))
+        let bytes = blocking(move || export::xlsx::to_xlsx(&table))
             .await?
             .map_err(ApiError::internal)?;
         Ok((XLSX_TYPE, bytes))

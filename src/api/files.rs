@@ -9,106 +9,15 @@ use axum::response::{IntoResponse, Response};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use tokio_util::io::ReaderStream;
 
-use super::analyses::{access, Right};
-use crate::app::{App, AppState};
-use crate::auth::AuthUser;
+use crate::app::AppState;
 use crate::db;
-use crate::db::files::Insert;
 use crate::files::{analysis_file_key, names};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
-use crate::http::{created, Ids};
-use crate::model::field_errors::FieldErrors;
-use crate::model::time::{now_micros, rfc3339};
-use crate::model::views::AnalysisFile;
-
-/// The checked query of an upload: sanitized `name` and optional `format`.
-pub struct UploadParams {
-    pub name: String,
-    pub format: Option<String>,
-}
-
-/// 422 for a missing, empty or too long `name`; then 400 for an unknown `format` (U6 rows 2–4).
-pub fn upload_params(query: &QueryPairs) -> ApiResult<UploadParams> {
-    let mut errors = FieldErrors::new();
-    let name = match query.get("name") {
-        None => {
-            errors.add("name", "required field");
-            String::new()
-        }
-        Some(raw) => {
-            let name = names::sanitize(raw);
-            if name.is_empty() {
-                errors.add("name", "empty values not allowed");
-            } else if name.chars().count() > 255 {
-                errors.add("name", "max length is 255");
-            }
-            name
-        }
-    };
-    errors.into_result().map_err(ApiError::invalid_query)?;
-    let format = match query.get("format") {
-        None | Some("") => None,
-        Some(f) if names::FORMATS.contains(&f) => Some(f.to_owned()),
-        Some(_) => return Err(ApiError::bad_request("Unsupported analysis file format")),
-    };
-    Ok(UploadParams { name, format })
-}
-
-fn duplicate() -> ApiError {
-    ApiError::conflict("File is already associated with analysis")
-}
-
-/// Stream the upload to a temporary object, then commit it under its key and insert its record.
-/// Nothing is left behind when any step fails (contract §13).
-pub async fn receive_upload(
-    app: &App,
-    analysis_id: &str,
-    params: UploadParams,
-    headers: &HeaderMap,
-    body: Body,
-) -> ApiResult<Response> {
-    if db::files::name_taken(&app.db, analysis_id, &params.name).await? {
-        return Err(duplicate());
-    }
-    let mut temp = app.files.create_temp().await?;
-    crate::http::multipart::receive_file(headers, body, app.config.max_upload_bytes, &mut temp)
-        .await?;
-    let id = db::files::reserve_id(&app.db).await?;
-    let name_on_disk = names::name_on_disk(id, &params.name);
-    let key = analysis_file_key(analysis_id, &name_on_disk);
-    let committed = app.files.commit(temp, &key).await?;
-    let uploaded_at = now_micros();
-    let file = AnalysisFile {
-        id,
-        analysis: analysis_id.to_owned(),
-        description: None,
-        format: params.format,
-        name: params.name,
-        name_on_disk,
-        size: committed.size as i64,
-        uploaded_at: rfc3339(uploaded_at),
-    };
-    let outcome = db::files::insert(&app.db, &file, uploaded_at).await;
-    drop(committed);
-    let gone = matches!(outcome, Ok(Insert::AnalysisGone));
-    let failure = match outcome {
-        Ok(Insert::Inserted(file)) => {
-            let location = format!("/api/analyses/{analysis_id}/files/{}", file.id);
-            return Ok(created(&location, &file));
-        }
-        Ok(Insert::AnalysisGone) => ApiError::not_found(),
-        Ok(Insert::DuplicateName) => duplicate(),
-        Err(e) => e.into(),
-    };
-    if let Err(e) = app.files.remove(&key).await {
-        tracing::error!(key, error = %e, "could not remove an uncommitted upload");
-    }
-    if gone {
-        app.files.prune_analysis(analysis_id).await;
-    }
-    Err(failure)
-}
+use crate::http::Ids;
+use crate::ops::analyses::{access, Right};
+use crate::ops::auth::AuthUser;
+use crate::ops::uploads::{receive_upload, upload_params};
 
 /// POST /api/analyses/{analysis_id}/files — U6.
 pub async fn upload(
@@ -120,7 +29,14 @@ pub async fn upload(
     body: Body,
 ) -> ApiResult<Response> {
     let params = upload_params(&query)?;
-    access(&app, &user, &analysis_id, Right::Write, "Not found").await?;
+    access(
+        &app,
+        &user.principal(),
+        &analysis_id,
+        Right::Write,
+        "Not found",
+    )
+    .await?;
     receive_upload(&app, &analysis_id, params, &headers, body).await
 }
 
@@ -176,7 +92,14 @@ pub async fn download(
     Ids((analysis_id, file_id)): Ids<(String, String)>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    access(&app, &user, &analysis_id, Right::Read, "Not found").await?;
+    access(
+        &app,
+        &user.principal(),
+        &analysis_id,
+        Right::Read,
+        "Not found",
+    )
+    .await?;
     let file_id: i64 = file_id.parse().map_err(|_| ApiError::not_found())?;
     let file = db::files::get(&app.db, &analysis_id, file_id)
         .await?

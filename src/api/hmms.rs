@@ -7,11 +7,11 @@ use axum::response::Response;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::auth::AuthUser;
 use crate::db;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::json_response;
 use crate::import::hmms::parse_annotations;
+use crate::ops::auth::AuthUser;
 
 /// POST /api/hmms/annotations — U20.
 pub async fn import(
@@ -21,7 +21,7 @@ pub async fn import(
     body: Body,
 ) -> ApiResult<Response> {
     user.require_admin()?;
-    let bytes = super::refs::receive_import(&app, &headers, body, "annotations").await?;
+    let bytes = crate::ops::imports::receive_import(&app, &headers, body, "annotations").await?;
     let annotations = tokio::task::spawn_blocking(move || parse_annotations(&bytes))
         .await
         .map_err(ApiError::internal)?

@@ -6,43 +6,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use crate::app::AppState;
-use crate::auth::AuthUser;
 use crate::db;
 use crate::db::IdTable;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
 use crate::http::{json_response, Ids};
-use crate::import::gzip::{read_maybe_gzipped, GzipError};
 use crate::import::reference::parse_reference;
 use crate::model::time::{now_micros, rfc3339};
 use crate::model::views::{Reference, UserRef};
-
-/// Receive the `file` part of an import and return its bytes, gunzipped (U18, U20). `kind` names the
-/// file in the 400 message (`Invalid <kind> file: …`).
-pub async fn receive_import(
-    app: &AppState,
-    headers: &HeaderMap,
-    body: Body,
-    kind: &'static str,
-) -> ApiResult<Vec<u8>> {
-    let mut temp = app.files.create_temp().await?;
-    crate::http::multipart::receive_file(headers, body, app.config.max_upload_bytes, &mut temp)
-        .await?;
-    temp.finish().await?;
-    let path = temp
-        .path()
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("temporary object has no path")))?
-        .to_path_buf();
-    let limit = app.config.max_import_bytes;
-    let bytes = tokio::task::spawn_blocking(move || read_maybe_gzipped(&path, limit))
-        .await
-        .map_err(ApiError::internal)?;
-    drop(temp);
-    bytes.map_err(|e| match e {
-        GzipError::TooLarge => ApiError::payload_too_large(),
-        other => ApiError::bad_request(format!("Invalid {kind} file: {other}")),
-    })
-}
+use crate::ops::auth::AuthUser;
 
 /// POST /api/refs/import — U18.
 pub async fn import(
@@ -59,7 +31,7 @@ pub async fn import(
         errors.add("name", rule);
         return Err(ApiError::invalid_query(errors));
     }
-    let bytes = receive_import(&app, &headers, body, "reference").await?;
+    let bytes = crate::ops::imports::receive_import(&app, &headers, body, "reference").await?;
     let parsed = tokio::task::spawn_blocking(move || parse_reference(&bytes))
         .await
         .map_err(ApiError::internal)?

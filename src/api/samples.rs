@@ -7,7 +7,6 @@ use serde_json::json;
 
 use crate::app::AppState;
 use crate::auth::rights::{can_change_rights, can_read, SampleRights};
-use crate::auth::AuthUser;
 use crate::db;
 use crate::db::samples::SampleRow;
 use crate::db::IdTable;
@@ -17,6 +16,7 @@ use crate::http::validate::Fields;
 use crate::http::{created, json_response, Ids};
 use crate::model::time::{now_micros, rfc3339};
 use crate::model::views::{Sample, UserRef};
+use crate::ops::auth::AuthUser;
 
 /// Read `group`: a group id, `"none"` or null (both meaning no group). `Some(..)` when given.
 fn group_field(fields: &mut Fields) -> Option<Option<String>> {

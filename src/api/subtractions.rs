@@ -5,7 +5,6 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::app::AppState;
-use crate::auth::AuthUser;
 use crate::db;
 use crate::db::IdTable;
 use crate::http::body::JsonObject;
@@ -13,6 +12,7 @@ use crate::http::error::ApiResult;
 use crate::http::json_response;
 use crate::model::time::{now_micros, rfc3339};
 use crate::model::views::{Subtraction, UserRef};
+use crate::ops::auth::AuthUser;
 
 /// POST /api/subtractions — U17.
 pub async fn create(

@@ -4,57 +4,16 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::app::{App, AppState};
-use crate::auth::{keys, valid_handle, AuthUser};
-use crate::db::users::{self as db_users, NewUser, UserWriteError};
+use crate::app::AppState;
+use crate::auth::valid_handle;
+use crate::db::users::{self as db_users};
 use crate::db::IdTable;
 use crate::http::body::JsonObject;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::{json_response, Ids};
-use crate::model::time::now_micros;
-use crate::model::views::{Group, User};
-
-fn write_error(error: UserWriteError) -> ApiError {
-    match error {
-        UserWriteError::HandleTaken => ApiError::bad_request("User already exists"),
-        UserWriteError::GroupMissing => ApiError::bad_request("Group does not exist"),
-        UserWriteError::NotFound => ApiError::not_found(),
-        UserWriteError::Db(e) => e.into(),
-    }
-}
-
-/// Create a user with a new API key (shared by U14 and `vira user create`).
-pub async fn create_user(
-    app: &App,
-    handle: &str,
-    administrator: bool,
-    groups: &[String],
-) -> ApiResult<User> {
-    if !valid_handle(handle) {
-        return Err(ApiError::invalid_field("handle", "invalid handle"));
-    }
-    let key = keys::new_key();
-    let id = crate::db::fresh_id(&app.db, IdTable::Users).await?;
-    let now = now_micros();
-    db_users::insert(
-        &app.db,
-        NewUser {
-            id: &id,
-            handle,
-            administrator,
-            key_digest: &keys::digest(&key),
-            groups,
-            created_at: now,
-        },
-    )
-    .await
-    .map_err(write_error)?;
-    let mut user = db_users::get(&app.db, &id)
-        .await?
-        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("user vanished after insert")))?;
-    user.key = Some(key);
-    Ok(user)
-}
+use crate::model::views::Group;
+use crate::ops;
+use crate::ops::auth::AuthUser;
 
 /// POST /api/users — U14.
 pub async fn create(
@@ -74,7 +33,7 @@ pub async fn create(
     }
     fields.finish()?;
     let handle = handle.unwrap_or_default();
-    let created = create_user(&app, &handle, administrator, &groups).await?;
+    let created = ops::users::create_user(&app, &handle, administrator, &groups).await?;
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
@@ -92,7 +51,7 @@ pub async fn update(
     fields.finish()?;
     db_users::update(&app.db, &user_id, administrator, groups.as_deref())
         .await
-        .map_err(write_error)?;
+        .map_err(ops::users::write_error)?;
     let updated = db_users::get(&app.db, &user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;

@@ -1,14 +1,14 @@
 //! BLAST of NuVs contigs (spec/blast.md): two backends behind one worker.
 //!
-//! A record is submitted inside the PUT (bounded by `--blast-submit-timeout`) and then followed by
-//! the worker in `worker.rs`, whose single step `poll_due_once` tests call directly.
+//! The backends and their replies live here; a record is submitted inside the PUT (bounded by
+//! `--blast-submit-timeout`) and then followed by the worker in `ops::blast`, whose single step
+//! `poll_due_once` tests call directly.
 
 pub mod local;
 pub mod local_reply;
 pub mod ncbi;
 pub mod ncbi_reply;
 pub mod transform;
-pub mod worker;
 
 use crate::config::{BlastBackendKind, ServeConfig};
 use crate::model::time::Micros;

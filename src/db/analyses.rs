@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::{flag, jobs, Db, DbResult};
 use crate::auth::rights::{Principal, SampleRights};
-use crate::http::query::PageRequest;
+use crate::model::page::PageRequest;
 use crate::model::time::{rfc3339, Micros};
 use crate::model::views::{AnalysisMinimal, IdName, IndexRef, JobSummary, RefSummary, UserRef};
 

@@ -5,7 +5,6 @@
 //! failed upload never leaves a half-written file under its final key.
 
 pub mod names;
-pub mod sweep;
 
 use std::path::{Path, PathBuf};
 

@@ -1,4 +1,5 @@
-//! HTTP plumbing shared by both APIs: the router, JSON responses, body and query helpers, caching.
+//! HTTP plumbing below every front door: the error type, JSON responses, body and query helpers,
+//! validation, caching headers, multipart streaming and the layer stack. The router is `routes`.
 
 pub mod body;
 pub mod caching;
@@ -11,10 +12,8 @@ pub mod validate;
 use axum::body::Body;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use serde::Serialize;
 
-use crate::app::AppState;
 use error::ApiError;
 
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
@@ -41,27 +40,6 @@ impl IntoResponse for JsonBytes {
         );
         response
     }
-}
-
-/// The whole application: `/api` and `/jobs-api` on one router.
-pub fn router(state: AppState) -> Router {
-    layers::with_layers(
-        Router::new()
-            .nest("/api", crate::api::routes())
-            .nest("/jobs-api", crate::jobs_api::routes())
-            .fallback(|| async { ApiError::not_found() })
-            .with_state(state),
-    )
-}
-
-/// Only the jobs API (for `--jobs-listen`), with the same layers.
-pub fn jobs_router(state: AppState) -> Router {
-    layers::with_layers(
-        Router::new()
-            .nest("/jobs-api", crate::jobs_api::routes())
-            .fallback(|| async { ApiError::not_found() })
-            .with_state(state),
-    )
 }
 
 /// Path parameters; a segment that cannot be decoded is "no such object" (404), as contract §1.2 says.

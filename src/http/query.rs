@@ -1,10 +1,11 @@
-//! Query strings: raw key/value pairs and the pagination rules of contract §1.4.
+//! Query strings: raw key/value pairs and the pagination query of contract §1.4.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 
 use super::error::{ApiError, ApiResult};
 use crate::model::field_errors::FieldErrors;
+use crate::model::page::PageRequest;
 
 /// The decoded query pairs, in order. Never rejects.
 #[derive(Debug, Clone, Default)]
@@ -33,28 +34,6 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryPairs {
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         Ok(QueryPairs::parse(parts.uri.query()))
-    }
-}
-
-/// A validated page request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct PageRequest {
-    pub page: i64,
-    pub per_page: i64,
-}
-
-impl PageRequest {
-    pub fn offset(&self) -> i64 {
-        (self.page - 1).saturating_mul(self.per_page)
-    }
-
-    /// `ceil(found / per_page)`, 0 when nothing was found.
-    pub fn page_count(&self, found: i64) -> i64 {
-        if found <= 0 {
-            0
-        } else {
-            (found + self.per_page - 1) / self.per_page
-        }
     }
 }
 
@@ -124,31 +103,7 @@ mod tests {
         }
     }
 
-    #[test]
-    fn page_count() {
-        let p = PageRequest {
-            page: 1,
-            per_page: 25,
-        };
-        assert_eq!(p.page_count(0), 0);
-        assert_eq!(p.page_count(1), 1);
-        assert_eq!(p.page_count(25), 1);
-        assert_eq!(p.page_count(26), 2);
-    }
-
     proptest::proptest! {
-        #[test]
-        fn pagination_arithmetic(page in 1i64..10_000, per_page in 1i64..=100, found in 0i64..1_000_000) {
-            let p = PageRequest { page, per_page };
-            let count = p.page_count(found);
-            // ceil(found / per_page): the last page holds the remainder, and no page is empty
-            // except when nothing was found.
-            proptest::prop_assert!(count * per_page >= found);
-            proptest::prop_assert!(found == 0 || (count - 1) * per_page < found);
-            proptest::prop_assert_eq!(count == 0, found == 0);
-            proptest::prop_assert_eq!(p.offset(), (page - 1) * per_page);
-        }
-
         #[test]
         fn any_query_string_is_accepted_or_a_422(query in ".{0,60}") {
             match page_request(&QueryPairs::parse(Some(&query)), 100) {

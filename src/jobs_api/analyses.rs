@@ -6,28 +6,29 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use serde_json::value::RawValue;
 
-use crate::api::analyses::{delete_cascade, full_body, respond_with_analysis};
-use crate::api::files::{receive_upload, upload_params};
 use crate::app::{App, AppState};
-use crate::auth::JobAuth;
 use crate::db;
-use crate::db::analyses::{AnalysisCore, Finalize, Results};
+use crate::db::analyses::AnalysisCore;
 use crate::http::body::read_limited;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
 use crate::http::Ids;
-use crate::model::time::now_micros;
+use crate::ops;
+use crate::ops::analyses::{delete_cascade, full_body, respond_with_analysis};
+use crate::ops::auth::JobAuth;
+use crate::ops::finalize::{already_finalized, no_such_analysis};
+use crate::ops::uploads::{receive_upload, upload_params};
 
 /// 404 (with `not_found` as message), then 403 unless the job is this analysis's job.
 async fn job_access(
     app: &App,
     job: &JobAuth,
     analysis_id: &str,
-    not_found: String,
+    not_found: ApiError,
 ) -> ApiResult<AnalysisCore> {
-    let analysis = db::analyses::get_core(&app.db, analysis_id)
-        .await?
-        .ok_or_else(|| ApiError::not_found_msg(not_found))?;
+    let Some(analysis) = db::analyses::get_core(&app.db, analysis_id).await? else {
+        return Err(not_found);
+    };
     if analysis.job_id != job.job_id {
         return Err(ApiError::insufficient_rights());
     }
@@ -41,7 +42,7 @@ pub async fn get_one(
     Ids(analysis_id): Ids<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let analysis = job_access(&app, &job, &analysis_id, "Not found".into()).await?;
+    let analysis = job_access(&app, &job, &analysis_id, ApiError::not_found()).await?;
     if analysis.sample.is_none() {
         return Err(ApiError::parent_sample_missing());
     }
@@ -113,36 +114,16 @@ pub async fn finalize(
 ) -> ApiResult<Response> {
     let body = read_limited(&headers, body, app.config.max_results_bytes).await?;
     let raw = body.slice_ref(results_of(&body)?.get().as_bytes());
-    let not_found = format!("There is no analysis with id {analysis_id}");
-    let analysis = job_access(&app, &job, &analysis_id, not_found).await?;
+    // Only the results are kept: the rest of the body is freed before they are stored.
+    drop(body);
+    let analysis = job_access(&app, &job, &analysis_id, no_such_analysis(&analysis_id)).await?;
     if analysis.ready {
         return Err(already_finalized());
     }
-    let prepared = crate::format::prepare(&app, &analysis, raw).await?;
-    // The body is no longer needed: free it before the database copies the results.
-    drop(body);
-    let results = Results {
-        raw: &prepared.raw_gzip,
-        prepared: &prepared.results_json,
-        export_rows: &prepared.export_rows,
-        read_count: prepared.read_count,
-    };
-    match db::analyses::finalize(&app.db, &analysis_id, &results, now_micros()).await? {
-        Finalize::Done => {}
-        Finalize::AlreadyReady => return Err(already_finalized()),
-        Finalize::NotFound => {
-            return Err(ApiError::not_found_msg(format!(
-                "There is no analysis with id {analysis_id}"
-            )))
-        }
-    }
+    ops::finalize::finalize(&app, &analysis, raw).await?;
     Ok(full_body(&app, &analysis_id)
         .await?
         .into_response(axum::http::StatusCode::OK))
-}
-
-fn already_finalized() -> ApiError {
-    ApiError::conflict("There is already a result for this analysis.")
 }
 
 /// DELETE /jobs-api/analyses/{analysis_id} — J5 (only before finalize).
@@ -151,7 +132,7 @@ pub async fn delete(
     State(app): State<AppState>,
     Ids(analysis_id): Ids<String>,
 ) -> ApiResult<Response> {
-    let analysis = job_access(&app, &job, &analysis_id, "Not found".into()).await?;
+    let analysis = job_access(&app, &job, &analysis_id, ApiError::not_found()).await?;
     if analysis.ready {
         return Err(ApiError::conflict("Analysis is finalized"));
     }
@@ -168,6 +149,6 @@ pub async fn upload(
     body: Body,
 ) -> ApiResult<Response> {
     let params = upload_params(&query)?;
-    job_access(&app, &job, &analysis_id, "Not found".into()).await?;
+    job_access(&app, &job, &analysis_id, ApiError::not_found()).await?;
     receive_upload(&app, &analysis_id, params, &headers, body).await
 }

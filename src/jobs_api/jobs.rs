@@ -6,7 +6,7 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
-use crate::auth::{keys, JobAuth};
+use crate::auth::keys;
 use crate::db;
 use crate::db::jobs::{Acquire, NewStatus, PushStatus};
 use crate::http::body::JsonObject;
@@ -15,6 +15,7 @@ use crate::http::validate::Fields;
 use crate::http::{json_response, Ids};
 use crate::model::time::{now_micros, rfc3339};
 use crate::model::views::StatusEntry;
+use crate::ops::auth::JobAuth;
 
 const STATES: &[&str] = &[
     "waiting",

@@ -4,6 +4,7 @@ pub mod field_errors;
 pub mod hmm;
 pub mod ids;
 pub mod otu;
+pub mod page;
 pub mod text;
 pub mod time;
 pub mod views;

@@ -168,14 +168,3 @@ pub struct AnalysisMinimal {
     #[serde(skip)]
     pub updated_at_micros: i64,
 }
-
-/// A pagination body (contract §1.4).
-#[derive(Debug, Clone, Serialize)]
-pub struct Page<T> {
-    pub documents: Vec<T>,
-    pub found_count: i64,
-    pub page: i64,
-    pub page_count: i64,
-    pub per_page: i64,
-    pub total_count: i64,
-}

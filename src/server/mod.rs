@@ -12,16 +12,26 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 
 use crate::app::AppState;
-use listener::Registry;
+use crate::config::ServeConfig;
+use conn::Timeouts;
+use listener::{ListenerSettings, Registry};
 
-/// Serve the full router on `listener` (and the jobs API alone on `jobs_listener`) until `shutdown`
-/// resolves; in-flight requests are drained.
+/// Sweep leftover objects, then serve the full router on `listener` (and the jobs API alone on
+/// `jobs_listener`) until `shutdown` resolves; in-flight requests are drained.
 pub async fn run(
     app: AppState,
     listener: TcpListener,
     jobs_listener: Option<TcpListener>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let swept = crate::ops::sweep::run(&app).await?;
+    if swept.temp_objects + swept.orphan_objects > 0 {
+        tracing::info!(
+            temp_objects = swept.temp_objects,
+            orphan_objects = swept.orphan_objects,
+            "removed leftover objects"
+        );
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_tx_rx = stop_rx.clone();
     tokio::spawn(async move {
@@ -32,11 +42,11 @@ pub async fn run(
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let worker = (!app.config.no_blast_worker)
-        .then(|| tokio::spawn(crate::blast::worker::run(app.clone(), stop_rx.clone())));
-    let settings = app.config.listener_settings();
+        .then(|| tokio::spawn(crate::ops::blast::run(app.clone(), stop_rx.clone())));
+    let settings = listener_settings(&app.config);
     let main = listener::serve(
         listener,
-        crate::http::router(app.clone()),
+        crate::routes::router(app.clone()),
         settings,
         Arc::new(Registry::default()),
         stop_rx.clone(),
@@ -51,7 +61,7 @@ pub async fn run(
                 Some(jobs_listener) => {
                     let jobs = listener::serve(
                         jobs_listener,
-                        crate::http::jobs_router(app),
+                        crate::routes::jobs_router(app),
                         settings,
                         Arc::new(Registry::default()),
                         stop_rx,
@@ -79,6 +89,20 @@ pub async fn run(
     }
     app.db.close().await;
     Ok(())
+}
+
+/// How each listener treats its connections.
+pub fn listener_settings(config: &ServeConfig) -> ListenerSettings {
+    ListenerSettings {
+        timeouts: Timeouts {
+            header: Duration::from_secs(config.header_timeout),
+            idle: Duration::from_secs(config.idle_timeout),
+            body: Duration::from_secs(config.body_timeout),
+            body_min_bytes: config.body_min_bytes,
+            send: Duration::from_secs(config.send_timeout),
+        },
+        max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+    }
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 
 use crate::both;
 use crate::support::{assert_keys, fixture, fixture_bytes, Creds, TestApp};
-use vira::blast::worker::poll_due_once;
 use vira::config::ServeConfig;
 use vira::model::time::now_micros;
+use vira::ops::blast::poll_due_once;
 
 const RID: &str = "YA6M9135015";
 const SECOND: i64 = 1_000_000;

@@ -367,7 +367,7 @@ impl TestApp {
                 .expect("server");
             }
         });
-        let admin = vira::api::users::create_user(&app, "admin", true, &[])
+        let admin = vira::ops::users::create_user(&app, "admin", true, &[])
             .await
             .expect("create admin");
         Some(TestApp {

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use futures_util::future::join_all;
 
-use super::ncbi::Checked;
-use super::{Backend, Failure};
 use crate::app::{App, AppState};
+use crate::blast::ncbi::{Checked, Ncbi};
+use crate::blast::{Backend, Failure};
 use crate::db::blast::{self as db_blast, BlastRecord, Change};
 use crate::db::DbResult;
 use crate::model::time::{now_micros, Micros};
@@ -124,11 +124,7 @@ async fn work(app: &AppState, record: BlastRecord, now: Micros) -> DbResult<()> 
 }
 
 /// One NCBI submission or check of `record`: the change to store and the RID it is guarded by.
-async fn work_ncbi(
-    ncbi: &super::ncbi::Ncbi,
-    record: &BlastRecord,
-    next: i64,
-) -> (Change, Option<String>) {
+async fn work_ncbi(ncbi: &Ncbi, record: &BlastRecord, next: i64) -> (Change, Option<String>) {
     match &record.rid {
         None => {
             let outcome = ncbi.submit(&record.sequence, Duration::from_secs(30)).await;

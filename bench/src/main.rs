@@ -41,7 +41,7 @@ impl Size {
 /// `vira-bench`: latency, throughput, finalize, transfer and memory figures of `vira serve`.
 #[derive(Debug, Parser)]
 #[command(name = "vira-bench", version)]
-pub struct Args {
+struct Args {
     /// Benchmark size.
     #[arg(long, value_enum, default_value = "s")]
     pub size: Size,
@@ -68,9 +68,9 @@ pub struct Args {
     pub tmp_dir: Option<PathBuf>,
 }
 
-/// The repository root, as compiled.
+/// The repository root, as compiled (this package is `bench/` in it).
 fn repo_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 fn vira_path(args: &Args) -> Result<PathBuf> {
@@ -110,7 +110,7 @@ fn fixtures_dir(args: &Args) -> Result<PathBuf> {
 }
 
 /// Run the benchmark; print the table; write the report unless `--quick` without `--out`.
-pub async fn run(args: Args) -> Result<()> {
+async fn run(args: Args) -> Result<()> {
     let started = Instant::now();
     let load_before = proc::loadavg();
     let vira = vira_path(&args)?;
@@ -171,4 +171,19 @@ fn display(path: &Path) -> String {
         .unwrap_or_else(|_| path.to_path_buf())
         .display()
         .to_string()
+}
+
+fn main() -> std::process::ExitCode {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    match runtime.block_on(run(args)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("vira-bench: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

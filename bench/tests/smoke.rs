@@ -1,19 +1,27 @@
 //! Keeps the benchmark harness from rotting: `vira-bench --size s --quick` against the debug
-//! `vira` must succeed and print every row of the S, list and transfer scenarios.
+//! `vira` must succeed and print every row of the S, list and transfer scenarios. `cargo test` at
+//! the workspace root builds `vira` (its own tests need it) before any test runs.
 
 use std::process::Command;
+
+/// The `vira` binary of the same build, next to `vira-bench`.
+fn vira() -> std::path::PathBuf {
+    let path = std::path::Path::new(env!("CARGO_BIN_EXE_vira-bench"))
+        .with_file_name(format!("vira{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.is_file(),
+        "no vira binary at {} (run `cargo test` at the workspace root, or `cargo build --bin vira`)",
+        path.display()
+    );
+    path
+}
 
 #[test]
 fn quick_s_run_prints_the_table() {
     let tmp = tempfile::tempdir().expect("temporary directory");
     let output = Command::new(env!("CARGO_BIN_EXE_vira-bench"))
-        .args([
-            "--size",
-            "s",
-            "--quick",
-            "--vira",
-            env!("CARGO_BIN_EXE_vira"),
-        ])
+        .args(["--size", "s", "--quick", "--vira"])
+        .arg(vira())
         .arg("--tmp-dir")
         .arg(tmp.path())
         .output()

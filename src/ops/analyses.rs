@@ -1,0 +1,147 @@
+//! Analyses for every front door: reading one for a principal (404, 400, 403 in the contract's
+//! order), its full body (head + prepared results, sent without a copy), and delete with cascade.
+
+use axum::body::Body;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Serialize;
+
+use crate::app::App;
+use crate::auth::rights::{can_read, can_write, Principal};
+use crate::db;
+use crate::db::analyses::{AnalysisCore, Delete};
+use crate::http::caching;
+use crate::http::error::{ApiError, ApiResult};
+use crate::model::time::Micros;
+use crate::model::views::{AnalysisFile, AnalysisMinimal};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Right {
+    Read,
+    Write,
+}
+
+/// The user-API checks shared by U2–U8: 404 (with `not_found` as message), 400 parent sample missing,
+/// then 403 for the right.
+pub async fn access(
+    app: &App,
+    principal: &Principal,
+    analysis_id: &str,
+    right: Right,
+    not_found: &'static str,
+) -> ApiResult<AnalysisCore> {
+    let analysis = db::analyses::get_core(&app.db, analysis_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found_msg(not_found))?;
+    let sample = analysis
+        .sample
+        .as_ref()
+        .ok_or_else(ApiError::parent_sample_missing)?;
+    let allowed = match right {
+        Right::Read => can_read(principal, sample),
+        Right::Write => can_write(principal, sample),
+    };
+    if !allowed {
+        return Err(ApiError::insufficient_rights());
+    }
+    Ok(analysis)
+}
+
+#[derive(Serialize)]
+struct AnalysisHead<'a> {
+    #[serde(flatten)]
+    minimal: &'a AnalysisMinimal,
+    files: &'a [AnalysisFile],
+}
+
+/// The full Analysis body (§5.0) as parts (head, prepared results, tail), so the stored results
+/// are sent without another copy; shared by U2, U10, J3 and J4.
+pub struct AnalysisBody {
+    parts: [Bytes; 3],
+    pub updated_at: Micros,
+}
+
+impl AnalysisBody {
+    /// A 200 (or `status`) JSON response with the caching headers of §11.
+    pub fn into_response(self, status: StatusCode) -> Response {
+        let length: usize = self.parts.iter().map(Bytes::len).sum();
+        let chunks = self
+            .parts
+            .into_iter()
+            .map(Ok::<_, std::convert::Infallible>);
+        let mut response = (
+            status,
+            Body::from_stream(futures_util::stream::iter(chunks)),
+        )
+            .into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(crate::http::JSON_CONTENT_TYPE),
+        );
+        headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        caching::add_headers(headers, self.updated_at);
+        response
+    }
+}
+
+pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> {
+    let minimal = db::analyses::get_minimal(&app.db, analysis_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let files = db::files::list(&app.db, analysis_id).await?;
+    let results = if minimal.ready {
+        super::results::results_for(app, analysis_id, &minimal.workflow).await?
+    } else {
+        None
+    };
+    let mut head = serde_json::to_vec(&AnalysisHead {
+        minimal: &minimal,
+        files: &files,
+    })
+    .map_err(ApiError::internal)?;
+    // Splice the prepared results in as the last key instead of re-serializing them.
+    head.pop();
+    head.extend_from_slice(b",\"results\":");
+    let results = results
+        .map(Bytes::from)
+        .unwrap_or(Bytes::from_static(b"null"));
+    Ok(AnalysisBody {
+        parts: [Bytes::from(head), results, Bytes::from_static(b"}")],
+        updated_at: minimal.updated_at_micros,
+    })
+}
+
+/// A 200 with the caching headers of §11, or the 304.
+pub async fn respond_with_analysis(
+    app: &App,
+    analysis: &AnalysisCore,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    if let Some(not_modified) = caching::not_modified(headers, analysis.updated_at) {
+        return Ok(not_modified);
+    }
+    Ok(full_body(app, &analysis.id)
+        .await?
+        .into_response(StatusCode::OK))
+}
+
+/// Delete an analysis whose `ready` flag equals `required_ready`, then its stored files (§12).
+pub async fn delete_cascade(
+    app: &App,
+    analysis_id: &str,
+    required_ready: bool,
+    wrong_state: &'static str,
+) -> ApiResult<Response> {
+    match db::analyses::delete(&app.db, analysis_id, required_ready).await? {
+        Delete::NotFound => Err(ApiError::not_found()),
+        Delete::WrongState => Err(ApiError::conflict(wrong_state)),
+        Delete::Deleted => {
+            if let Err(e) = app.files.remove_analysis(analysis_id).await {
+                tracing::error!(analysis_id, error = %e, "could not remove the analysis's files");
+            }
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+    }
+}

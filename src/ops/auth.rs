@@ -1,0 +1,139 @@
+//! Who is asking: the `AuthUser` extractor for `/api` (contract §2.2) and `JobAuth` for
+//! `/jobs-api` (§2.3), from Basic credentials checked against the stored key digests.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{header, HeaderMap};
+use base64::Engine;
+
+use crate::app::AppState;
+use crate::auth::rights::Principal;
+use crate::auth::{keys, valid_handle};
+use crate::db;
+use crate::http::error::ApiError;
+
+/// The authenticated user of a `/api` request.
+#[derive(Debug, Clone)]
+pub struct AuthUser {
+    pub id: String,
+    pub handle: String,
+    pub administrator: bool,
+    pub groups: Vec<String>,
+}
+
+impl AuthUser {
+    pub fn principal(&self) -> Principal {
+        Principal {
+            id: self.id.clone(),
+            administrator: self.administrator,
+            groups: self.groups.clone(),
+        }
+    }
+
+    /// 403 `forbidden` unless an administrator (U14–U20).
+    pub fn require_admin(&self) -> Result<(), ApiError> {
+        if self.administrator {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+}
+
+/// The authenticated job of a `/jobs-api` request.
+#[derive(Debug, Clone)]
+pub struct JobAuth {
+    pub job_id: String,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum BasicError {
+    Missing,
+    Malformed,
+}
+
+/// Split `Authorization: Basic base64(login:secret)`.
+pub fn parse_basic(headers: &HeaderMap) -> Result<(String, String), BasicError> {
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .ok_or(BasicError::Missing)?;
+    let value = value.to_str().map_err(|_| BasicError::Malformed)?.trim();
+    let (scheme, encoded) = value.split_once(' ').ok_or(BasicError::Malformed)?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(BasicError::Malformed);
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| BasicError::Malformed)?;
+    let text = String::from_utf8(decoded).map_err(|_| BasicError::Malformed)?;
+    let (login, secret) = text.split_once(':').ok_or(BasicError::Malformed)?;
+    Ok((login.to_owned(), secret.to_owned()))
+}
+
+fn basic_error(error: BasicError) -> ApiError {
+    match error {
+        BasicError::Missing => {
+            ApiError::unauthorized("requires_authorization", "Requires authorization")
+        }
+        BasicError::Malformed => ApiError::unauthorized(
+            "malformed_authorization_header",
+            "Malformed Authorization header",
+        ),
+    }
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::unauthorized(
+        "invalid_authorization_header",
+        "Invalid authorization header",
+    )
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let (handle, key) = parse_basic(&parts.headers).map_err(basic_error)?;
+        if handle.starts_with("job-") {
+            return Err(ApiError::unauthorized(
+                "malformed_authorization_header",
+                "Jobs cannot authenticate against this service",
+            ));
+        }
+        // A handle that could not have been created names nobody: no need to ask the database.
+        if !valid_handle(&handle) {
+            return Err(invalid_credentials());
+        }
+        let user = db::users::find_credentials(&app.db, &handle)
+            .await?
+            .filter(|user| keys::matches(&key, &user.key_digest))
+            .ok_or_else(invalid_credentials)?;
+        Ok(AuthUser {
+            id: user.id,
+            handle: user.handle,
+            administrator: user.administrator,
+            groups: user.groups,
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for JobAuth {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let (login, key) = parse_basic(&parts.headers).map_err(basic_error)?;
+        let job_id = login
+            .strip_prefix("job-")
+            .filter(|id| !id.is_empty() && crate::model::text::check_name(id).is_ok())
+            .ok_or_else(invalid_credentials)?;
+        let digest = db::jobs::key_digest(&app.db, job_id)
+            .await?
+            .ok_or_else(invalid_credentials)?;
+        if !keys::matches(&key, &digest) {
+            return Err(invalid_credentials());
+        }
+        Ok(JobAuth {
+            job_id: job_id.to_owned(),
+        })
+    }
+}

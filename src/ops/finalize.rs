@@ -1,0 +1,99 @@
+//! Finalize (J4): check and prepare the posted results off the async runtime, then store raw
+//! results, prepared results and export rows and mark the analysis ready, in one conditional
+//! transaction.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+
+use super::blocking;
+use crate::app::App;
+use crate::db;
+use crate::db::analyses::{AnalysisCore, Finalize, Results};
+use crate::http::error::{ApiError, ApiResult};
+use crate::model::time::now_micros;
+
+/// What finalize stores.
+pub struct Prepared {
+    /// The raw results as posted, gzip-compressed (depth arrays shrink ~20×; the database then
+    /// never holds or copies the full body).
+    pub raw_gzip: Vec<u8>,
+    pub results_json: Vec<u8>,
+    /// The export rows as JSON (Pathoscope: complete rows; NuVs: the BLAST-independent part).
+    pub export_rows: Vec<u8>,
+    pub read_count: Option<i64>,
+}
+
+/// Check and prepare raw results for the analysis's workflow (J4 row 8: 422 with per-path errors).
+pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<Prepared> {
+    // Compressing the raw results runs beside the checks.
+    let compressed = tokio::task::spawn_blocking({
+        let raw = raw.clone();
+        move || crate::format::gzip(&raw)
+    });
+    let mut prepared = if analysis.workflow == "nuvs" {
+        let checked = blocking({
+            let raw = raw.clone();
+            move || crate::format::nuvs::check(&raw)
+        })
+        .await?
+        .map_err(ApiError::invalid_input)?;
+        let annotations = db::hmms::get_many(&app.db, &checked.hit_ids()).await?;
+        let prepared = blocking(move || checked.prepare(&annotations))
+            .await?
+            .map_err(ApiError::invalid_input)?;
+        Prepared {
+            raw_gzip: Vec::new(),
+            export_rows: serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?,
+            // Stored with `"blast": null` on every contig, so an analysis without BLAST records
+            // is served as stored bytes.
+            results_json: crate::format::nuvs::attach_blast(
+                &prepared.results_json,
+                &BTreeMap::new(),
+            ),
+            read_count: None,
+        }
+    } else {
+        let otus = db::refs::index_otus(&app.db, &analysis.index_id).await?;
+        let index_id = analysis.index_id.clone();
+        let prepared = blocking(move || crate::format::pathoscope::prepare(&raw, &index_id, &otus))
+            .await?
+            .map_err(ApiError::invalid_input)?;
+        Prepared {
+            raw_gzip: Vec::new(),
+            export_rows: serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?,
+            results_json: prepared.results_json,
+            read_count: prepared.read_count,
+        }
+    };
+    prepared.raw_gzip = compressed
+        .await
+        .map_err(ApiError::internal)?
+        .map_err(ApiError::internal)?;
+    Ok(prepared)
+}
+
+/// Prepare `raw` for `analysis` and store it; 409 when another finalize won, 404 when the analysis
+/// was deleted meanwhile.
+pub async fn finalize(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<()> {
+    let prepared = prepare(app, analysis, raw).await?;
+    let results = Results {
+        raw: &prepared.raw_gzip,
+        prepared: &prepared.results_json,
+        export_rows: &prepared.export_rows,
+        read_count: prepared.read_count,
+    };
+    match db::analyses::finalize(&app.db, &analysis.id, &results, now_micros()).await? {
+        Finalize::Done => Ok(()),
+        Finalize::AlreadyReady => Err(already_finalized()),
+        Finalize::NotFound => Err(no_such_analysis(&analysis.id)),
+    }
+}
+
+pub fn already_finalized() -> ApiError {
+    ApiError::conflict("There is already a result for this analysis.")
+}
+
+pub fn no_such_analysis(analysis_id: &str) -> ApiError {
+    ApiError::not_found_msg(format!("There is no analysis with id {analysis_id}"))
+}

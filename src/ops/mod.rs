@@ -1,0 +1,25 @@
+//! Operations shared by the front doors (the user API, the jobs API, the web pages, the command
+//! line): each takes the application state and plain arguments, checks what the contract says in
+//! its order, and calls the storage layer and the pure domain code. Front doors only parse the
+//! request, call an operation and shape the response.
+
+pub mod analyses;
+pub mod auth;
+pub mod blast;
+pub mod finalize;
+pub mod imports;
+pub mod results;
+pub mod sweep;
+pub mod uploads;
+pub mod users;
+
+use crate::http::error::{ApiError, ApiResult};
+
+/// Run CPU-bound formatting off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> ApiResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(ApiError::internal)
+}
