@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{flag, jobs, Db, DbResult};
+use super::{flag, get_flag, jobs, Db, DbResult};
 use crate::auth::rights::{Principal, SampleRights};
 use crate::model::page::PageRequest;
 use crate::model::time::{rfc3339, Micros};
@@ -38,10 +38,10 @@ pub async fn get_core(db: &Db, id: &str) -> DbResult<Option<AnalysisCore>> {
         Some(_) => Some(SampleRights {
             owner_id: row.try_get("s_owner")?,
             group: row.try_get("group_id")?,
-            group_read: row.try_get::<i64, _>("group_read")? != 0,
-            group_write: row.try_get::<i64, _>("group_write")? != 0,
-            all_read: row.try_get::<i64, _>("all_read")? != 0,
-            all_write: row.try_get::<i64, _>("all_write")? != 0,
+            group_read: get_flag(&row, "group_read")?,
+            group_write: get_flag(&row, "group_write")?,
+            all_read: get_flag(&row, "all_read")?,
+            all_write: get_flag(&row, "all_write")?,
         }),
     };
     Ok(Some(AnalysisCore {
@@ -50,7 +50,7 @@ pub async fn get_core(db: &Db, id: &str) -> DbResult<Option<AnalysisCore>> {
         job_id: row.try_get("job_id")?,
         workflow: row.try_get("workflow")?,
         index_id: row.try_get("index_id")?,
-        ready: row.try_get::<i64, _>("ready")? != 0,
+        ready: get_flag(&row, "ready")?,
         updated_at: row.try_get("updated_at")?,
         sample,
     }))
@@ -151,7 +151,7 @@ fn minimal_from_row(row: &AnyRow) -> DbResult<(AnalysisMinimal, Vec<String>)> {
         created_at: rfc3339(row.try_get("created_at")?),
         updated_at: rfc3339(updated_at),
         updated_at_micros: updated_at,
-        ready: row.try_get::<i64, _>("ready")? != 0,
+        ready: get_flag(&row, "ready")?,
         algorithm: workflow.clone(),
         workflow,
         job,
@@ -361,9 +361,9 @@ pub async fn export_rows(db: &Db, id: &str) -> DbResult<Option<Vec<u8>>> {
     )
 }
 
-/// Take the analysis row's write lock first, so every transaction that changes an analysis and
-/// its children locks in the same order (analysis, then children) and none can deadlock or
-/// insert a child under a row that a concurrent delete removes.
+/// Take the analysis row's write lock (keeping `updated_at`): every transaction that changes an
+/// analysis and its children locks in the same order (analysis, then children), so none can
+/// deadlock or insert a child under a row that a concurrent delete removes. `false` when gone.
 pub async fn lock_row(tx: &mut super::Tx, id: &str) -> DbResult<bool> {
     let locked = sqlx::query("UPDATE analyses SET updated_at = updated_at WHERE id = $1")
         .bind(id)
@@ -371,6 +371,27 @@ pub async fn lock_row(tx: &mut super::Tx, id: &str) -> DbResult<bool> {
         .await?
         .rows_affected();
     Ok(locked == 1)
+}
+
+/// [`lock_row`], setting `updated_at` to `now` (contract §11: the change is visible to caching).
+pub async fn touch(tx: &mut super::Tx, id: &str, now: Micros) -> DbResult<bool> {
+    let touched = sqlx::query("UPDATE analyses SET updated_at = $1 WHERE id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+    Ok(touched == 1)
+}
+
+/// [`touch`] for the analysis of a job (its body embeds the job summary).
+pub async fn touch_for_job(tx: &mut super::Tx, job_id: &str, now: Micros) -> DbResult<()> {
+    sqlx::query("UPDATE analyses SET updated_at = $1 WHERE job_id = $2")
+        .bind(now)
+        .bind(job_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 pub enum Delete {

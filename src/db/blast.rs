@@ -7,7 +7,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{Db, DbResult, Tx};
+use super::{get_flag, Db, DbResult};
 use crate::model::time::{rfc3339, Micros};
 
 /// A stored record, with the internal scheduling fields.
@@ -73,7 +73,7 @@ fn from_row(row: &AnyRow) -> DbResult<BlastRecord> {
         last_checked_at: row.try_get("last_checked_at")?,
         interval: row.try_get("interval")?,
         rid: row.try_get("rid")?,
-        ready: row.try_get::<i64, _>("ready")? != 0,
+        ready: get_flag(&row, "ready")?,
         error: row.try_get("error")?,
         result: row.try_get("result")?,
         deadline_at: row.try_get("deadline_at")?,
@@ -95,7 +95,7 @@ pub struct NewRecord<'a> {
 /// `None` when the analysis was deleted meanwhile.
 pub async fn replace(db: &Db, new: &NewRecord<'_>) -> DbResult<Option<BlastRecord>> {
     let mut tx = db.begin().await?;
-    if !touch_analysis(&mut tx, new.analysis_id, new.now).await? {
+    if !super::analyses::touch(&mut tx, new.analysis_id, new.now).await? {
         return Ok(None);
     }
     sqlx::query("DELETE FROM blast_records WHERE analysis_id = $1 AND sequence_index = $2")
@@ -126,17 +126,6 @@ pub async fn replace(db: &Db, new: &NewRecord<'_>) -> DbResult<Option<BlastRecor
     .await?;
     tx.commit().await?;
     get_by_id(db, id).await
-}
-
-/// Bump the analysis's `updated_at` (taking its row lock); `false` when it is gone.
-async fn touch_analysis(tx: &mut Tx, analysis_id: &str, now: Micros) -> DbResult<bool> {
-    let n = sqlx::query("UPDATE analyses SET updated_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(analysis_id)
-        .execute(&mut **tx)
-        .await?
-        .rows_affected();
-    Ok(n == 1)
 }
 
 pub async fn get_by_id(db: &Db, id: i64) -> DbResult<Option<BlastRecord>> {
@@ -258,50 +247,43 @@ pub async fn apply(
     change: &Change,
     now: Micros,
 ) -> DbResult<bool> {
-    // Parameters are numbered in order of first use; the guard always comes last.
-    const GUARD: &str = "ready = 0 AND error IS NULL AND (rid = ";
-    let (sql, text, interval) = match change {
-        Change::Submitted { rid } => (
+    // Every statement ends with the same guard: the record is still pending and, for a check,
+    // still has the RID the check was made for (`$n IS NULL` when there is none to compare).
+    let query = match change {
+        Change::Submitted { rid } => sqlx::query(
             "UPDATE blast_records SET rid = $1, updated_at = $2, lease_owner = NULL, \
-             lease_expires_at = NULL WHERE id = $3",
-            Some(rid.clone()),
-            None,
-        ),
-        Change::Checked { rid, interval } => (
-            "UPDATE blast_records SET rid = COALESCE($1, rid), last_checked_at = $2, updated_at = $2, \
-             interval = $3, lease_owner = NULL, lease_expires_at = NULL WHERE id = $4",
-            rid.clone(),
-            Some(*interval),
-        ),
-        Change::Done { result } => (
-            "UPDATE blast_records SET ready = 1, result = $1, last_checked_at = $2, updated_at = $2, \
-             lease_owner = NULL, lease_expires_at = NULL WHERE id = $3",
-            Some(result.clone()),
-            None,
-        ),
-        Change::Failed { error } => (
+             lease_expires_at = NULL \
+             WHERE id = $3 AND ready = 0 AND error IS NULL AND ($4 IS NULL OR rid = $4)",
+        )
+        .bind(rid)
+        .bind(now),
+        Change::Checked { rid, interval } => sqlx::query(
+            "UPDATE blast_records SET rid = COALESCE($1, rid), last_checked_at = $2, \
+             updated_at = $2, interval = $3, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE id = $4 AND ready = 0 AND error IS NULL AND ($5 IS NULL OR rid = $5)",
+        )
+        .bind(rid)
+        .bind(now)
+        .bind(interval),
+        Change::Done { result } => sqlx::query(
+            "UPDATE blast_records SET ready = 1, result = $1, last_checked_at = $2, \
+             updated_at = $2, lease_owner = NULL, lease_expires_at = NULL \
+             WHERE id = $3 AND ready = 0 AND error IS NULL AND ($4 IS NULL OR rid = $4)",
+        )
+        .bind(result)
+        .bind(now),
+        Change::Failed { error } => sqlx::query(
             "UPDATE blast_records SET error = $1, last_checked_at = $2, updated_at = $2, \
-             lease_owner = NULL, lease_expires_at = NULL WHERE id = $3",
-            Some(error.clone()),
-            None,
-        ),
+             lease_owner = NULL, lease_expires_at = NULL \
+             WHERE id = $3 AND ready = 0 AND error IS NULL AND ($4 IS NULL OR rid = $4)",
+        )
+        .bind(error)
+        .bind(now),
     };
-    let next = if interval.is_some() { 5 } else { 4 };
-    let sql = match expected_rid {
-        Some(_) => format!("{sql} AND {GUARD}${next})"),
-        None => format!("{sql} AND ready = 0 AND error IS NULL"),
-    };
-    let mut query = sqlx::query(&sql).bind(text).bind(now);
-    if let Some(interval) = interval {
-        query = query.bind(interval);
-    }
-    query = query.bind(id);
-    if let Some(rid) = expected_rid {
-        query = query.bind(rid);
-    }
+    let query = query.bind(id).bind(expected_rid);
     let mut tx = db.begin().await?;
     // The analysis first (the lock order of every analysis change), then the record.
-    if !touch_analysis(&mut tx, analysis_id, now).await? {
+    if !super::analyses::touch(&mut tx, analysis_id, now).await? {
         return Ok(false);
     }
     if query.execute(&mut *tx).await?.rows_affected() != 1 {

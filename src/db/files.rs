@@ -69,13 +69,7 @@ pub enum Insert {
 /// Insert the record of a committed upload and bump the analysis's `updated_at`.
 pub async fn insert(db: &Db, file: &AnalysisFile, uploaded_at: Micros) -> DbResult<Insert> {
     let mut tx = db.begin().await?;
-    let bumped = sqlx::query("UPDATE analyses SET updated_at = $1 WHERE id = $2")
-        .bind(uploaded_at)
-        .bind(&file.analysis)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-    if bumped == 0 {
+    if !super::analyses::touch(&mut tx, &file.analysis, uploaded_at).await? {
         return Ok(Insert::AnalysisGone);
     }
     let result = sqlx::query(

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{Db, DbError, DbResult, Tx};
+use super::{get_flag, Db, DbError, DbResult, Tx};
 use crate::model::time::{rfc3339, Micros};
 use crate::model::views::{Job, StatusEntry, UserRef};
 
@@ -86,12 +86,7 @@ async fn append(tx: &mut Tx, job_id: &str, status: &NewStatus<'_>) -> DbResult<(
         .bind(job_id)
         .execute(&mut **tx)
         .await?;
-    sqlx::query("UPDATE analyses SET updated_at = $1 WHERE job_id = $2")
-        .bind(status.timestamp)
-        .bind(job_id)
-        .execute(&mut **tx)
-        .await?;
-    Ok(())
+    super::analyses::touch_for_job(tx, job_id, status.timestamp).await
 }
 
 /// The key digest of an acquired job.
@@ -224,7 +219,7 @@ pub async fn get(db: &Db, job_id: &str) -> DbResult<Option<Job>> {
     let pinged_at: Option<i64> = row.try_get("pinged_at")?;
     Ok(Some(Job {
         id: row.try_get("id")?,
-        acquired: row.try_get::<i64, _>("acquired")? != 0,
+        acquired: get_flag(&row, "acquired")?,
         archived: false,
         args: serde_json::from_str(&args).map_err(|e| DbError::Other(e.into()))?,
         created_at: rfc3339(row.try_get("created_at")?),

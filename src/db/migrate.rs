@@ -1,64 +1,80 @@
-//! A small migration runner: numbered SQL files per dialect, applied in order, each in a transaction.
+//! Migrations through sqlx's migrator: every `migrations/<dialect>/NNNN_name.sql` is embedded at
+//! build time and applied in order, each in a transaction, under PostgreSQL's advisory lock, with
+//! its checksum recorded in `_sqlx_migrations` so an applied migration that was edited later is
+//! refused at start-up instead of silently ignored.
 
-use sqlx::Executor;
+use sqlx::migrate::{Migrate, Migrator};
+use sqlx::{Acquire, AnyConnection, Executor};
 
 use super::{Db, Dialect};
 
-/// (number, name, SQLite SQL, PostgreSQL SQL). Never edit an entry once released; add a new one.
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
-    (
-        1,
-        "foundation",
-        include_str!("../../migrations/sqlite/0001_foundation.sql"),
-        include_str!("../../migrations/postgres/0001_foundation.sql"),
-    ),
-    (
-        2,
-        "blast",
-        include_str!("../../migrations/sqlite/0002_blast.sql"),
-        include_str!("../../migrations/postgres/0002_blast.sql"),
-    ),
-];
+static SQLITE: Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES: Migrator = sqlx::migrate!("migrations/postgres");
 
-pub async fn run(db: &Db) -> anyhow::Result<()> {
-    let pool = db.writer();
-    if db.dialect() == Dialect::Postgres {
-        // Several instances may start at once against one database: serialize their migrations.
-        let mut conn = pool.acquire().await?;
-        conn.execute("SELECT pg_advisory_lock(7212001)").await?;
-        let result = apply(db, &mut conn).await;
-        conn.execute("SELECT pg_advisory_unlock(7212001)").await?;
-        return result;
+/// The embedded migrations of a dialect.
+pub fn migrator(dialect: Dialect) -> &'static Migrator {
+    match dialect {
+        Dialect::Sqlite => &SQLITE,
+        Dialect::Postgres => &POSTGRES,
     }
-    let mut conn = pool.acquire().await?;
-    apply(db, &mut conn).await
 }
 
-async fn apply(db: &Db, conn: &mut sqlx::AnyConnection) -> anyhow::Result<()> {
-    conn.execute(
-        "CREATE TABLE IF NOT EXISTS vira_migrations (number BIGINT PRIMARY KEY, name TEXT NOT NULL)",
-    )
-    .await?;
-    let applied: Vec<i64> = sqlx::query_scalar("SELECT number FROM vira_migrations")
-        .fetch_all(&mut *conn)
-        .await?;
-    for (number, name, sqlite, postgres) in MIGRATIONS {
-        if applied.contains(number) {
-            continue;
+pub async fn run(db: &Db) -> anyhow::Result<()> {
+    let migrator = migrator(db.dialect());
+    let mut conn = db.writer().acquire().await?;
+    // The one-time move below runs under the same lock the migrator takes, so instances starting
+    // together move the bookkeeping once.
+    conn.lock().await?;
+    let adopted = adopt_legacy_bookkeeping(&mut conn, db.dialect(), migrator).await;
+    conn.unlock().await?;
+    adopted?;
+    migrator.run_direct(&mut *conn).await?;
+    Ok(())
+}
+
+/// Databases made before vira used sqlx's migrator recorded applied migrations in
+/// `vira_migrations (number, name)`. Record them in `_sqlx_migrations` with the checksums of the
+/// embedded files (those files were never edited), then drop the old table.
+async fn adopt_legacy_bookkeeping(
+    conn: &mut AnyConnection,
+    dialect: Dialect,
+    migrator: &Migrator,
+) -> anyhow::Result<()> {
+    let exists = match dialect {
+        Dialect::Sqlite => {
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'vira_migrations'"
         }
-        let sql = match db.dialect() {
-            Dialect::Sqlite => sqlite,
-            Dialect::Postgres => postgres,
-        };
-        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-        tx.execute(*sql).await?;
-        sqlx::query("INSERT INTO vira_migrations (number, name) VALUES ($1, $2)")
-            .bind(number)
-            .bind(*name)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        tracing::info!(number, name, "applied migration");
+        Dialect::Postgres => {
+            "SELECT COUNT(*) FROM information_schema.tables \
+             WHERE table_schema = current_schema() AND table_name = 'vira_migrations'"
+        }
+    };
+    let found: i64 = sqlx::query_scalar(exists).fetch_one(&mut *conn).await?;
+    if found == 0 {
+        return Ok(());
     }
+    conn.ensure_migrations_table().await?;
+    let mut tx = conn.begin().await?;
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT number FROM vira_migrations")
+        .fetch_all(&mut *tx)
+        .await?;
+    for migration in migrator.iter().filter(|m| applied.contains(&m.version)) {
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES ($1, $2, $3, $4, 0) ON CONFLICT (version) DO NOTHING",
+        )
+        .bind(migration.version)
+        .bind(migration.description.as_ref())
+        .bind(true)
+        .bind(migration.checksum.as_ref())
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.execute("DROP TABLE vira_migrations").await?;
+    tx.commit().await?;
+    tracing::info!(
+        migrations = applied.len(),
+        "moved migration bookkeeping to _sqlx_migrations"
+    );
     Ok(())
 }

@@ -233,6 +233,11 @@ pub fn flag(value: bool) -> i64 {
     i64::from(value)
 }
 
+/// A 0/1 flag column read back as a boolean.
+pub fn get_flag(row: &sqlx::any::AnyRow, column: &str) -> DbResult<bool> {
+    Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
 /// A list of ids as one JSON array parameter, so a statement's text never grows with its input
 /// (SQLite reads it with `json_each`, PostgreSQL with `jsonb_array_elements_text`).
 pub fn json_list(ids: &[String]) -> String {

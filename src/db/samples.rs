@@ -3,7 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{flag, Db, DbResult};
+use super::{flag, get_flag, Db, DbResult};
 use crate::auth::rights::SampleRights;
 use crate::model::time::{rfc3339, Micros};
 use crate::model::views::{Sample, Subtraction, UserRef};
@@ -28,10 +28,10 @@ fn sample_from_row(row: &AnyRow) -> DbResult<SampleRow> {
                 .unwrap_or_default(),
         },
         group: row.try_get("group_id")?,
-        group_read: row.try_get::<i64, _>("group_read")? != 0,
-        group_write: row.try_get::<i64, _>("group_write")? != 0,
-        all_read: row.try_get::<i64, _>("all_read")? != 0,
-        all_write: row.try_get::<i64, _>("all_write")? != 0,
+        group_read: get_flag(&row, "group_read")?,
+        group_write: get_flag(&row, "group_write")?,
+        all_read: get_flag(&row, "all_read")?,
+        all_write: get_flag(&row, "all_write")?,
     };
     Ok(SampleRow {
         rights: rights_of(&sample),

@@ -2,7 +2,7 @@
 
 use sqlx::Row;
 
-use super::{flag, Db, DbError, DbResult};
+use super::{flag, get_flag, Db, DbError, DbResult};
 use crate::model::time::{rfc3339, Micros};
 use crate::model::views::{Group, User};
 
@@ -26,7 +26,7 @@ pub async fn find_credentials(db: &Db, handle: &str) -> DbResult<Option<Credenti
     let groups = groups_of(db, &id).await?;
     Ok(Some(Credentials {
         handle: row.try_get("handle")?,
-        administrator: row.try_get::<i64, _>("administrator")? != 0,
+        administrator: get_flag(&row, "administrator")?,
         key_digest: row.try_get("key_digest")?,
         groups,
         id,
@@ -51,7 +51,7 @@ pub async fn get(db: &Db, id: &str) -> DbResult<Option<User>> {
     Ok(Some(User {
         id: row.try_get("id")?,
         handle: row.try_get("handle")?,
-        administrator: row.try_get::<i64, _>("administrator")? != 0,
+        administrator: get_flag(&row, "administrator")?,
         groups: groups_of(db, id).await?,
         created_at: rfc3339(row.try_get("created_at")?),
         key: None,

@@ -19,6 +19,7 @@ mod hostile_input;
 mod imports;
 mod jobs;
 mod jobs_analyses;
+mod migrations;
 mod nuvs;
 mod pathoscope;
 mod samples;

@@ -1,0 +1,5 @@
+//! Rebuild when a migration is added or changed: `sqlx::migrate!` embeds `migrations/` at compile
+//! time, and cargo does not watch a directory's new files by itself.
+fn main() {
+    println!("cargo:rerun-if-changed=migrations");
+}
