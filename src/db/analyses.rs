@@ -151,7 +151,7 @@ fn minimal_from_row(row: &AnyRow) -> DbResult<(AnalysisMinimal, Vec<String>)> {
         created_at: rfc3339(row.try_get("created_at")?),
         updated_at: rfc3339(updated_at),
         updated_at_micros: updated_at,
-        ready: get_flag(&row, "ready")?,
+        ready: get_flag(row, "ready")?,
         algorithm: workflow.clone(),
         workflow,
         job,

@@ -73,7 +73,7 @@ fn from_row(row: &AnyRow) -> DbResult<BlastRecord> {
         last_checked_at: row.try_get("last_checked_at")?,
         interval: row.try_get("interval")?,
         rid: row.try_get("rid")?,
-        ready: get_flag(&row, "ready")?,
+        ready: get_flag(row, "ready")?,
         error: row.try_get("error")?,
         result: row.try_get("result")?,
         deadline_at: row.try_get("deadline_at")?,

@@ -28,10 +28,10 @@ fn sample_from_row(row: &AnyRow) -> DbResult<SampleRow> {
                 .unwrap_or_default(),
         },
         group: row.try_get("group_id")?,
-        group_read: get_flag(&row, "group_read")?,
-        group_write: get_flag(&row, "group_write")?,
-        all_read: get_flag(&row, "all_read")?,
-        all_write: get_flag(&row, "all_write")?,
+        group_read: get_flag(row, "group_read")?,
+        group_write: get_flag(row, "group_write")?,
+        all_read: get_flag(row, "all_read")?,
+        all_write: get_flag(row, "all_write")?,
     };
     Ok(SampleRow {
         rights: rights_of(&sample),
