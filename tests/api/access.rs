@@ -5,8 +5,8 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::both;
-use crate::helpers::Started;
 use crate::support::TestApp;
+use crate::support::{files_under, Setup, Started};
 
 /// A finalized (empty) Pathoscope analysis with one uploaded file.
 async fn finished(app: &TestApp, ref_id: &str) -> (Started, i64) {
@@ -90,7 +90,7 @@ both!(delete_check_table_and_cascade, |app: TestApp| async move {
     app.delete(&format!("/api/analyses/{}", running.id), &app.admin)
         .await
         .assert_error(409, "conflict", "Analysis is still running");
-    assert_eq!(app.files_under(&app.analysis_dir(&run.id)), 1);
+    assert_eq!(files_under(&app.analysis_dir(&run.id)).len(), 1);
     let reply = app.delete(&path, &app.admin).await;
     reply.assert_status(204);
     assert!(reply.bytes.is_empty());
@@ -100,7 +100,7 @@ both!(delete_check_table_and_cascade, |app: TestApp| async move {
         app.rows("analysis_results", "analysis_id", &run.id).await,
         0
     );
-    assert_eq!(app.files_under(&app.analysis_dir(&run.id)), 0);
+    assert_eq!(files_under(&app.analysis_dir(&run.id)).len(), 0);
     assert_eq!(app.rows("jobs", "id", &run.job_id).await, 1);
     app.delete(&path, &app.admin)
         .await

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::support::{assert_keys, TestApp};
+use crate::support::{assert_keys, Setup, TestApp};
 
 both!(create_analysis, |app: TestApp| async move {
     let ref_id = app.small_reference().await;

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::support::{Creds, TestApp};
+use crate::support::{Creds, Setup, TestApp};
 
 /// Generated strings: unicode text, control-character runs, anything, and long ones.
 fn arbitrary_strings(generated: usize) -> Vec<String> {
@@ -335,11 +335,8 @@ both!(
             let annotations =
                 json!([{"id": s, "cluster": 7, "families": {s.clone(): 1}, "names": [s]}]);
             let reply = app
-                .multipart(
-                    Method::POST,
+                .import(
                     "/api/hmms/annotations",
-                    &admin,
-                    "a.json",
                     serde_json::to_vec(&annotations).unwrap(),
                 )
                 .await;

@@ -4,7 +4,7 @@ use base64::Engine;
 use reqwest::Method;
 
 use crate::both;
-use crate::support::TestApp;
+use crate::support::{Setup, TestApp};
 
 fn b64(text: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(text)

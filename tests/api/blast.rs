@@ -11,7 +11,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::support::{assert_keys, fixture, fixture_bytes, Creds, TestApp};
+use crate::support::{assert_keys, fixture, fixture_bytes, Creds, Setup, TestApp};
 use vira::config::ServeConfig;
 use vira::model::time::now_micros;
 use vira::ops::blast::poll_due_once;

@@ -6,7 +6,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::support::{Creds, Reply, TestApp};
+use crate::support::{Creds, Reply, Setup, TestApp};
 
 fn updated_at(body: &Value) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(body["updated_at"].as_str().unwrap())

@@ -1,10 +1,9 @@
 //! The command line (contract §7.1, §1.1): `vira user create` and `vira serve --jobs-listen`.
 
-use reqwest::Method;
 use serde_json::json;
 use tempfile::TempDir;
 
-use crate::support::{create_admin_process, process_storage, Backend, Instance, Launch};
+use crate::support::{create_admin_process, process_storage, Backend, Instance, Launch, Setup};
 
 fn user_create(data: &std::path::Path, handle: &str) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_vira"))
@@ -42,43 +41,10 @@ async fn jobs_listen(backend: Backend) {
         .port();
     let jobs_addr = format!("127.0.0.1:{port}");
     let main = Instance::start(data.path(), &url, &["--jobs-listen", &jobs_addr]).await;
-    let reference = main
-        .multipart(
-            Method::POST,
-            "/api/refs/import",
-            &admin,
-            "r.json.gz",
-            crate::support::fixture_bytes("reference/reference.json.gz"),
-        )
-        .await
-        .json();
-    let ref_id = reference["id"].as_str().unwrap();
-    main.json(
-        Method::POST,
-        &format!("/api/refs/{ref_id}/indexes"),
-        Some(&admin),
-        &json!({}),
-    )
-    .await
-    .assert_status(201);
-    let sample = main
-        .json(
-            Method::POST,
-            "/api/samples",
-            Some(&admin),
-            &json!({"name": "s"}),
-        )
-        .await
-        .json();
-    let analysis = main
-        .json(
-            Method::POST,
-            &format!("/api/samples/{}/analyses", sample["id"].as_str().unwrap()),
-            Some(&admin),
-            &json!({"ref_id": ref_id, "workflow": "nuvs"}),
-        )
-        .await
-        .json();
+    let setup = main.as_admin(&admin);
+    let ref_id = setup.small_reference().await;
+    let sample = setup.sample(&admin, json!({"name": "s"})).await;
+    let analysis = setup.analysis(&admin, &sample, &ref_id, "nuvs").await;
     let job_id = analysis["job"]["id"].as_str().unwrap();
     let jobs = reqwest::Client::builder().no_proxy().build().unwrap();
     let base = format!("http://{jobs_addr}");

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use crate::both;
-use crate::support::{Reply, TestApp};
+use crate::support::{files_under, Reply, Setup, TestApp};
 
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -188,12 +188,12 @@ both!(
             // Wait until the server is writing the temporary object, then delete the analysis (J5).
             let tmp = app.data.path().join("tmp");
             for _ in 0..200 {
-                if app.files_under(&tmp) > 0 {
+                if !files_under(&tmp).is_empty() {
                     break;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
-            assert_eq!(app.files_under(&tmp), 1, "the upload is in flight");
+            assert_eq!(files_under(&tmp).len(), 1, "the upload is in flight");
             app.delete(&format!("/jobs-api/analyses/{}", run.id), &run.job)
                 .await
                 .assert_status(204);
@@ -203,12 +203,12 @@ both!(
         let (reply, ()) = tokio::join!(upload, drive);
         reply.assert_error(404, "not_found", "Not found");
         assert_eq!(app.rows("analysis_files", "analysis_id", &run.id).await, 0);
-        assert_eq!(app.files_under(&app.analysis_dir(&run.id)), 0);
+        assert_eq!(files_under(&app.analysis_dir(&run.id)).len(), 0);
         assert!(
             !app.analysis_dir(&run.id).exists(),
             "no directory is left for the deleted analysis"
         );
-        assert_eq!(app.files_under(&app.data.path().join("tmp")), 0);
+        assert_eq!(files_under(&app.data.path().join("tmp")).len(), 0);
     }
 );
 

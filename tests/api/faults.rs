@@ -3,7 +3,6 @@
 //! After each, the database and the file store must agree: no analysis ready without results, no
 //! file record without its file, no stored or temporary object without a record.
 
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use base64::Engine;
@@ -15,7 +14,8 @@ use tokio::net::TcpStream;
 
 use crate::both;
 use crate::support::{
-    create_admin_process, eventually, process_storage, Backend, Creds, Instance, TestApp,
+    create_admin_process, eventually, files_under, process_storage, Backend, Creds, Instance,
+    Setup, TestApp,
 };
 
 const BOUNDARY: &str = "vira-fault-boundary";
@@ -69,27 +69,12 @@ async fn partial_upload(
     stream
 }
 
-/// Files directly under `dir` (none when it does not exist).
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .filter(|p| p.is_file())
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Bounded polling until `check` holds (at most ~10 s).
-/// A small reference, a sample and an analysis with its job acquired: `(analysis id, job creds)`.
-async fn analysis_with_job(app: &TestApp, workflow: &str) -> (String, Creds) {
-    let ref_id = app.small_reference().await;
-    let sample = app.sample(&app.admin, json!({"name": "faults"})).await;
-    let analysis = app.analysis(&app.admin, &sample, &ref_id, workflow).await;
-    let job = app.acquire(analysis["job"]["id"].as_str().unwrap()).await;
-    (analysis["id"].as_str().unwrap().to_owned(), job)
+/// A small reference, a sample and an analysis with its job acquired, through any server:
+/// `(analysis id, job creds)`.
+async fn analysis_with_job(server: &impl Setup, workflow: &str) -> (String, Creds) {
+    let ref_id = server.small_reference().await;
+    let started = server.started(&ref_id, workflow).await;
+    (started.id, started.job)
 }
 
 both!(
@@ -100,10 +85,13 @@ both!(
         let path = format!("/api/analyses/{id}/files?name=big.bin");
         let stream = partial_upload(&app.base, &path, &app.admin, &body, 1 << 20).await;
         let tmp = app.data.path().join("tmp");
-        eventually("the upload is being written", || !files_in(&tmp).is_empty()).await;
+        eventually("the upload is being written", || {
+            !files_under(&tmp).is_empty()
+        })
+        .await;
         drop(stream);
         eventually("the temporary object is removed", || {
-            files_in(&tmp).is_empty()
+            files_under(&tmp).is_empty()
         })
         .await;
         let analysis = app
@@ -111,7 +99,7 @@ both!(
             .await
             .json();
         assert_eq!(analysis["files"], json!([]));
-        assert!(files_in(&app.data.path().join("analyses").join(&id)).is_empty());
+        assert!(files_under(&app.data.path().join("analyses").join(&id)).is_empty());
         // The name is free: a complete upload of it succeeds.
         app.multipart(
             Method::POST,
@@ -187,8 +175,8 @@ both!(
             body["id"] == "insufficient_storage" || body["id"] == "internal_error",
             "{body}"
         );
-        assert!(files_in(&disk.dir.path().join("tmp")).is_empty());
-        assert!(files_in(&disk.dir.path().join("analyses").join(&id)).is_empty());
+        assert!(files_under(&disk.dir.path().join("tmp")).is_empty());
+        assert!(files_under(&disk.dir.path().join("analyses").join(&id)).is_empty());
         let analysis = app
             .get(&format!("/api/analyses/{id}"), &app.admin)
             .await
@@ -202,61 +190,24 @@ both!(
     }
 );
 
-/// Reference, sample and analysis through a process; `(analysis id, job creds)`.
-async fn process_analysis(inst: &Instance, admin: &Creds, workflow: &str) -> (String, Creds) {
-    let bytes = crate::support::fixture_bytes("reference/reference.json.gz");
-    let reference = inst
-        .multipart(Method::POST, "/api/refs/import", admin, "r.json.gz", bytes)
-        .await
-        .json();
-    let ref_id = reference["id"].as_str().unwrap();
-    inst.json(
-        Method::POST,
-        &format!("/api/refs/{ref_id}/indexes"),
-        Some(admin),
-        &json!({}),
-    )
-    .await
-    .assert_status(201);
-    let sample = inst
-        .json(
-            Method::POST,
-            "/api/samples",
-            Some(admin),
-            &json!({"name": "p"}),
-        )
-        .await
-        .json();
-    let sample_id = sample["id"].as_str().unwrap();
-    let analysis = inst
-        .json(
-            Method::POST,
-            &format!("/api/samples/{sample_id}/analyses"),
-            Some(admin),
-            &json!({"ref_id": ref_id, "workflow": workflow}),
-        )
-        .await
-        .json();
-    let job_id = analysis["job"]["id"].as_str().unwrap();
-    let job = inst.acquire(job_id).await;
-    (analysis["id"].as_str().unwrap().to_owned(), job)
-}
-
 async fn kill_during_upload(backend: Backend) {
     let Some((dir, url, _pg)) = process_storage(backend).await else {
         return;
     };
     let admin = create_admin_process(dir.path(), &url).await;
     let mut inst = Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
-    let (id, _) = process_analysis(&inst, &admin, "nuvs").await;
+    let (id, _) = analysis_with_job(&inst.as_admin(&admin), "nuvs").await;
     let body = multipart_body("reads.sam", &pattern(4 << 20, 11));
     let path = format!("/api/analyses/{id}/files?name=reads.sam&format=sam");
     let _stream = partial_upload(&inst.base, &path, &admin, &body, 2 << 20).await;
     let tmp = dir.path().join("tmp");
-    eventually("the upload is being written", || !files_in(&tmp).is_empty()).await;
+    eventually("the upload is being written", || {
+        !files_under(&tmp).is_empty()
+    })
+    .await;
     inst.kill9().await;
     assert!(
-        !files_in(&tmp).is_empty(),
+        !files_under(&tmp).is_empty(),
         "kill -9 leaves the temporary object behind"
     );
     // A committed-but-unrecorded object, as a crash between commit and insert would leave it.
@@ -266,11 +217,11 @@ async fn kill_during_upload(backend: Backend) {
 
     let inst = Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
     assert!(
-        files_in(&tmp).is_empty(),
+        files_under(&tmp).is_empty(),
         "start-up removes temporary objects"
     );
     assert!(
-        files_in(&orphan_dir).is_empty(),
+        files_under(&orphan_dir).is_empty(),
         "start-up removes objects without a record"
     );
     let analysis = inst
@@ -320,7 +271,7 @@ async fn kill_during_finalize(backend: Backend) {
     };
     let admin = create_admin_process(dir.path(), &url).await;
     let mut inst = Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
-    let (id, job) = process_analysis(&inst, &admin, "pathoscope_bowtie").await;
+    let (id, job) = analysis_with_job(&inst.as_admin(&admin), "pathoscope_bowtie").await;
     let reference: Value = {
         use std::io::Read;
         let mut text = String::new();
@@ -399,7 +350,7 @@ async fn sigterm_drains(backend: Backend) {
     };
     let admin = create_admin_process(dir.path(), &url).await;
     let mut inst = Instance::start(dir.path(), &url, &[]).await;
-    let (id, job) = process_analysis(&inst, &admin, "nuvs").await;
+    let (id, job) = analysis_with_job(&inst.as_admin(&admin), "nuvs").await;
     let content = pattern(32 << 20, 5);
     let reply = inst
         .multipart(
@@ -482,10 +433,10 @@ both!(delete_races_upload, |app: TestApp| async move {
         );
         let dir = app.data.path().join("analyses").join(&id);
         eventually("no object of the deleted analysis is left", || {
-            files_in(&dir).is_empty()
+            files_under(&dir).is_empty()
         })
         .await;
-        assert!(files_in(&app.data.path().join("tmp")).is_empty());
+        assert!(files_under(&app.data.path().join("tmp")).is_empty());
         app.get(&format!("/api/analyses/{id}"), &app.admin)
             .await
             .assert_error(404, "not_found", "Not found");

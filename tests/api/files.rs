@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::support::{Backend, Creds, TestApp};
+use crate::support::{files_under, Backend, Creds, Setup, TestApp};
 
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -250,8 +250,8 @@ both!(
         let loser = if a.status == 409 { &a } else { &b };
         loser.assert_error(409, "conflict", "File is already associated with analysis");
         assert_eq!(app.rows("analysis_files", "analysis_id", &run.id).await, 1);
-        assert_eq!(app.files_under(&app.analysis_dir(&run.id)), 1);
-        assert_eq!(app.files_under(&app.data.path().join("tmp")), 0);
+        assert_eq!(files_under(&app.analysis_dir(&run.id)).len(), 1);
+        assert_eq!(files_under(&app.data.path().join("tmp")).len(), 0);
     }
 );
 
@@ -281,8 +281,8 @@ async fn upload_limits(backend: Backend) {
     .await
     .assert_error(413, "payload_too_large", "Payload too large");
     assert_eq!(app.rows("analysis_files", "analysis_id", &run.id).await, 0);
-    assert_eq!(app.files_under(&app.analysis_dir(&run.id)), 0);
-    assert_eq!(app.files_under(&app.data.path().join("tmp")), 0);
+    assert_eq!(files_under(&app.analysis_dir(&run.id)).len(), 0);
+    assert_eq!(files_under(&app.data.path().join("tmp")).len(), 0);
     // Under the limit it works.
     app.upload(Method::POST, &path, &app.admin, vec![7; 100])
         .await
@@ -297,25 +297,7 @@ async fn upload_limits(backend: Backend) {
 async fn tiny_reference(app: &TestApp) -> String {
     let file = json!({"data_type": "genome", "organism": "virus", "otus": [{"_id": "o1", "name": "X",
         "isolates": [{"id": "i1", "sequences": [{"_id": "s1", "accession": "A1", "sequence": "ACGT"}]}]}]});
-    let reply = app
-        .multipart(
-            Method::POST,
-            "/api/refs/import",
-            &app.admin,
-            "r.json",
-            file.to_string().into_bytes(),
-        )
-        .await;
-    reply.assert_status(201);
-    let ref_id = reply.json()["id"].as_str().unwrap().to_owned();
-    app.post(
-        &format!("/api/refs/{ref_id}/indexes"),
-        &app.admin,
-        &json!({}),
-    )
-    .await
-    .assert_status(201);
-    ref_id
+    app.reference_from(file.to_string().into_bytes()).await.0
 }
 
 mod upload_size_limits {

@@ -6,7 +6,7 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::both;
-use crate::support::{Creds, TestApp};
+use crate::support::{Creds, Setup, TestApp};
 
 const NAME_RULE: &str = "must not contain control characters";
 
@@ -91,11 +91,8 @@ both!(
         );
         let annotations = json!([{"cluster": 1, "families": {"A": 1}, "names": ["x\u{0}"]}]);
         let reply = app
-            .multipart(
-                Method::POST,
+            .import(
                 "/api/hmms/annotations",
-                &admin,
-                "a.json",
                 serde_json::to_vec(&annotations).unwrap(),
             )
             .await;
@@ -355,24 +352,7 @@ both!(
     },
     |app: TestApp| async move {
         // The small fixture reference is over the import limit of this test: a smaller one.
-        let reply = app
-            .multipart(
-                Method::POST,
-                "/api/refs/import",
-                &app.admin,
-                "r.json",
-                reference_with_otu_name("ok"),
-            )
-            .await;
-        reply.assert_status(201);
-        let ref_id = reply.json()["id"].as_str().unwrap().to_owned();
-        app.post(
-            &format!("/api/refs/{ref_id}/indexes"),
-            &app.admin,
-            &json!({}),
-        )
-        .await
-        .assert_status(201);
+        let (ref_id, _) = app.reference_from(reference_with_otu_name("ok")).await;
         let started = app.started(&ref_id, "pathoscope_bowtie").await;
         let auth = basic(&app.admin);
         let head = |method: &str, path: &str, length: u64| {

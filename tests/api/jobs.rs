@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both;
-use crate::support::{assert_keys, TestApp};
+use crate::support::{assert_keys, Setup, TestApp};
 
 async fn new_job(app: &TestApp) -> (String, String) {
     let ref_id = app.small_reference().await;

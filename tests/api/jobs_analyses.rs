@@ -6,8 +6,8 @@ use serde_json::{json, Value};
 
 use crate::both;
 use crate::expect;
-use crate::helpers::pathoscope_results;
-use crate::support::{fixture_bytes, Backend, Creds, TestApp};
+use crate::support::pathoscope_results;
+use crate::support::{files_under, fixture_bytes, Backend, Creds, Setup, TestApp};
 
 both!(read_check_table, |app: TestApp| async move {
     let ref_id = app.small_reference().await;
@@ -300,7 +300,7 @@ both!(
         assert!(reply.bytes.is_empty());
         assert_eq!(app.rows("analyses", "id", &run.id).await, 0);
         assert_eq!(app.rows("analysis_files", "analysis_id", &run.id).await, 0);
-        assert_eq!(app.files_under(&app.analysis_dir(&run.id)), 0);
+        assert_eq!(files_under(&app.analysis_dir(&run.id)).len(), 0);
         app.get(
             &format!("/api/analyses/{}/files/{file}", run.id),
             &app.admin,

@@ -1,7 +1,6 @@
 //! The integration suite: one binary, one module per resource, each test on SQLite and PostgreSQL.
 
 mod expect;
-mod helpers;
 mod support;
 
 mod access;

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use crate::both;
 use crate::expect;
-use crate::helpers::nuvs_results;
-use crate::support::{fixture_bytes, TestApp};
+use crate::support::nuvs_results;
+use crate::support::{files_under, fixture_bytes, Setup, TestApp};
 
 /// The contract's example (§10.3) with no BLAST record: the BLAST columns are empty.
 const CONTRACT_CSV: &str = "\"Index\",\"Length\",\"E-value\",\"Families\",\"ORF Count\",\"BLAST Top Hit\",\"BLAST Accession\"\r\n\
@@ -197,7 +197,7 @@ both!(nuvs_life_cycle, |app: TestApp| async move {
         .assert_status(204);
     assert_eq!(app.rows("analyses", "id", &run.id).await, 0);
     assert_eq!(app.rows("analysis_files", "analysis_id", &run.id).await, 0);
-    assert_eq!(app.files_under(&app.analysis_dir(&run.id)), 0);
+    assert_eq!(files_under(&app.analysis_dir(&run.id)).len(), 0);
     app.get(&format!("/api/analyses/{}", run.id), &app.admin)
         .await
         .assert_error(404, "not_found", "Not found");

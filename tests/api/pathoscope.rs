@@ -9,8 +9,8 @@ use serde_json::{json, Value};
 
 use crate::both;
 use crate::expect;
-use crate::helpers::pathoscope_results;
-use crate::support::{fixture_bytes, TestApp};
+use crate::support::pathoscope_results;
+use crate::support::{files_under, fixture_bytes, Setup, TestApp};
 
 /// The contract's own example rows (§10.2).
 const CONTRACT_ROWS: &str = "\"OTU\",\"Isolate\",\"Sequence\",\"Length\",\"Weight\",\"Median Depth\",\"Coverage\"\r\n\
@@ -227,7 +227,7 @@ both!(pathoscope_life_cycle, |app: TestApp| async move {
         app.rows("analysis_results", "analysis_id", &run.id).await,
         0
     );
-    assert_eq!(app.files_under(&app.analysis_dir(&run.id)), 0);
+    assert_eq!(files_under(&app.analysis_dir(&run.id)).len(), 0);
     app.get(&format!("/api/analyses/{}", run.id), &app.admin)
         .await
         .assert_error(404, "not_found", "Not found");

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::both;
-use crate::support::TestApp;
+use crate::support::{Setup, TestApp};
 
 both!(create_get_and_defaults, |app: TestApp| async move {
     let reply = app

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use crate::support::{
-    create_admin_process, create_pg_database, fixture_bytes, pg_admin_url, pg_host_port,
-    pg_url_via, Backend, Creds, Instance, Reply, TcpProxy, TestApp,
+    create_admin_process, create_pg_database, files_under, fixture_bytes, pg_admin_url,
+    pg_host_port, pg_url_via, Backend, Creds, Instance, Reply, Setup, TcpProxy, TestApp,
 };
 
 /// Longest a request may take while the database is unreachable (`--db-acquire-timeout` is 1 s).
@@ -93,17 +93,6 @@ fn file_names(analysis: &Value) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-/// Regular files directly under `dir` (0 when it does not exist).
-fn count_files(dir: &std::path::Path) -> usize {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter(|e| e.as_ref().is_ok_and(|e| e.path().is_file()))
-                .count()
-        })
-        .unwrap_or(0)
 }
 
 /// Two `vira serve` processes, one PostgreSQL database, one data path: what is made through one is
@@ -211,10 +200,10 @@ async fn two_processes_share_one_database() {
     );
     // The losers left nothing behind: one object per record, no temporary objects.
     assert_eq!(
-        count_files(&data.path().join("analyses").join(&analysis)),
+        files_under(&data.path().join("analyses").join(&analysis)).len(),
         4
     );
-    assert_eq!(count_files(&data.path().join("tmp")), 0);
+    assert_eq!(files_under(&data.path().join("tmp")).len(), 0);
 
     // Finalize through A, read the results through B.
     let reply = finalize(&a, &job, &analysis).await;

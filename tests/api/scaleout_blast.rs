@@ -16,7 +16,8 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use crate::support::{
-    create_admin_process, create_pg_database, fixture_bytes, Creds, Instance, PgDatabase,
+    create_admin_process, create_pg_database, fixture_bytes, nuvs_results, wait_for, Creds,
+    Instance, PgDatabase, Setup,
 };
 
 const RID: &str = "YA6M9135015";
@@ -28,8 +29,6 @@ const HANG: Duration = Duration::from_secs(30);
 const WINDOW: Duration = Duration::from_millis(5500);
 /// Closest two consecutive checks of the record may come (`--blast-max-interval 1`).
 const MIN_SPACING: Duration = Duration::from_millis(800);
-/// Bounded polling: pause between looks.
-const PAUSE: Duration = Duration::from_millis(10);
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Kind {
@@ -165,78 +164,17 @@ async fn start_fake() -> (String, FakeNcbi) {
     (base, fake)
 }
 
-/// Poll `check` every [`PAUSE`] until it yields something, at most `limit`.
-async fn wait_for<T>(limit: Duration, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(value) = check() {
-            return value;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(PAUSE).await;
-    }
-}
-
 /// A finished NuVs analysis with the contigs of `nuvs/results.json`, made through `via`.
 async fn nuvs_analysis(via: &Instance, admin: &Creds) -> String {
-    let annotations: Value =
-        serde_json::from_slice(&fixture_bytes("hmm/nuvs_results_hmm_ids.derived.json")).unwrap();
-    let list = serde_json::to_vec(&annotations["annotations"]).unwrap();
-    via.multipart(Method::POST, "/api/hmms/annotations", admin, "a.json", list)
+    let setup = via.as_admin(admin);
+    setup.nuvs_annotations().await;
+    let ref_id = setup.small_reference().await;
+    let started = setup.started(&ref_id, "nuvs").await;
+    setup
+        .finalize(&started.job, &started.id, &nuvs_results())
         .await
-        .assert_status(201);
-    let reply = via
-        .multipart(
-            Method::POST,
-            "/api/refs/import",
-            admin,
-            "ref.json.gz",
-            fixture_bytes("reference/reference.json.gz"),
-        )
-        .await;
-    reply.assert_status(201);
-    let ref_id = reply.json()["id"].as_str().unwrap().to_owned();
-    via.json(
-        Method::POST,
-        &format!("/api/refs/{ref_id}/indexes"),
-        Some(admin),
-        &Value::Null,
-    )
-    .await
-    .assert_status(201);
-    let reply = via
-        .json(
-            Method::POST,
-            "/api/samples",
-            Some(admin),
-            &json!({"name": "s"}),
-        )
-        .await;
-    reply.assert_status(201);
-    let sample = reply.json()["id"].as_str().unwrap().to_owned();
-    let reply = via
-        .json(
-            Method::POST,
-            &format!("/api/samples/{sample}/analyses"),
-            Some(admin),
-            &json!({"ref_id": ref_id, "workflow": "nuvs"}),
-        )
-        .await;
-    reply.assert_status(201);
-    let analysis = reply.json();
-    let id = analysis["id"].as_str().unwrap().to_owned();
-    let job_id = analysis["job"]["id"].as_str().unwrap();
-    let job = via.acquire(job_id).await;
-    let hits: Value = serde_json::from_slice(&fixture_bytes("nuvs/results.json")).unwrap();
-    via.json(
-        Method::PATCH,
-        &format!("/jobs-api/analyses/{id}"),
-        Some(&job),
-        &json!({"results": {"hits": hits}}),
-    )
-    .await
-    .assert_status(200);
-    id
+        .assert_status(200);
+    started.id
 }
 
 /// `(instance, arrival, answered)` of each request, for failure messages.

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use crate::both;
-use crate::support::{assert_keys, TestApp};
+use crate::support::{assert_keys, Setup, TestApp};
 
 both!(create_user_and_group, |app: TestApp| async move {
     let group = app.group("Technicians").await;
