@@ -27,7 +27,7 @@ pub async fn list(
     query: QueryPairs,
 ) -> ApiResult<Response> {
     let page = page_request(&query, app.config.max_per_page)?;
-    let (documents, found) = db::analyses::list_readable(&app.db, &user.principal(), page).await?;
+    let (documents, found) = db::analyses::list_readable(&app.db, &user.principal, page).await?;
     Ok(json_response(
         StatusCode::OK,
         &Page::new(documents, found, page),
@@ -71,8 +71,8 @@ pub async fn create(
     let sample = db::samples::get(&app.db, &sample_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let principal = user.principal();
-    if !can_read(&principal, &sample.rights) || !can_write(&principal, &sample.rights) {
+    let principal = &user.principal;
+    if !can_read(principal, &sample.rights) || !can_write(principal, &sample.rights) {
         return Err(ApiError::insufficient_rights());
     }
     if db::refs::get_summary(&app.db, &ref_id).await?.is_none() {
@@ -130,7 +130,7 @@ pub async fn get_one(
 ) -> ApiResult<Response> {
     let analysis = access(
         &app,
-        &user.principal(),
+        &user.principal,
         &analysis_id,
         Right::Read,
         "Not found",
@@ -147,7 +147,7 @@ pub async fn delete(
 ) -> ApiResult<Response> {
     let analysis = access(
         &app,
-        &user.principal(),
+        &user.principal,
         &analysis_id,
         Right::Write,
         "Not found",

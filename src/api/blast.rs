@@ -31,7 +31,7 @@ pub async fn put(
 ) -> ApiResult<Response> {
     let analysis = access(
         &app,
-        &user.principal(),
+        &user.principal,
         &analysis_id,
         Right::Write,
         "Analysis not found",
@@ -79,7 +79,7 @@ pub async fn get_one(
 ) -> ApiResult<Response> {
     access(
         &app,
-        &user.principal(),
+        &user.principal,
         &analysis_id,
         Right::Read,
         "Analysis not found",

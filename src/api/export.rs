@@ -47,14 +47,7 @@ pub async fn export(
     if ext != "csv" && ext != "xlsx" {
         return Err(ApiError::bad_request(format!("Invalid extension: {ext}")));
     }
-    let analysis = access(
-        &app,
-        &user.principal(),
-        analysis_id,
-        Right::Read,
-        "Not found",
-    )
-    .await?;
+    let analysis = access(&app, &user.principal, analysis_id, Right::Read, "Not found").await?;
     if !analysis.ready {
         return Err(ApiError::conflict("Analysis is still running"));
     }

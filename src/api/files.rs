@@ -31,7 +31,7 @@ pub async fn upload(
     let params = upload_params(&query)?;
     access(
         &app,
-        &user.principal(),
+        &user.principal,
         &analysis_id,
         Right::Write,
         "Not found",
@@ -94,7 +94,7 @@ pub async fn download(
 ) -> ApiResult<Response> {
     access(
         &app,
-        &user.principal(),
+        &user.principal,
         &analysis_id,
         Right::Read,
         "Not found",

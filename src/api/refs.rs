@@ -13,7 +13,7 @@ use crate::http::query::QueryPairs;
 use crate::http::{json_response, Ids};
 use crate::import::reference::parse_reference;
 use crate::model::time::{now_micros, rfc3339};
-use crate::model::views::{Reference, UserRef};
+use crate::model::views::Reference;
 use crate::ops::auth::AuthUser;
 
 /// POST /api/refs/import — U18.
@@ -47,10 +47,7 @@ pub async fn import(
         data_type: parsed.data_type.clone(),
         organism: parsed.organism.clone(),
         created_at: rfc3339(now),
-        user: UserRef {
-            id: user.id,
-            handle: user.handle,
-        },
+        user: user.user_ref(),
         otu_count: otu_count as i64,
         isolate_count: isolate_count as i64,
         sequence_count: sequence_count as i64,
@@ -67,10 +64,7 @@ pub async fn create_index(
 ) -> ApiResult<Response> {
     user.require_admin()?;
     let id = db::fresh_id(&app.db, IdTable::Indexes).await?;
-    let creator = UserRef {
-        id: user.id,
-        handle: user.handle,
-    };
+    let creator = user.user_ref();
     let index = db::refs::create_index(&app.db, &id, &ref_id, &creator, now_micros())
         .await?
         .ok_or_else(ApiError::not_found)?;

@@ -15,7 +15,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::validate::Fields;
 use crate::http::{created, json_response, Ids};
 use crate::model::time::{now_micros, rfc3339};
-use crate::model::views::{Sample, UserRef};
+use crate::model::views::Sample;
 use crate::ops::auth::AuthUser;
 
 /// Read `group`: a group id, `"none"` or null (both meaning no group). `Some(..)` when given.
@@ -40,7 +40,7 @@ pub async fn readable_sample(app: &AppState, user: &AuthUser, id: &str) -> ApiRe
     let sample = db::samples::get(&app.db, id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if !can_read(&user.principal(), &sample.rights) {
+    if !can_read(&user.principal, &sample.rights) {
         return Err(ApiError::insufficient_rights());
     }
     Ok(sample)
@@ -66,10 +66,7 @@ pub async fn create(
         id: db::fresh_id(&app.db, IdTable::Samples).await?,
         name: name.unwrap_or_default(),
         created_at: rfc3339(now),
-        user: UserRef {
-            id: user.id.clone(),
-            handle: user.handle.clone(),
-        },
+        user: user.user_ref(),
         group,
         group_read,
         group_write,
@@ -107,7 +104,7 @@ pub async fn update_rights(
     let sample = db::samples::get(&app.db, &sample_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if !can_change_rights(&user.principal(), &sample.rights) {
+    if !can_change_rights(&user.principal, &sample.rights) {
         return Err(ApiError::insufficient_rights_msg(
             "Must be administrator or sample owner",
         ));

@@ -11,7 +11,7 @@ use crate::http::body::JsonObject;
 use crate::http::error::ApiResult;
 use crate::http::json_response;
 use crate::model::time::{now_micros, rfc3339};
-use crate::model::views::{Subtraction, UserRef};
+use crate::model::views::Subtraction;
 use crate::ops::auth::AuthUser;
 
 /// POST /api/subtractions — U17.
@@ -32,10 +32,7 @@ pub async fn create(
         nickname: nickname.unwrap_or_default(),
         ready: true,
         created_at: rfc3339(now),
-        user: UserRef {
-            id: user.id,
-            handle: user.handle,
-        },
+        user: user.user_ref(),
     };
     db::samples::insert_subtraction(&app.db, &subtraction, now).await?;
     Ok(json_response(StatusCode::CREATED, &subtraction))

@@ -41,18 +41,15 @@ pub async fn insert_new(db: &Db, annotations: &[ParsedAnnotation]) -> DbResult<(
 
 /// The stored annotations among `ids`: one statement whatever the number of ids.
 pub async fn get_many(db: &Db, ids: &[String]) -> DbResult<HashMap<String, AnnotationSummary>> {
-    let mut found = HashMap::with_capacity(ids.len());
-    if ids.is_empty() {
-        return Ok(found);
-    }
-    let sql = db.pick(
+    let rows = super::fetch_for_ids(
+        db,
         "SELECT id, summary FROM hmm_annotations WHERE id IN (SELECT value FROM json_each($1))",
-        "SELECT id, summary FROM hmm_annotations WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))",
-    );
-    let rows = sqlx::query(sql)
-        .bind(super::json_list(ids))
-        .fetch_all(db.reader())
-        .await?;
+        "SELECT id, summary FROM hmm_annotations \
+         WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))",
+        ids,
+    )
+    .await?;
+    let mut found = HashMap::with_capacity(rows.len());
     for row in rows {
         let id: String = row.try_get("id")?;
         let text: String = row.try_get("summary")?;

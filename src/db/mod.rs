@@ -238,8 +238,21 @@ pub fn get_flag(row: &sqlx::any::AnyRow, column: &str) -> DbResult<bool> {
     Ok(row.try_get::<i64, _>(column)? != 0)
 }
 
-/// A list of ids as one JSON array parameter, so a statement's text never grows with its input
-/// (SQLite reads it with `json_each`, PostgreSQL with `jsonb_array_elements_text`).
-pub fn json_list(ids: &[String]) -> String {
-    serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned())
+/// Run a read whose one parameter `$1` is the list `ids` as a JSON array, so the statement's text
+/// never grows with its input: `sqlite` reads it with `json_each($1)`, `postgres` with
+/// `jsonb_array_elements_text($1::jsonb)`.
+pub async fn fetch_for_ids(
+    db: &Db,
+    sqlite: &'static str,
+    postgres: &'static str,
+    ids: &[String],
+) -> DbResult<Vec<sqlx::any::AnyRow>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let list = serde_json::to_string(ids).map_err(|e| DbError::Other(e.into()))?;
+    Ok(sqlx::query(db.pick(sqlite, postgres))
+        .bind(list)
+        .fetch_all(db.reader())
+        .await?)
 }

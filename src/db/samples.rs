@@ -117,17 +117,13 @@ pub async fn insert_subtraction(
 
 /// `(id, name)` of the given subtractions that exist: one statement whatever the number of ids.
 pub async fn subtraction_names(db: &Db, ids: &[String]) -> DbResult<Vec<(String, String)>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    let sql = db.pick(
+    let rows = super::fetch_for_ids(
+        db,
         "SELECT id, name FROM subtractions WHERE id IN (SELECT value FROM json_each($1))",
         "SELECT id, name FROM subtractions WHERE id IN (SELECT jsonb_array_elements_text($1::jsonb))",
-    );
-    let rows = sqlx::query(sql)
-        .bind(super::json_list(ids))
-        .fetch_all(db.reader())
-        .await?;
+        ids,
+    )
+    .await?;
     rows.iter()
         .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
         .collect()

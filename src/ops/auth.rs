@@ -11,22 +11,30 @@ use crate::auth::rights::Principal;
 use crate::auth::{keys, valid_handle};
 use crate::db;
 use crate::http::error::ApiError;
+use crate::model::views::UserRef;
 
-/// The authenticated user of a `/api` request.
+/// The authenticated user of a `/api` request: who they are for rights (`principal`, also reached
+/// through `Deref`: `user.id`, `user.administrator`) and their handle.
 #[derive(Debug, Clone)]
 pub struct AuthUser {
-    pub id: String,
     pub handle: String,
-    pub administrator: bool,
-    pub groups: Vec<String>,
+    pub principal: Principal,
+}
+
+impl std::ops::Deref for AuthUser {
+    type Target = Principal;
+
+    fn deref(&self) -> &Principal {
+        &self.principal
+    }
 }
 
 impl AuthUser {
-    pub fn principal(&self) -> Principal {
-        Principal {
+    /// `{id, handle}` as objects embed their creator.
+    pub fn user_ref(&self) -> UserRef {
+        UserRef {
             id: self.id.clone(),
-            administrator: self.administrator,
-            groups: self.groups.clone(),
+            handle: self.handle.clone(),
         }
     }
 
@@ -109,10 +117,12 @@ impl FromRequestParts<AppState> for AuthUser {
             .filter(|user| keys::matches(&key, &user.key_digest))
             .ok_or_else(invalid_credentials)?;
         Ok(AuthUser {
-            id: user.id,
             handle: user.handle,
-            administrator: user.administrator,
-            groups: user.groups,
+            principal: Principal {
+                id: user.id,
+                administrator: user.administrator,
+                groups: user.groups,
+            },
         })
     }
 }

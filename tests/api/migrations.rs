@@ -7,22 +7,13 @@ use std::time::Duration;
 use sqlx::{Connection, Executor, Row};
 use tempfile::TempDir;
 
-use crate::support::{create_pg_database, Backend, PgDatabase};
+use crate::support::{create_pg_database, process_storage, Backend, PgDatabase};
 use vira::db::Db;
 
 /// A database URL of `backend` for one test, and what keeps it alive.
 async fn database(backend: Backend) -> Option<(String, TempDir, Option<PgDatabase>)> {
-    let dir = TempDir::new().unwrap();
-    match backend {
-        Backend::Sqlite => {
-            let url = format!("sqlite://{}/vira.db?mode=rwc", dir.path().display());
-            Some((url, dir, None))
-        }
-        Backend::Postgres => {
-            let (url, db) = create_pg_database().await?;
-            Some((url, dir, Some(db)))
-        }
-    }
+    let (dir, url, pg) = process_storage(backend).await?;
+    Some((url, dir, pg))
 }
 
 async fn connect(url: &str) -> anyhow::Result<Db> {
@@ -31,7 +22,11 @@ async fn connect(url: &str) -> anyhow::Result<Db> {
 
 async fn raw_connection(url: &str) -> sqlx::AnyConnection {
     sqlx::any::install_default_drivers();
-    sqlx::AnyConnection::connect(url).await.unwrap()
+    let url = match url.starts_with("sqlite:") {
+        true => format!("{url}?mode=rwc"),
+        false => url.to_owned(),
+    };
+    sqlx::AnyConnection::connect(&url).await.unwrap()
 }
 
 fn migration_files(dialect: &str) -> Vec<(i64, String)> {
