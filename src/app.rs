@@ -1,4 +1,5 @@
-//! The application state shared by every handler: configuration, database, file store, BLAST.
+//! The application state shared by every handler: configuration, database, file store, BLAST,
+//! and the slots for password hashing.
 
 use std::sync::Arc;
 
@@ -12,6 +13,8 @@ pub struct App {
     pub db: Db,
     pub files: FileStore,
     pub blast: Blast,
+    /// Bounds the password hashes computed at once (`--login-concurrency`).
+    pub password_slots: tokio::sync::Semaphore,
 }
 
 pub type AppState = Arc<App>;
@@ -28,11 +31,13 @@ impl App {
         )
         .await?;
         let files = FileStore::local(&config.storage.data_path).await?;
+        let password_slots = tokio::sync::Semaphore::new(config.login_concurrency as usize);
         let app = Arc::new(App {
             config,
             db,
             files,
             blast,
+            password_slots,
         });
         Ok(app)
     }

@@ -45,6 +45,9 @@ pub enum UserCommand {
         /// Make the user an administrator.
         #[arg(long)]
         admin: bool,
+        /// Read a password (for the web pages) from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
         #[command(flatten)]
         storage: StorageOptions,
     },
@@ -63,10 +66,18 @@ pub async fn run(cli: Cli) -> i32 {
         Command::User(UserCommand::Create {
             handle,
             admin,
+            password_stdin,
             storage,
         }) => {
             let config = ServeConfig::with_storage(storage);
-            match create_user(config, &handle, admin).await {
+            let password = match password_stdin.then(read_password).transpose() {
+                Ok(password) => password,
+                Err(e) => {
+                    eprintln!("vira: {e:#}");
+                    return 1;
+                }
+            };
+            match create_user(config, &handle, admin, password.as_deref()).await {
                 Ok(key) => {
                     println!("{key}");
                     0
@@ -98,14 +109,36 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
     .await
 }
 
-async fn create_user(config: ServeConfig, handle: &str, admin: bool) -> anyhow::Result<String> {
+async fn create_user(
+    config: ServeConfig,
+    handle: &str,
+    admin: bool,
+    password: Option<&str>,
+) -> anyhow::Result<String> {
     let app = App::build(config).await?;
-    let result = crate::ops::users::create_user(&app, handle, admin, &[]).await;
+    let result = async {
+        let user = crate::ops::users::create_user(&app, handle, admin, &[]).await?;
+        if let Some(password) = password {
+            crate::ops::sessions::set_password(&app, &user.id, password).await?;
+        }
+        Ok::<_, crate::http::error::ApiError>(user)
+    }
+    .await;
     app.db.close().await;
     match result {
         Ok(user) => Ok(user.key.unwrap_or_default()),
         Err(e) => anyhow::bail!("{}", e.message),
     }
+}
+
+/// The first line of standard input, held to the password rules.
+fn read_password() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    crate::auth::passwords::check_new(&password)
+        .map_err(|problem| anyhow::anyhow!("the password is refused: {problem}"))?;
+    Ok(password)
 }
 
 /// Raise the soft limit of open files to the hard limit: every connection costs a descriptor, and

@@ -116,6 +116,36 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_MAX_CONNECTIONS", default_value_t = 4096, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_connections: u64,
 
+    /// Seconds a sign-in session lasts (the browser forgets it when it closes).
+    #[arg(long, env = "VIRA_SESSION_TTL", default_value_t = 43_200, value_parser = clap::value_parser!(u64).range(60..))]
+    pub session_ttl: u64,
+
+    /// Seconds a session lasts when "remember me" was ticked (the cookie outlives the browser).
+    #[arg(long, env = "VIRA_SESSION_REMEMBER_TTL", default_value_t = 2_592_000, value_parser = clap::value_parser!(u64).range(60..))]
+    pub session_remember_ttl: u64,
+
+    /// Mark the session cookie `Secure` (set this when vira is served over TLS, e.g. behind a
+    /// reverse proxy).
+    #[arg(long, env = "VIRA_SECURE_COOKIES")]
+    pub secure_cookies: bool,
+
+    /// Password hashes (Argon2id, ~19 MiB each) computed at the same time; more sign-ins wait.
+    #[arg(long, env = "VIRA_LOGIN_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    pub login_concurrency: u64,
+
+    /// Failed sign-ins per handle and per client address before each further one is delayed.
+    #[arg(long, env = "VIRA_LOGIN_FREE_ATTEMPTS", default_value_t = 5)]
+    pub login_free_attempts: u64,
+
+    /// Longest sign-in back-off, seconds (the delay doubles with each failure up to this).
+    #[arg(long, env = "VIRA_LOGIN_MAX_BACKOFF", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]
+    pub login_max_backoff: u64,
+
+    /// Take the client address of sign-in back-off from the last `X-Forwarded-For` entry (only
+    /// behind a proxy that sets it).
+    #[arg(long, env = "VIRA_TRUST_FORWARDED_FOR")]
+    pub trust_forwarded_for: bool,
+
     /// BLAST backend: `ncbi` or `local`.
     #[arg(long, env = "VIRA_BLAST_BACKEND", value_enum, default_value = "ncbi")]
     pub blast_backend: BlastBackendKind,

@@ -1,5 +1,7 @@
-//! The user API, mounted at `/api`: the complete route table (contract route table U1–U20).
+//! The user API, mounted at `/api`: the complete route table (contract route table U1–U20, and
+//! `/api/account` for sessions).
 
+pub mod account;
 pub mod analyses;
 pub mod blast;
 pub mod export;
@@ -47,4 +49,12 @@ pub fn routes() -> Router<AppState> {
         .route("/refs/import", post(refs::import))
         .route("/refs/{ref_id}/indexes", post(refs::create_index))
         .route("/hmms/annotations", post(hmms::import))
+        .route(
+            "/account",
+            get(account::get).patch(account::change_password),
+        )
+        .route(
+            "/account/login",
+            post(account::login).delete(account::logout),
+        )
 }

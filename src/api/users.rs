@@ -1,4 +1,5 @@
-//! `/api/users` (U14, U15) and `/api/groups` (U16): administrators only.
+//! `/api/users` (U14, U15) and `/api/groups` (U16): administrators only. Beyond the contract, U14
+//! and U15 take an optional `password` (for signing in to the web pages).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -26,6 +27,7 @@ pub async fn create(
     let handle = fields.string("handle", true, false);
     let administrator = fields.boolean("administrator", false).unwrap_or(false);
     let groups = fields.string_list("groups", false).unwrap_or_default();
+    let password = fields.password("password", false);
     if let Some(handle) = &handle {
         if !valid_handle(handle) {
             fields.add("handle", "invalid handle");
@@ -34,6 +36,9 @@ pub async fn create(
     fields.finish()?;
     let handle = handle.unwrap_or_default();
     let created = ops::users::create_user(&app, &handle, administrator, &groups).await?;
+    if let Some(password) = password {
+        ops::sessions::set_password(&app, &created.id, &password).await?;
+    }
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
@@ -48,10 +53,15 @@ pub async fn update(
     let mut fields = body.fields();
     let administrator = fields.boolean("administrator", false);
     let groups = fields.string_list("groups", false);
+    let password = fields.password("password", false);
     fields.finish()?;
     db_users::update(&app.db, &user_id, administrator, groups.as_deref())
         .await
         .map_err(ops::users::write_error)?;
+    if let Some(password) = password {
+        // Setting a password ends every session of the user.
+        ops::sessions::set_password(&app, &user_id, &password).await?;
+    }
     let updated = db_users::get(&app.db, &user_id)
         .await?
         .ok_or_else(ApiError::not_found)?;

@@ -2,6 +2,7 @@
 //! rights (`rights`), and the rule for handles. The extractors that use them are `ops::auth`.
 
 pub mod keys;
+pub mod passwords;
 pub mod rights;
 
 /// Handles: 1–64 characters from `[A-Za-z0-9._-]`, not starting with `job-` (contract §7.1).

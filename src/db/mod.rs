@@ -15,6 +15,7 @@ pub mod jobs;
 pub mod migrate;
 pub mod refs;
 pub mod samples;
+pub mod sessions;
 pub mod users;
 
 use std::str::FromStr;

@@ -12,15 +12,18 @@ pub struct Credentials {
     pub handle: String,
     pub administrator: bool,
     pub key_digest: String,
+    /// The Argon2id PHC string, when the user has a password.
+    pub password_hash: Option<String>,
     pub groups: Vec<String>,
 }
 
 pub async fn find_credentials(db: &Db, handle: &str) -> DbResult<Option<Credentials>> {
-    let row =
-        sqlx::query("SELECT id, handle, administrator, key_digest FROM users WHERE handle = $1")
-            .bind(handle)
-            .fetch_optional(db.reader())
-            .await?;
+    let row = sqlx::query(
+        "SELECT id, handle, administrator, key_digest, password_hash FROM users WHERE handle = $1",
+    )
+    .bind(handle)
+    .fetch_optional(db.reader())
+    .await?;
     let Some(row) = row else { return Ok(None) };
     let id: String = row.try_get("id")?;
     let groups = groups_of(db, &id).await?;
@@ -28,12 +31,28 @@ pub async fn find_credentials(db: &Db, handle: &str) -> DbResult<Option<Credenti
         handle: row.try_get("handle")?,
         administrator: get_flag(&row, "administrator")?,
         key_digest: row.try_get("key_digest")?,
+        password_hash: row.try_get("password_hash")?,
         groups,
         id,
     }))
 }
 
-async fn groups_of(db: &Db, user_id: &str) -> DbResult<Vec<String>> {
+/// Set a user's password and revoke every session of the user, in one transaction (a changed
+/// password signs out everywhere). `false` when the user does not exist.
+pub async fn set_password(db: &Db, user_id: &str, password_hash: &str) -> DbResult<bool> {
+    let mut tx = db.begin().await?;
+    let updated = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(password_hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    super::sessions::revoke_all(&mut tx, user_id).await?;
+    tx.commit().await?;
+    Ok(updated == 1)
+}
+
+pub(crate) async fn groups_of(db: &Db, user_id: &str) -> DbResult<Vec<String>> {
     Ok(
         sqlx::query_scalar("SELECT group_id FROM user_groups WHERE user_id = $1 ORDER BY position")
             .bind(user_id)

@@ -80,7 +80,15 @@ impl ApiError {
         )
     }
 
-    pub fn unauthorized(id: &'static str, message: &'static str) -> Self {
+    pub fn invalid_csrf_token() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "invalid_csrf_token",
+            "Missing or invalid CSRF token",
+        )
+    }
+
+    pub fn unauthorized(id: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::UNAUTHORIZED, id, message)
     }
 

@@ -18,6 +18,11 @@ use error::ApiError;
 
 pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 
+/// The client's address as the connection (or, with `--trust-forwarded-for`, the proxy) says;
+/// put in every request's extensions by the server.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// A compact JSON body with the contract's content type.
 pub fn json_body<T: Serialize + ?Sized>(value: &T) -> JsonBytes {
     JsonBytes(serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()))

@@ -104,6 +104,23 @@ impl<'a> Fields<'a> {
         None
     }
 
+    /// A new password: any characters, held to `auth::passwords::check_new` (it is hashed, never
+    /// stored as given).
+    pub fn password(&mut self, field: &str, required: bool) -> Option<String> {
+        let value = self.present(field, required)?;
+        let Some(password) = value.as_str() else {
+            self.errors.add(field, "must be of string type");
+            return None;
+        };
+        match crate::auth::passwords::check_new(password) {
+            Ok(()) => Some(password.to_owned()),
+            Err(problem) => {
+                self.errors.add(field, problem);
+                None
+            }
+        }
+    }
+
     pub fn boolean(&mut self, field: &str, required: bool) -> Option<bool> {
         let value = self.present(field, required)?;
         match value.as_bool() {

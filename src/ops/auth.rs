@@ -1,15 +1,18 @@
-//! Who is asking: the `AuthUser` extractor for `/api` (contract §2.2) and `JobAuth` for
-//! `/jobs-api` (§2.3), from Basic credentials checked against the stored key digests.
+//! Who is asking: the `AuthUser` extractor for `/api` (contract §2.2; Basic credentials checked
+//! against the stored key digests, or a session cookie with CSRF protection) and `JobAuth` for
+//! `/jobs-api` (§2.3).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap};
+use axum::http::{header, HeaderMap, Method};
 use base64::Engine;
 
-use crate::app::AppState;
+use super::sessions;
+use crate::app::{App, AppState};
 use crate::auth::rights::Principal;
 use crate::auth::{keys, valid_handle};
 use crate::db;
+use crate::db::sessions::SessionUser;
 use crate::http::error::ApiError;
 use crate::model::views::UserRef;
 
@@ -19,6 +22,8 @@ use crate::model::views::UserRef;
 pub struct AuthUser {
     pub handle: String,
     pub principal: Principal,
+    /// The session, when the request was authenticated by its cookie rather than a key.
+    pub session: Option<SessionUser>,
 }
 
 impl std::ops::Deref for AuthUser {
@@ -100,7 +105,14 @@ fn invalid_credentials() -> ApiError {
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 
+    /// Basic credentials when the request has an `Authorization` header, else the session
+    /// cookie; a state-changing request made with the cookie must carry the session's CSRF token.
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        if !parts.headers.contains_key(header::AUTHORIZATION) {
+            if let Some(token) = sessions::cookie_token(&parts.headers) {
+                return from_session(app, token, parts).await;
+            }
+        }
         let (handle, key) = parse_basic(&parts.headers).map_err(basic_error)?;
         if handle.starts_with("job-") {
             return Err(ApiError::unauthorized(
@@ -123,7 +135,39 @@ impl FromRequestParts<AppState> for AuthUser {
                 administrator: user.administrator,
                 groups: user.groups,
             },
+            session: None,
         })
+    }
+}
+
+/// The user of a session cookie; an unknown or expired session is no authentication at all.
+async fn from_session(app: &App, token: &str, parts: &Parts) -> Result<AuthUser, ApiError> {
+    let session = sessions::resolve(app, token)
+        .await?
+        .ok_or_else(|| basic_error(BasicError::Missing))?;
+    let safe = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let given = parts
+        .headers
+        .get(sessions::CSRF_HEADER)
+        .and_then(|v| v.to_str().ok());
+    if !safe && !sessions::csrf_matches(&session, given) {
+        return Err(ApiError::invalid_csrf_token());
+    }
+    Ok(AuthUser::from_session(session))
+}
+
+impl AuthUser {
+    /// The user a session stands for.
+    pub fn from_session(session: SessionUser) -> AuthUser {
+        AuthUser {
+            handle: session.handle.clone(),
+            principal: Principal {
+                id: session.user_id.clone(),
+                administrator: session.administrator,
+                groups: session.groups.clone(),
+            },
+            session: Some(session),
+        }
     }
 }
 

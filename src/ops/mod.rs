@@ -9,6 +9,7 @@ pub mod blast;
 pub mod finalize;
 pub mod imports;
 pub mod results;
+pub mod sessions;
 pub mod sweep;
 pub mod uploads;
 pub mod users;

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::convert::Infallible;
 use std::io;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -21,6 +22,7 @@ use tower::ServiceExt;
 
 use super::conn::{ConnIo, ConnState, GuardedBody, TimedBody, Timeouts};
 use crate::http::layers::BodyMeter;
+use crate::http::ClientAddr;
 
 /// How one listener treats its connections.
 #[derive(Debug, Clone, Copy)]
@@ -29,6 +31,8 @@ pub struct ListenerSettings {
     /// Open connections at most; at the cap a new connection evicts the longest-idle one, or is
     /// closed at once when every connection has a request in flight.
     pub max_connections: usize,
+    /// Take the client address from the last `X-Forwarded-For` entry when there is one.
+    pub trust_forwarded_for: bool,
 }
 
 /// The open connections of a listener.
@@ -102,10 +106,10 @@ pub async fn serve(
             accepted = listener.accept() => accepted,
             _ = stop.wait_for(|stop| *stop) => break,
         };
-        let stream = match accepted {
-            Ok((stream, _)) => {
+        let (stream, peer) = match accepted {
+            Ok(accepted) => {
                 backoff.reset();
-                stream
+                accepted
             }
             // The peer gave up before we accepted: nothing to wait for.
             Err(e) if is_connection_error(&e) => continue,
@@ -125,9 +129,10 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         tasks.spawn(connection(
             stream,
+            peer.ip(),
             slot,
             router.clone(),
-            settings.timeouts,
+            settings,
             stop.clone(),
         ));
     }
@@ -138,11 +143,13 @@ pub async fn serve(
 
 async fn connection(
     stream: TcpStream,
+    peer: IpAddr,
     slot: Slot,
     router: Router,
-    timeouts: Timeouts,
+    settings: ListenerSettings,
     mut stop: watch::Receiver<bool>,
 ) {
+    let timeouts = settings.timeouts;
     let state = slot.state.clone();
     let io = TokioIo::new(ConnIo::new(stream, state.clone(), timeouts.send));
     let service = hyper::service::service_fn({
@@ -152,6 +159,13 @@ async fn connection(
             let meter = Arc::new(BodyMeter::default());
             let (mut parts, body) = request.into_parts();
             parts.extensions.insert(meter.clone());
+            let forwarded = settings
+                .trust_forwarded_for
+                .then(|| forwarded_for(&parts.headers))
+                .flatten();
+            parts
+                .extensions
+                .insert(ClientAddr(forwarded.unwrap_or(peer)));
             let body = Body::new(TimedBody::new(body, &timeouts, meter));
             let call = router.clone().oneshot(Request::from_parts(parts, body));
             async move {
@@ -198,6 +212,12 @@ async fn connection(
         }
     }
     drop(slot);
+}
+
+/// The last address of `X-Forwarded-For` (the one the trusted proxy added).
+fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
+    let value = headers.get("x-forwarded-for")?.to_str().ok()?;
+    value.rsplit(',').next()?.trim().parse().ok()
 }
 
 /// Errors of one connection that `accept` reports; the listener itself is fine.
@@ -275,6 +295,7 @@ mod tests {
                 send: s,
             },
             max_connections: 8,
+            trust_forwarded_for: false,
         }
     }
 

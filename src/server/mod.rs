@@ -102,6 +102,7 @@ pub fn listener_settings(config: &ServeConfig) -> ListenerSettings {
             send: Duration::from_secs(config.send_timeout),
         },
         max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
+        trust_forwarded_for: config.trust_forwarded_for,
     }
 }
 

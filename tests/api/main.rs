@@ -4,6 +4,7 @@ mod expect;
 mod support;
 
 mod access;
+mod account;
 mod analyses;
 mod arbitrary_strings;
 mod auth;

@@ -1,0 +1,118 @@
+//! `/api/account`: signing in to and out of a session (the web pages' cookie), and the signed-in
+//! user. Beyond the contract: the API accepts the session cookie as well as Basic keys.
+
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::app::{App, AppState};
+use crate::db;
+use crate::db::sessions::SessionUser;
+use crate::http::body::JsonObject;
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::{json_response, ClientAddr};
+use crate::model::time::rfc3339;
+use crate::model::views::User;
+use crate::ops;
+use crate::ops::auth::AuthUser;
+
+/// The signed-in user, with the session when a cookie authenticated the request.
+#[derive(Serialize)]
+pub struct Account {
+    #[serde(flatten)]
+    pub user: User,
+    pub session: Option<SessionView>,
+}
+
+#[derive(Serialize)]
+pub struct SessionView {
+    pub created_at: String,
+    pub expires_at: String,
+    /// Send it back as `X-CSRF-Token` on every state-changing request made with the cookie.
+    pub csrf_token: String,
+}
+
+async fn account(app: &App, user_id: &str, session: Option<&SessionUser>) -> ApiResult<Account> {
+    let user = db::users::get(&app.db, user_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(Account {
+        user,
+        session: session.map(|s| SessionView {
+            created_at: rfc3339(s.created_at),
+            expires_at: rfc3339(s.expires_at),
+            csrf_token: s.csrf_token.clone(),
+        }),
+    })
+}
+
+/// POST /api/account/login — `{"handle", "password", "remember"}`: 201, the account and a session
+/// cookie; the same 401 for an unknown handle and a wrong password; 429 while backing off.
+pub async fn login(
+    State(app): State<AppState>,
+    address: Option<axum::Extension<ClientAddr>>,
+    body: JsonObject,
+) -> ApiResult<Response> {
+    let mut fields = body.fields();
+    let handle = fields.text("handle", true);
+    let password = fields.text("password", true);
+    let remember = fields.boolean("remember", false).unwrap_or(false);
+    fields.finish()?;
+    let (handle, password) = (handle.unwrap_or_default(), password.unwrap_or_default());
+    let address = address.map(|axum::Extension(ClientAddr(ip))| ip);
+    let signed_in = ops::sessions::login(&app, &handle, &password, remember, address).await?;
+    let body = account(&app, &signed_in.session.user_id, Some(&signed_in.session)).await?;
+    let mut response = json_response(StatusCode::CREATED, &body);
+    let cookie = ops::sessions::session_cookie(&app, &signed_in);
+    response.headers_mut().insert(header::SET_COOKIE, cookie);
+    Ok(response)
+}
+
+/// DELETE /api/account/login — sign out: the session ends and the cookie is cleared (204; with
+/// a key there is no session to end).
+pub async fn logout(
+    user: AuthUser,
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+) -> ApiResult<Response> {
+    if user.session.is_some() {
+        if let Some(token) = ops::sessions::cookie_token(&headers) {
+            ops::sessions::logout(&app, token).await?;
+        }
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, ops::sessions::cleared_cookie(&app));
+    Ok(response)
+}
+
+/// GET /api/account — the signed-in user, for a session or an API key.
+pub async fn get(user: AuthUser, State(app): State<AppState>) -> ApiResult<Response> {
+    let body = account(&app, &user.id, user.session.as_ref()).await?;
+    Ok(json_response(StatusCode::OK, &body))
+}
+
+/// PATCH /api/account — `{"old_password", "password"}`: change one's own password. Every session
+/// of the user ends (this one too: the cookie is cleared).
+pub async fn change_password(
+    user: AuthUser,
+    State(app): State<AppState>,
+    body: JsonObject,
+) -> ApiResult<Response> {
+    let mut fields = body.fields();
+    let old = fields.text("old_password", true);
+    let new = fields.password("password", true);
+    fields.finish()?;
+    let (old, new) = (old.unwrap_or_default(), new.unwrap_or_default());
+    ops::sessions::change_password(&app, &user.handle, &old, &new).await?;
+    let body = account(&app, &user.id, None).await?;
+    let mut response = json_response(StatusCode::OK, &body);
+    if user.session.is_some() {
+        response
+            .headers_mut()
+            .insert(header::SET_COOKIE, ops::sessions::cleared_cookie(&app));
+    }
+    Ok(response)
+}
