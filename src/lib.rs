@@ -8,6 +8,8 @@ pub mod app;
 pub mod auth;
 /// BLAST support (NCBI and local BLAST+).
 pub mod blast;
+/// Charts of the web pages (coverage, ORF maps) as plain functions.
+pub mod charts;
 /// The command line.
 pub mod cli;
 /// Typed configuration.
@@ -36,3 +38,5 @@ pub mod routes;
 pub mod server;
 /// Logging.
 pub mod telemetry;
+/// The web pages for people (server-rendered, signed in with a session).
+pub mod web;

@@ -1,21 +1,37 @@
-//! The routers of the listeners: `/api` and `/jobs-api` on the main one, the jobs API alone on
-//! `--jobs-listen`; both through the one layer stack of `http::layers`.
+//! The routers of the listeners: the web pages, `/api` and `/jobs-api` on the main one, the jobs
+//! API alone on `--jobs-listen`; both through the one layer stack of `http::layers`.
 
+use axum::extract::Request;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use tower_http::compression::CompressionLayer;
 
 use crate::app::AppState;
 use crate::http::error::ApiError;
 use crate::http::layers::with_layers;
 
-/// The whole application: `/api` and `/jobs-api` on one router.
+/// The whole application: the pages under `/`, `/api` and `/jobs-api` on one router.
 pub fn router(state: AppState) -> Router {
     with_layers(
         Router::new()
             .nest("/api", crate::api::routes())
             .nest("/jobs-api", crate::jobs_api::routes())
-            .fallback(|| async { ApiError::not_found() })
+            // Pages are compressed per request when the browser accepts gzip; the APIs serve
+            // their bodies as they are.
+            .merge(crate::web::routes().layer(CompressionLayer::new().gzip(true)))
+            .fallback(unknown_path)
             .with_state(state),
     )
+}
+
+/// An unknown path: the contract's JSON 404, or a readable page for a browser outside the APIs.
+async fn unknown_path(request: Request) -> Response {
+    let path = request.uri().path();
+    let api = path == "/api" || path.starts_with("/api/") || path.starts_with("/jobs-api");
+    if !api && crate::web::accepts_html(request.headers()) {
+        return crate::web::unknown_page();
+    }
+    ApiError::not_found().into_response()
 }
 
 /// Only the jobs API (for `--jobs-listen`), with the same layers.

@@ -17,7 +17,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("storage and backends", &["db", "files", "blast"]),
     (
         "domain",
-        &["format", "export", "import", "auth", "model", "config"],
+        &[
+            "format", "export", "import", "auth", "model", "config", "charts",
+        ],
     ),
 ];
 

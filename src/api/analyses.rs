@@ -27,7 +27,8 @@ pub async fn list(
     query: QueryPairs,
 ) -> ApiResult<Response> {
     let page = page_request(&query, app.config.max_per_page)?;
-    let (documents, found) = db::analyses::list_readable(&app.db, &user.principal, page).await?;
+    let (documents, found) =
+        db::analyses::list_readable(&app.db, &user.principal, &Default::default(), page).await?;
     Ok(json_response(
         StatusCode::OK,
         &Page::new(documents, found, page),

@@ -221,26 +221,67 @@ pub async fn get_minimal(db: &Db, id: &str) -> DbResult<Option<AnalysisMinimal>>
     Ok(list.pop())
 }
 
-/// U1: one page of the analyses the principal can read, and their count.
+/// Which of the readable analyses a list shows (the web pages' filters; the API lists them all).
+#[derive(Debug, Clone, Default)]
+pub struct AnalysisFilter {
+    /// Part of the sample's name, compared case-insensitively.
+    pub sample_name: Option<String>,
+    pub workflow: Option<String>,
+    pub ready: Option<bool>,
+}
+
+impl AnalysisFilter {
+    /// The `LIKE` pattern of `sample_name`, with `\`, `%` and `_` taken literally.
+    fn name_pattern(&self) -> Option<String> {
+        self.sample_name.as_ref().map(|name| {
+            let escaped: String = name
+                .to_lowercase()
+                .chars()
+                .flat_map(|c| match c {
+                    '\\' | '%' | '_' => vec!['\\', c],
+                    c => vec![c],
+                })
+                .collect();
+            format!("%{escaped}%")
+        })
+    }
+}
+
+/// The filter of [`AnalysisFilter`] on `$3`, `$4` and `$5`.
+const FILTERED: &str = "($3 IS NULL OR LOWER(s.name) LIKE $3 ESCAPE '\\') \
+     AND ($4 IS NULL OR a.workflow = $4) AND ($5 IS NULL OR a.ready = $5)";
+
+/// U1: one page of the analyses the principal can read (that pass `filter`), and their count.
 pub async fn list_readable(
     db: &Db,
     principal: &Principal,
+    filter: &AnalysisFilter,
     page: PageRequest,
 ) -> DbResult<(Vec<AnalysisMinimal>, i64)> {
+    let pattern = filter.name_pattern();
+    let ready = filter.ready.map(flag);
     let count_sql = format!(
-        "SELECT COUNT(*) FROM analyses a JOIN samples s ON s.id = a.sample_id WHERE {READABLE}"
+        "SELECT COUNT(*) FROM analyses a JOIN samples s ON s.id = a.sample_id \
+         WHERE {READABLE} AND {FILTERED}"
     );
     let found: i64 = sqlx::query_scalar(&count_sql)
         .bind(flag(principal.administrator))
         .bind(&principal.id)
+        .bind(&pattern)
+        .bind(&filter.workflow)
+        .bind(ready)
         .fetch_one(db.reader())
         .await?;
     let sql = format!(
-        "{MINIMAL_SELECT} WHERE {READABLE} ORDER BY a.created_at DESC, a.id DESC LIMIT $3 OFFSET $4"
+        "{MINIMAL_SELECT} WHERE {READABLE} AND {FILTERED} \
+         ORDER BY a.created_at DESC, a.id DESC LIMIT $6 OFFSET $7"
     );
     let rows = sqlx::query(&sql)
         .bind(flag(principal.administrator))
         .bind(&principal.id)
+        .bind(&pattern)
+        .bind(&filter.workflow)
+        .bind(ready)
         .bind(page.per_page)
         .bind(page.offset())
         .fetch_all(db.reader())

@@ -177,5 +177,21 @@ fn push_json<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
     serde_json::to_writer(out, value).expect("JSON into a Vec<u8> cannot fail");
 }
 
+/// The export's isolate name (§10.2): `Unnamed Isolate` unless both parts are set, else the
+/// source type capitalized (first character upper, rest lower) and the source name as stored.
+pub fn isolate_name(source_type: &str, source_name: &str) -> String {
+    let mut chars = source_type.chars();
+    match chars.next() {
+        Some(first) if !source_name.is_empty() => {
+            let mut out: String = first.to_uppercase().collect();
+            out.push_str(&chars.as_str().to_lowercase());
+            out.push(' ');
+            out.push_str(source_name);
+            out
+        }
+        _ => "Unnamed Isolate".to_owned(),
+    }
+}
+
 #[cfg(test)]
 mod tests;

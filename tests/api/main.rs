@@ -21,6 +21,7 @@ mod jobs;
 mod jobs_analyses;
 mod migrations;
 mod nuvs;
+mod pages;
 mod pathoscope;
 mod samples;
 mod scaleout;

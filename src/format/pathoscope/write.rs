@@ -147,19 +147,7 @@ fn write_otus(
     json.push(b']');
 }
 
-/// The export's isolate name (§10.2): `Unnamed Isolate` unless both parts are set, else the
-/// source type capitalized (first character upper, rest lower) and the source name as stored.
+/// The export's isolate name (§10.2) of an isolate of the index.
 pub(super) fn isolate_name(isolate: &IsolateSummary) -> String {
-    let (kind, name) = (&isolate.source_type, &isolate.source_name);
-    let mut chars = kind.chars();
-    match chars.next() {
-        Some(first) if !name.is_empty() => {
-            let mut out: String = first.to_uppercase().collect();
-            out.push_str(&chars.as_str().to_lowercase());
-            out.push(' ');
-            out.push_str(name);
-            out
-        }
-        _ => "Unnamed Isolate".to_owned(),
-    }
+    super::isolate_name(&isolate.source_type, &isolate.source_name)
 }

@@ -124,6 +124,8 @@ impl TestApp {
                 base,
                 client: reqwest::Client::builder()
                     .no_proxy()
+                    // Pages answer with redirects; tests look at them rather than follow them.
+                    .redirect(reqwest::redirect::Policy::none())
                     .build()
                     .expect("client"),
             },

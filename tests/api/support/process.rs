@@ -117,6 +117,7 @@ impl Instance {
         } = launch;
         let client = reqwest::Client::builder()
             .no_proxy()
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
         // A free port can be taken by someone else before vira binds it: then vira exits and we

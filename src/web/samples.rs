@@ -1,0 +1,99 @@
+//! A sample's page: who owns it, whom it is shared with, and its analyses.
+
+use askama::Template;
+use axum::extract::State;
+
+use super::views::{self, page_links, ListRow, PageLink};
+use super::{render, Layout, PageError, PageResult, Viewer};
+use crate::app::AppState;
+use crate::auth::rights::can_read;
+use crate::db;
+use crate::http::query::QueryPairs;
+use crate::http::Ids;
+use crate::model::page::PageRequest;
+
+struct SampleFacts {
+    id: String,
+    name: String,
+    owner: String,
+    created: String,
+    created_iso: String,
+    sharing: String,
+}
+
+#[derive(Template)]
+#[template(path = "sample.html")]
+struct SamplePage {
+    layout: Layout,
+    sample: SampleFacts,
+    summary: String,
+    rows: Vec<ListRow>,
+    pages: Vec<PageLink>,
+}
+
+/// GET /samples/{sample_id} (U12's rights: 404, then 403 without read access).
+pub async fn page(
+    viewer: Viewer,
+    State(app): State<AppState>,
+    Ids(id): Ids<String>,
+    query: QueryPairs,
+) -> PageResult {
+    let sample = db::samples::get(&app.db, &id)
+        .await?
+        .ok_or_else(|| PageError::NotFound("There is no such sample.".into()))?;
+    if !can_read(&viewer.user.principal, &sample.rights) {
+        return Err(PageError::Forbidden(format!(
+            "You cannot see this sample: it needs read access, which {} (its owner) or an \
+             administrator can give by sharing it with everyone or with one of your groups.",
+            sample.sample.user.handle
+        )));
+    }
+    let request = PageRequest {
+        page: super::analyses::page_number(&query),
+        per_page: 25,
+    };
+    let (analyses, found) = db::analyses::list_for_sample(&app.db, &id, request).await?;
+    let s = &sample.sample;
+    let mut shared = Vec::new();
+    if s.all_read {
+        shared.push(
+            if s.all_write {
+                "everyone (read and write)"
+            } else {
+                "everyone (read)"
+            }
+            .to_owned(),
+        );
+    }
+    if let Some(group) = &s.group {
+        let rights = match (s.group_read, s.group_write) {
+            (true, true) => "read and write",
+            (true, false) => "read",
+            (false, true) => "write without read: no access",
+            (false, false) => "no access",
+        };
+        shared.push(format!("group {group} ({rights})"));
+    }
+    let facts = SampleFacts {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        owner: s.user.handle.clone(),
+        created: views::display_time(&s.created_at),
+        created_iso: s.created_at.clone(),
+        sharing: if shared.is_empty() {
+            "nobody but its owner".into()
+        } else {
+            shared.join("; ")
+        },
+    };
+    let page_count = request.page_count(found);
+    Ok(render(&SamplePage {
+        layout: viewer.layout(),
+        sample: facts,
+        summary: views::thousands(found),
+        rows: analyses.iter().map(ListRow::from).collect(),
+        pages: page_links(request.page, page_count, |n| {
+            format!("/samples/{id}?page={n}")
+        }),
+    }))
+}
