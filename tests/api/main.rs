@@ -9,6 +9,7 @@ mod analyses;
 mod arbitrary_strings;
 mod auth;
 mod blast;
+mod browser;
 mod caching;
 mod cli;
 mod downloads;

@@ -12,6 +12,8 @@
 //! a printed reason, only when no server answers there — and fails instead when `CI` is set.
 
 mod app;
+mod browser;
+mod fake_ncbi;
 mod http;
 mod postgres;
 mod process;
@@ -24,6 +26,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use app::*;
+pub use browser::*;
+pub use fake_ncbi::*;
 pub use http::*;
 pub use postgres::*;
 pub use process::*;
