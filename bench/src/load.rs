@@ -120,6 +120,25 @@ impl Api {
         Ok(ref_id)
     }
 
+    /// Sign in (`POST /api/account/login`); the session cookie `name=value` for the pages.
+    pub async fn session(&self, handle: &str, password: &str) -> Result<String> {
+        let body = serde_json::json!({ "handle": handle, "password": password }).to_string();
+        let response = self
+            .request(Method::POST, "/api/account/login", None)
+            .body(body)
+            .send()
+            .await?;
+        if response.status() != StatusCode::CREATED {
+            bail!("sign-in failed: {}", response.status());
+        }
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .context("no session cookie")?;
+        Ok(cookie.split(';').next().unwrap_or_default().to_owned())
+    }
+
     /// U20 with a JSON list of annotations.
     pub async fn annotations(&self, list: &Value) -> Result<()> {
         let bytes = serde_json::to_vec(list)?;

@@ -66,6 +66,53 @@ struct Args {
     /// Parent of the temporary data directory (default: the system temporary directory).
     #[arg(long)]
     pub tmp_dir: Option<PathBuf>,
+
+    /// Also run every scenario on PostgreSQL: a server URL (e.g.
+    /// `postgres://postgres@127.0.0.1:5432/test`) on which a fresh database is created for the
+    /// run and dropped after. The report then has a column per database.
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+/// A PostgreSQL database that exists for one run.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+impl PgDatabase {
+    async fn create(admin_url: &str) -> Result<PgDatabase> {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(admin_url)
+            .await
+            .with_context(|| format!("connect to {admin_url}"))?;
+        let name = format!("vira_bench_{}", std::process::id());
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await?;
+        let base = admin_url
+            .rsplit_once('/')
+            .map_or(admin_url, |(base, _)| base);
+        Ok(PgDatabase {
+            admin_url: admin_url.to_owned(),
+            url: format!("{base}/{name}"),
+            name,
+        })
+    }
+
+    async fn drop(self) -> Result<()> {
+        use sqlx::Connection;
+        let mut conn = sqlx::PgConnection::connect(&self.admin_url).await?;
+        let name = &self.name;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+            .execute(&mut conn)
+            .await?;
+        Ok(())
+    }
 }
 
 /// The repository root, as compiled (this package is `bench/` in it).
@@ -122,7 +169,20 @@ async fn run(args: Args) -> Result<()> {
         work.path.display()
     );
 
-    let report = scenarios::run_all(&args, &vira, &fixtures, &work.path).await?;
+    let mut runs = Vec::new();
+    let sqlite_work = work.path.join("sqlite");
+    std::fs::create_dir_all(&sqlite_work)?;
+    let sqlite = scenarios::run_all(&args, &vira, &fixtures, &sqlite_work, None).await?;
+    runs.push(("SQLite".to_owned(), sqlite));
+    if let Some(admin_url) = &args.database_url {
+        let database = PgDatabase::create(admin_url).await?;
+        let pg_work = work.path.join("postgres");
+        std::fs::create_dir_all(&pg_work)?;
+        let pg = scenarios::run_all(&args, &vira, &fixtures, &pg_work, Some(&database.url)).await;
+        database.drop().await?;
+        runs.push(("PostgreSQL".to_owned(), pg?));
+    }
+    let report = report::Report::side_by_side(runs);
 
     let table = report.table();
     println!("{table}");
@@ -163,7 +223,12 @@ async fn run(args: Args) -> Result<()> {
 fn command_line(args: &Args) -> String {
     let size = format!("{:?}", args.size).to_lowercase();
     let quick = if args.quick { " --quick" } else { "" };
-    format!("vira-bench --size {size}{quick}")
+    let pg = if args.database_url.is_some() {
+        " --database-url postgres://…"
+    } else {
+        ""
+    };
+    format!("vira-bench --size {size}{quick}{pg}")
 }
 
 fn display(path: &Path) -> String {

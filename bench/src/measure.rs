@@ -51,29 +51,72 @@ impl Plan {
     }
 }
 
+/// How a measured request authenticates.
+#[derive(Clone)]
+pub enum Auth {
+    Key(Creds),
+    /// A session cookie (`name=value`), as the pages are requested.
+    Cookie(String),
+    Anonymous,
+}
+
 /// One GET measured end to end: status line, headers and the whole body.
 #[derive(Clone)]
 pub struct Target {
     pub url: String,
-    pub creds: Creds,
+    pub auth: Auth,
+    /// The status every reply must have.
+    pub status: StatusCode,
+    /// Extra request headers (e.g. `Accept-Encoding`).
+    pub headers: Vec<(&'static str, String)>,
 }
 
 impl Target {
+    /// An API GET as the administrator, answered 200.
     pub fn new(api: &Api, path: &str) -> Target {
         Target {
             url: format!("{}{path}", api.base),
-            creds: api.admin.clone(),
+            auth: Auth::Key(api.admin.clone()),
+            status: StatusCode::OK,
+            headers: Vec::new(),
         }
+    }
+
+    /// A page, with the session cookie.
+    pub fn page(api: &Api, cookie: &str, path: &str) -> Target {
+        Target {
+            auth: Auth::Cookie(cookie.to_owned()),
+            ..Target::new(api, path)
+        }
+    }
+
+    /// No credentials, answered `status` (the floor: an unauthenticated 404).
+    pub fn anonymous(api: &Api, path: &str, status: StatusCode) -> Target {
+        Target {
+            auth: Auth::Anonymous,
+            status,
+            ..Target::new(api, path)
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: &str) -> Target {
+        self.headers.push((name, value.to_owned()));
+        self
     }
 
     /// Fetch once, discarding the body as it arrives; the body size.
     pub async fn fetch(&self, client: &Client) -> Result<u64> {
-        let mut response = client
-            .get(&self.url)
-            .basic_auth(&self.creds.login, Some(&self.creds.key))
-            .send()
-            .await?;
-        if response.status() != StatusCode::OK {
+        let mut request = client.get(&self.url);
+        match &self.auth {
+            Auth::Key(creds) => request = request.basic_auth(&creds.login, Some(&creds.key)),
+            Auth::Cookie(cookie) => request = request.header("cookie", cookie),
+            Auth::Anonymous => {}
+        }
+        for (name, value) in &self.headers {
+            request = request.header(*name, value);
+        }
+        let mut response = request.send().await?;
+        if response.status() != self.status {
             let status = response.status();
             let body = response.text().await.unwrap_or_default();
             bail!("GET {}: {status}: {body}", self.url);

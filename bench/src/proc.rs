@@ -36,22 +36,40 @@ impl Drop for WorkDir {
     }
 }
 
-/// `vira user create --handle admin --admin`; the printed API key.
-pub fn create_admin(vira: &Path, data_path: &Path) -> Result<String> {
-    let output = Command::new(vira)
+/// The administrator's password for the pages' session.
+pub const ADMIN_PASSWORD: &str = "bench password";
+
+/// `vira user create --handle admin --admin --password-stdin`; the printed API key.
+pub fn create_admin(vira: &Path, data_path: &Path, database_url: Option<&str>) -> Result<String> {
+    use std::io::Write as _;
+    let mut command = Command::new(vira);
+    command
         .args([
             "user",
             "create",
             "--handle",
             "admin",
             "--admin",
+            "--password-stdin",
             "--data-path",
         ])
         .arg(data_path)
         .env("VIRA_LOG", "error")
-        .stdin(Stdio::null())
-        .output()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(url) = database_url {
+        command.args(["--database-url", url]);
+    }
+    let mut child = command
+        .spawn()
         .with_context(|| format!("run {} user create", vira.display()))?;
+    child
+        .stdin
+        .take()
+        .context("stdin of vira user create")?
+        .write_all(format!("{ADMIN_PASSWORD}\n").as_bytes())?;
+    let output = child.wait_with_output()?;
     if !output.status.success() {
         bail!(
             "vira user create failed: {}",
@@ -74,7 +92,12 @@ pub struct Server {
 
 impl Server {
     /// Start on a free port and wait (bounded) until it answers HTTP. Its log goes to `log`.
-    pub async fn start(vira: &Path, data_path: &Path, log: &Path) -> Result<Server> {
+    pub async fn start(
+        vira: &Path,
+        data_path: &Path,
+        database_url: Option<&str>,
+        log: &Path,
+    ) -> Result<Server> {
         let probe = reqwest::Client::builder().no_proxy().build()?;
         // A free port can be taken before vira binds it: then vira exits and we try another.
         for _ in 0..3 {
@@ -82,9 +105,14 @@ impl Server {
                 .local_addr()?
                 .port();
             let listen = format!("127.0.0.1:{port}");
-            let child = Command::new(vira)
+            let mut command = Command::new(vira);
+            command
                 .args(["serve", "--listen", &listen, "--data-path"])
-                .arg(data_path)
+                .arg(data_path);
+            if let Some(url) = database_url {
+                command.args(["--database-url", url]);
+            }
+            let child = command
                 .env("VIRA_LOG", "warn")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())

@@ -10,14 +10,24 @@ use super::proc::Machine;
 /// The line below which `BENCHMARKS.md` keeps hand-written notes across runs.
 pub const NOTES_MARKER: &str = "<!-- notes -->";
 
-/// One figure, its target (with a pass mark) and Virtool's figure where one was measured.
+/// One figure per database, its target (with a pass mark per database) and Virtool's figure
+/// where one was measured.
 pub struct Row {
     pub scenario: String,
     pub metric: String,
-    pub value: String,
+    /// The value and its pass mark, one per database of the run.
+    pub values: Vec<(String, Option<bool>)>,
     pub target: String,
-    pub pass: Option<bool>,
     pub virtool: String,
+}
+
+impl Row {
+    /// What identifies a figure across databases: the scenario and the metric without the
+    /// details in brackets (sample counts and body sizes may differ).
+    fn key(&self) -> (String, String) {
+        let metric = self.metric.split(" (").next().unwrap_or("").to_owned();
+        (self.scenario.clone(), metric)
+    }
 }
 
 /// A target: its text and whether the figure met it.
@@ -44,6 +54,8 @@ pub fn at_least<T: PartialOrd>(value: T, limit: T, text: impl Into<String>) -> O
 
 #[derive(Default)]
 pub struct Report {
+    /// The database of each value column.
+    pub databases: Vec<String>,
     pub rows: Vec<Row>,
     pub notes: Vec<String>,
 }
@@ -64,40 +76,78 @@ impl Report {
         self.rows.push(Row {
             scenario: scenario.to_owned(),
             metric: metric.to_owned(),
-            value,
+            values: vec![(value, pass)],
             target,
-            pass,
             virtool: virtool.to_owned(),
         });
+    }
+
+    /// The figures of several runs (one per database) side by side, in the order of the first;
+    /// a figure only some runs have gets `—` elsewhere.
+    pub fn side_by_side(runs: Vec<(String, Report)>) -> Report {
+        let mut merged = Report::default();
+        let columns = runs.len();
+        for (column, (database, report)) in runs.into_iter().enumerate() {
+            merged.databases.push(database);
+            for note in report.notes {
+                if !merged.notes.contains(&note) {
+                    merged.notes.push(note);
+                }
+            }
+            for mut row in report.rows {
+                let value = row.values.remove(0);
+                let key = row.key();
+                let at = merged.rows.iter().position(|r| r.key() == key);
+                let target = match at {
+                    Some(at) => &mut merged.rows[at],
+                    None => {
+                        row.values = vec![("—".into(), None); columns];
+                        merged.rows.push(row);
+                        merged.rows.last_mut().unwrap()
+                    }
+                };
+                target.values[column] = value;
+            }
+        }
+        merged
     }
 
     pub fn note(&mut self, text: impl Into<String>) {
         self.notes.push(text.into());
     }
 
-    fn cells(&self) -> Vec<[String; 6]> {
-        let mut cells = vec![[
-            "Scenario".to_owned(),
-            "Metric".to_owned(),
-            "vira".to_owned(),
+    fn cells(&self) -> Vec<Vec<String>> {
+        let mut header = vec!["Scenario".to_owned(), "Metric".to_owned()];
+        header.extend(self.databases.iter().cloned());
+        header.extend([
             "Target".to_owned(),
             "Pass".to_owned(),
             "Virtool (Python, 2026)".to_owned(),
-        ]];
+        ]);
+        let mut cells = vec![header];
         for row in &self.rows {
-            let mark = match row.pass {
-                Some(true) => "ok",
-                Some(false) => "FAIL",
-                None => "",
+            let marks: Vec<&str> = row
+                .values
+                .iter()
+                .map(|(_, pass)| match pass {
+                    Some(true) => "ok",
+                    Some(false) => "FAIL",
+                    None => "",
+                })
+                .collect();
+            let mark = if marks.iter().all(|m| m.is_empty()) {
+                String::new()
+            } else {
+                marks
+                    .iter()
+                    .map(|m| if m.is_empty() { "—" } else { m })
+                    .collect::<Vec<_>>()
+                    .join(" / ")
             };
-            cells.push([
-                row.scenario.clone(),
-                row.metric.clone(),
-                row.value.clone(),
-                row.target.clone(),
-                mark.to_owned(),
-                row.virtool.clone(),
-            ]);
+            let mut line = vec![row.scenario.clone(), row.metric.clone()];
+            line.extend(row.values.iter().map(|(v, _)| v.clone()));
+            line.extend([row.target.clone(), mark, row.virtool.clone()]);
+            cells.push(line);
         }
         cells
     }
@@ -105,7 +155,7 @@ impl Report {
     /// The plain-text table printed on stdout.
     pub fn table(&self) -> String {
         let cells = self.cells();
-        let mut widths = [0usize; 6];
+        let mut widths = vec![0usize; cells[0].len()];
         for row in &cells {
             for (w, cell) in widths.iter_mut().zip(row) {
                 *w = (*w).max(cell.chars().count());
@@ -115,8 +165,8 @@ impl Report {
         for (i, row) in cells.iter().enumerate() {
             let line: Vec<String> = row
                 .iter()
-                .zip(widths)
-                .map(|(cell, w)| format!("{cell:<w$}"))
+                .zip(&widths)
+                .map(|(cell, &w)| format!("{cell:<w$}"))
                 .collect();
             out.push_str(line.join("  ").trim_end());
             out.push('\n');
@@ -137,7 +187,8 @@ impl Report {
             let escaped: Vec<String> = row.iter().map(|c| c.replace('|', "\\|")).collect();
             out.push_str(&format!("| {} |\n", escaped.join(" | ")));
             if i == 0 {
-                out.push_str("|---|---|---:|---|---|---|\n");
+                let values = "---:|".repeat(self.databases.len());
+                out.push_str(&format!("|---|---|{values}---|---|---|\n"));
             }
         }
         out

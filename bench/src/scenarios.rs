@@ -6,9 +6,12 @@ use std::time::Duration;
 
 use anyhow::{bail, Result};
 
-use super::load::{self, client, Api, Creds, Finalized};
+use super::load::{self, Api, Creds, Finalized};
+use reqwest::StatusCode;
+
+use super::load::client;
 use super::measure::{self, latency, throughput, Plan, Target};
-use super::proc::{create_admin, PeakSampler, Server};
+use super::proc::{create_admin, PeakSampler, Server, ADMIN_PASSWORD};
 use super::report::{at_least, at_most, mib, ms, size, Report};
 use super::{transfer, Args, Size};
 
@@ -67,13 +70,26 @@ struct Bench {
     plan: Plan,
     quick: bool,
     report: Report,
+    /// The administrator's session cookie, for the pages.
+    cookie: String,
 }
 
-pub async fn run_all(args: &Args, vira: &Path, fixtures: &Path, work: &Path) -> Result<Report> {
+/// Every scenario on one database (SQLite when `database_url` is `None`).
+pub async fn run_all(
+    args: &Args,
+    vira: &Path,
+    fixtures: &Path,
+    work: &Path,
+    database_url: Option<&str>,
+) -> Result<Report> {
     let data = work.join("data");
     std::fs::create_dir_all(&data)?;
-    let key = create_admin(vira, &data)?;
-    let server = Server::start(vira, &data, &work.join("vira.log")).await?;
+    progress(match database_url {
+        None => "SQLite run",
+        Some(_) => "PostgreSQL run",
+    });
+    let key = create_admin(vira, &data, database_url)?;
+    let server = Server::start(vira, &data, database_url, &work.join("vira.log")).await?;
     let api = Api {
         base: server.base.clone(),
         client: client()?,
@@ -82,12 +98,14 @@ pub async fn run_all(args: &Args, vira: &Path, fixtures: &Path, work: &Path) -> 
             key,
         },
     };
+    let cookie = api.session("admin", ADMIN_PASSWORD).await?;
     let mut b = Bench {
         api,
         server,
         plan: Plan::new(args.quick),
         quick: args.quick,
         report: Report::default(),
+        cookie,
     };
     let repeats = if args.quick { 1 } else { 3 };
 
@@ -95,6 +113,10 @@ pub async fn run_all(args: &Args, vira: &Path, fixtures: &Path, work: &Path) -> 
     let idle = b.server.mem()?.rss;
     let check = at_most(idle, 40 * MIB, "40 MiB");
     b.report.add("Idle", "RSS", mib(idle), check, "~140 MB");
+    // The floor: what any request costs before it does anything.
+    let floor = Target::anonymous(&b.api, "/api/nope", StatusCode::NOT_FOUND);
+    b.measure("Floor (unauthenticated 404)", floor, Spec::default())
+        .await?;
 
     progress("S: import otus.json.gz, index, HMM annotations");
     let s_ref = b
@@ -151,6 +173,19 @@ pub async fn run_all(args: &Args, vira: &Path, fixtures: &Path, work: &Path) -> 
             },
         )
         .await?;
+        let ms10 = Some((Duration::from_millis(10), "10 ms"));
+        for (name, analysis) in [("Page S Pathoscope", id), ("Page S NuVs", &nv.analysis_id)] {
+            let page = Target::page(&b.api, &b.cookie, &format!("/analyses/{analysis}"));
+            b.measure(
+                name,
+                page,
+                Spec {
+                    p50_max: ms10,
+                    ..Spec::default()
+                },
+            )
+            .await?;
+        }
         b.exports(
             "S",
             id,
@@ -226,6 +261,9 @@ impl Bench {
         let get = self
             .requests(&format!("GET {name}"), &format!("/api/analyses/{id}"), spec)
             .await?;
+        if t.size == Size::L {
+            self.page_l(id).await?;
+        }
         let (max, text) = t.export_max;
         let exports = self
             .exports(name, id, max, text, t.virtool_exports, t.virtool_rss)
@@ -244,10 +282,43 @@ impl Bench {
         Ok(())
     }
 
-    /// Latency at one connection, then throughput at `plan.connections`; the peak RSS of both.
+    /// The page of the L analysis: server time, HTML+SVG size, and the bytes sent gzipped.
+    async fn page_l(&mut self, id: &str) -> Result<()> {
+        let page = Target::page(&self.api, &self.cookie, &format!("/analyses/{id}"));
+        let spec = Spec {
+            p50_max: Some((Duration::from_millis(150), "150 ms")),
+            ..Spec::default()
+        };
+        self.measure("Page L Pathoscope", page.clone(), spec)
+            .await?;
+        let client = client()?;
+        let bytes = page.fetch(&client).await?;
+        let check = at_most(bytes, 3_000_000, "3 MB");
+        self.report
+            .add("Page L Pathoscope", "HTML+SVG size", size(bytes), check, "");
+        let gzipped = page
+            .with_header("accept-encoding", "gzip")
+            .fetch(&client)
+            .await?;
+        self.report.add(
+            "Page L Pathoscope",
+            "bytes sent with gzip",
+            size(gzipped),
+            None,
+            "",
+        );
+        Ok(())
+    }
+
+    /// [`Self::measure`] of an API GET as the administrator.
     async fn requests(&mut self, name: &str, path: &str, spec: Spec<'_>) -> Result<u64> {
-        progress(&format!("measure {name}"));
         let target = Target::new(&self.api, path);
+        self.measure(name, target, spec).await
+    }
+
+    /// Latency at one connection, then throughput at `plan.connections`; the peak RSS of both.
+    async fn measure(&mut self, name: &str, target: Target, spec: Spec<'_>) -> Result<u64> {
+        progress(&format!("measure {name}"));
         let sampler = PeakSampler::start(self.server.pid)?;
         let lat = latency(&target, &self.plan).await?;
         let rate = throughput(&target, &self.plan).await?;

@@ -16,12 +16,20 @@ fn vira() -> std::path::PathBuf {
     path
 }
 
+/// The PostgreSQL server of the test suite (`VIRA_TEST_DATABASE_URL`).
+fn postgres() -> String {
+    std::env::var("VIRA_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
 #[test]
 fn quick_s_run_prints_the_table() {
     let tmp = tempfile::tempdir().expect("temporary directory");
     let output = Command::new(env!("CARGO_BIN_EXE_vira-bench"))
         .args(["--size", "s", "--quick", "--vira"])
         .arg(vira())
+        .arg("--database-url")
+        .arg(postgres())
         .arg("--tmp-dir")
         .arg(tmp.path())
         .output()
@@ -42,6 +50,9 @@ fn quick_s_run_prints_the_table() {
         "CSV S",
         "XLSX S",
         "List 25/200",
+        "Floor (unauthenticated 404)",
+        "Page S Pathoscope",
+        "Page S NuVs",
         "cat 16 MiB",
         "Upload 16 MiB",
         "Download 16 MiB",
@@ -51,6 +62,11 @@ fn quick_s_run_prints_the_table() {
             "no row {row:?} in:\n{stdout}"
         );
     }
+    let header = stdout.lines().next().unwrap_or_default();
+    assert!(
+        header.contains("SQLite") && header.contains("PostgreSQL"),
+        "a column per database: {header}"
+    );
     for metric in ["p50", "p99", "req/s @16", "peak RSS", "MB/s"] {
         assert!(stdout.contains(metric), "no {metric:?} in:\n{stdout}");
     }
