@@ -67,8 +67,20 @@ document.addEventListener("input", (event) => {
   }
 });
 
-// Expand a row: show its detail row, loading it the first time when it has a source.
+// Expand a row: show its detail row. An OTU's row gets one the first time, loaded from the
+// analysis's OTU fragment (pages with thousands of OTUs stay small).
 async function toggle(button) {
+  const row = button.closest("tr");
+  if (!button.hasAttribute("aria-controls") && row.dataset.otu) {
+    const table = row.closest("table");
+    const detail = document.createElement("tr");
+    detail.className = "detail";
+    detail.id = "detail-" + row.dataset.otu;
+    detail.innerHTML = '<td colspan="' + row.cells.length + '"><div class="detail-body" aria-live="polite"></div></td>';
+    row.after(detail);
+    button.setAttribute("aria-controls", detail.id);
+    button.dataset.src = "/analyses/" + table.dataset.analysis + "/otus/" + row.dataset.otu + "?fragment=1";
+  }
   const detail = document.getElementById(button.getAttribute("aria-controls"));
   const open = button.getAttribute("aria-expanded") !== "true";
   button.setAttribute("aria-expanded", String(open));

@@ -159,7 +159,7 @@ async fn pages_in_a_browser(backend: Backend) {
         .unwrap();
     let fanleaf_id = fanleaf["id"].as_str().unwrap();
     let button = browser
-        .css(&format!("button[aria-controls='detail-{fanleaf_id}']"))
+        .css(&format!("tr[data-otu='{fanleaf_id}'] button.expand"))
         .await;
     button.click().await.unwrap();
     browser
