@@ -30,7 +30,7 @@ pub async fn results_for(
             .map_err(ApiError::internal)?;
         blast.insert(record.sequence_index, json);
     }
-    Ok(Some(crate::format::nuvs::attach_blast(&prepared, &blast)))
+    Ok(Some(crate::format::nuvs::fill_blast(&prepared, &blast)))
 }
 
 /// Each contig's BLAST top hit `(name, accession)` for the NuVs export (§10.3).

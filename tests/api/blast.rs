@@ -153,10 +153,13 @@ both!(ncbi_happy_path, |app: TestApp| async move {
     let put = fake.log()[0].clone();
     assert_eq!((put.0.as_str(), put.3.as_str()), ("Put", "POST"));
     assert_eq!(put.4, format!("QUERY={}", contig_sequence(1)));
-    let analysis = app
-        .get(&format!("/api/analyses/{id}"), &app.admin)
-        .await
-        .json();
+    let reply = app.get(&format!("/api/analyses/{id}"), &app.admin).await;
+    // One "blast" key per contig: the record replaces the stored `null`, it is not added beside it.
+    let contigs = reply.json()["results"]["hits"].as_array().unwrap().len();
+    let text = String::from_utf8(reply.bytes.clone()).unwrap();
+    assert_eq!(text.matches("\"blast\":").count(), contigs);
+    let analysis = reply.json();
+    assert_eq!(analysis["results"]["hits"][1]["blast"]["id"], body["id"]);
     assert!(analysis["updated_at"].as_str() > before.as_str());
     // Not due before 3 s.
     assert_eq!(step(&app, start, 1).await, 0);

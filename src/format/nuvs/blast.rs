@@ -24,6 +24,45 @@ pub fn attach_blast(results_json: &[u8], blast: &BTreeMap<i64, Box<RawValue>>) -
     }
 }
 
+/// The stored document of a NuVs analysis (every contig ending in `"blast":null`, as finalize
+/// stores it) with the given records in place of those `null`s: the document the GET serves.
+/// A document without the `null`s gets the records added ([`attach_blast`]).
+pub fn fill_blast(stored: &[u8], blast: &BTreeMap<i64, Box<RawValue>>) -> Vec<u8> {
+    match blast_slots(stored) {
+        Some(slots) => {
+            let records: usize = blast.values().map(|record| record.get().len()).sum();
+            let mut out = Vec::with_capacity(stored.len() + records);
+            let mut from = 0;
+            for (index, at) in slots {
+                out.extend_from_slice(&stored[from..at]);
+                match blast.get(&index) {
+                    Some(record) => out.extend_from_slice(record.get().as_bytes()),
+                    None => out.extend_from_slice(NULL),
+                }
+                from = at + NULL.len();
+            }
+            out.extend_from_slice(&stored[from..]);
+            out
+        }
+        None => attach_blast(stored, blast),
+    }
+}
+
+const NULL: &[u8] = b"null";
+
+/// Where the `null` of each contig's final `"blast":null` starts, with the contig's index;
+/// `None` when some contig does not end that way.
+pub fn blast_slots(stored: &[u8]) -> Option<Vec<(i64, usize)>> {
+    const KEY: &[u8] = b",\"blast\":null";
+    contig_ends(stored)?
+        .into_iter()
+        .map(|(index, end)| {
+            let start = end.checked_sub(KEY.len())?;
+            (stored.get(start..end) == Some(KEY)).then_some((index, end - NULL.len()))
+        })
+        .collect()
+}
+
 /// [`attach_blast`] with the contig offsets stored at finalize
 /// ([`super::PreparedNuvs::contig_ends`]): this runs on every GET of a NuVs analysis, so it splices
 /// bytes instead of parsing. Offsets that visibly do not fit the document (say, those of another
