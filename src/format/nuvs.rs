@@ -23,7 +23,9 @@ mod props;
 #[cfg(test)]
 mod tests;
 
-pub use blast::{attach_blast, attach_blast_at, blast_slots, blast_top_hit, contig_ends, fill_blast};
+pub use blast::{
+    attach_blast, attach_blast_at, blast_slots, blast_top_hit, contig_ends, fill_blast,
+};
 
 /// Results that passed the §9.3 NuVs checks (all but the annotation lookup, which needs the
 /// store and is done by [`CheckedNuvs::prepare`]).

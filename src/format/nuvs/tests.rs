@@ -313,12 +313,19 @@ fn blast_top_hit_needs_a_ready_record_with_hits() {
 
 #[test]
 fn records_attach_to_a_stored_document_without_a_second_blast_key() {
-    let doc = br#"{"hits":[{"index":0,"sequence":"A","orfs":[]},{"index":1,"sequence":"C","orfs":[]}]}"#;
+    let doc =
+        br#"{"hits":[{"index":0,"sequence":"A","orfs":[]},{"index":1,"sequence":"C","orfs":[]}]}"#;
     let stored = attach_blast(doc, &BTreeMap::new());
     let mut blast = BTreeMap::new();
-    blast.insert(1, serde_json::value::RawValue::from_string("{\"id\":3}".into()).unwrap());
+    blast.insert(
+        1,
+        serde_json::value::RawValue::from_string("{\"id\":3}".into()).unwrap(),
+    );
     let served = super::fill_blast(&stored, &blast);
     let text = String::from_utf8(served).unwrap();
     assert_eq!(text.matches("\"blast\"").count(), 2, "{text}");
-    assert!(text.contains(r#""index":1,"sequence":"C","orfs":[],"blast":{"id":3}}"#), "{text}");
+    assert!(
+        text.contains(r#""index":1,"sequence":"C","orfs":[],"blast":{"id":3}}"#),
+        "{text}"
+    );
 }
