@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::auth::cache::{CredentialCache, Known};
 use crate::blast::Blast;
 use crate::config::ServeConfig;
 use crate::db::Db;
@@ -15,6 +16,10 @@ pub struct App {
     pub blast: Blast,
     /// Bounds the password hashes computed at once (`--login-concurrency`).
     pub password_slots: tokio::sync::Semaphore,
+    /// User keys checked within `--auth-cache-ms` (no database round trip for them).
+    pub auth_cache: CredentialCache<Known>,
+    /// Job keys checked within `--auth-cache-ms`, to the job's id.
+    pub job_key_cache: CredentialCache<String>,
 }
 
 pub type AppState = Arc<App>;
@@ -32,12 +37,15 @@ impl App {
         .await?;
         let files = FileStore::local(&config.storage.data_path).await?;
         let password_slots = tokio::sync::Semaphore::new(config.login_concurrency as usize);
+        let auth_cache_ttl = std::time::Duration::from_millis(config.auth_cache_ms);
         let app = Arc::new(App {
             config,
             db,
             files,
             blast,
             password_slots,
+            auth_cache: CredentialCache::new(auth_cache_ttl),
+            job_key_cache: CredentialCache::new(auth_cache_ttl),
         });
         Ok(app)
     }

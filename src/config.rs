@@ -133,6 +133,12 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_LOGIN_CONCURRENCY", default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
     pub login_concurrency: u64,
 
+    /// Milliseconds an API key, once checked, is trusted without asking the database again. A
+    /// change of a user (administrator flag, groups) made through this instance applies at once;
+    /// through another instance, within this time. 0 turns the cache off.
+    #[arg(long, env = "VIRA_AUTH_CACHE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
+    pub auth_cache_ms: u64,
+
     /// Failed sign-ins per handle and per client address before each further one is delayed.
     #[arg(long, env = "VIRA_LOGIN_FREE_ATTEMPTS", default_value_t = 5)]
     pub login_free_attempts: u64,

@@ -55,9 +55,7 @@ pub async fn update(
     let groups = fields.string_list("groups", false);
     let password = fields.password("password", false);
     fields.finish()?;
-    db_users::update(&app.db, &user_id, administrator, groups.as_deref())
-        .await
-        .map_err(ops::users::write_error)?;
+    ops::users::update_user(&app, &user_id, administrator, groups.as_deref()).await?;
     if let Some(password) = password {
         // Setting a password ends every session of the user.
         ops::sessions::set_password(&app, &user_id, &password).await?;

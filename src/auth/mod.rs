@@ -1,6 +1,7 @@
 //! Credentials and rights as plain functions: random keys and their digests (`keys`), sample
 //! rights (`rights`), and the rule for handles. The extractors that use them are `ops::auth`.
 
+pub mod cache;
 pub mod keys;
 pub mod passwords;
 pub mod rights;

@@ -9,6 +9,7 @@ use base64::Engine;
 
 use super::sessions;
 use crate::app::{App, AppState};
+use crate::auth::cache::Known;
 use crate::auth::rights::Principal;
 use crate::auth::{keys, valid_handle};
 use crate::db;
@@ -124,17 +125,34 @@ impl FromRequestParts<AppState> for AuthUser {
         if !valid_handle(&handle) {
             return Err(invalid_credentials());
         }
+        let digest = keys::digest(&key);
+        if let Some(known) = app.auth_cache.get(&digest, &handle) {
+            return Ok(AuthUser {
+                handle: known.handle,
+                principal: known.principal,
+                session: None,
+            });
+        }
         let user = db::users::find_credentials(&app.db, &handle)
             .await?
             .filter(|user| keys::matches(&key, &user.key_digest))
             .ok_or_else(invalid_credentials)?;
+        let principal = Principal {
+            id: user.id,
+            administrator: user.administrator,
+            groups: user.groups,
+        };
+        app.auth_cache.put(
+            digest,
+            &user.handle,
+            Known {
+                handle: user.handle.clone(),
+                principal: principal.clone(),
+            },
+        );
         Ok(AuthUser {
             handle: user.handle,
-            principal: Principal {
-                id: user.id,
-                administrator: user.administrator,
-                groups: user.groups,
-            },
+            principal,
             session: None,
         })
     }
@@ -180,12 +198,17 @@ impl FromRequestParts<AppState> for JobAuth {
             .strip_prefix("job-")
             .filter(|id| !id.is_empty() && crate::model::text::check_name(id).is_ok())
             .ok_or_else(invalid_credentials)?;
-        let digest = db::jobs::key_digest(&app.db, job_id)
+        let digest = keys::digest(&key);
+        if let Some(job_id) = app.job_key_cache.get(&digest, &login) {
+            return Ok(JobAuth { job_id });
+        }
+        let stored = db::jobs::key_digest(&app.db, job_id)
             .await?
             .ok_or_else(invalid_credentials)?;
-        if !keys::matches(&key, &digest) {
+        if !keys::matches(&key, &stored) {
             return Err(invalid_credentials());
         }
+        app.job_key_cache.put(digest, &login, job_id.to_owned());
         Ok(JobAuth {
             job_id: job_id.to_owned(),
         })

@@ -49,3 +49,16 @@ pub async fn create_user(
     user.key = Some(key);
     Ok(user)
 }
+
+/// Change a user's administrator flag and groups (U15). Keys checked before the change are
+/// forgotten by this instance at once (other instances forget them within `--auth-cache-ms`).
+pub async fn update_user(
+    app: &App,
+    user_id: &str,
+    administrator: Option<bool>,
+    groups: Option<&[String]>,
+) -> ApiResult<()> {
+    let result = db_users::update(&app.db, user_id, administrator, groups).await;
+    app.auth_cache.clear();
+    result.map_err(write_error)
+}

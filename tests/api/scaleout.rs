@@ -269,6 +269,78 @@ async fn two_processes_share_one_database() {
     eprintln!("two_processes_share_one_database: {:?}", started.elapsed());
 }
 
+/// An administrators-only request that changes nothing: 200 for an administrator, else 403.
+async fn probe(via: &Instance, user: &Creds, user_id: &str) -> Reply {
+    via.patch(&format!("/api/users/{user_id}"), user, &json!({}))
+        .await
+}
+
+/// An API key checked by an instance is trusted for `--auth-cache-ms` (1 s): a change of its user
+/// applies at once on the instance that made it and within that time on the other.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_change_reaches_every_instance_within_the_auth_cache_time() {
+    let Some((database_url, _pg)) = create_pg_database().await else {
+        return;
+    };
+    let data = TempDir::new().expect("tempdir");
+    let (mut a, mut b) = tokio::join!(
+        Instance::start(data.path(), &database_url, &[]),
+        Instance::start(data.path(), &database_url, &[]),
+    );
+    let admin = create_admin_process(data.path(), &database_url).await;
+    let reply = a
+        .json(
+            Method::POST,
+            "/api/users",
+            Some(&admin),
+            &json!({"handle": "lab"}),
+        )
+        .await;
+    reply.assert_status(201);
+    let created = reply.json();
+    let lab = Creds {
+        login: "lab".into(),
+        key: created["key"].as_str().expect("key").to_owned(),
+    };
+    let user_id = id(&created);
+    // Both instances have now checked (and cached) the key of a non-administrator.
+    probe(&a, &lab, &user_id).await.assert_status(403);
+    probe(&b, &lab, &user_id).await.assert_status(403);
+
+    a.patch(
+        &format!("/api/users/{user_id}"),
+        &admin,
+        &json!({"administrator": true}),
+    )
+    .await
+    .assert_status(200);
+    let changed = Instant::now();
+    probe(&a, &lab, &user_id).await.assert_status(200);
+    loop {
+        let status = probe(&b, &lab, &user_id).await.status.as_u16();
+        if status == 200 {
+            break;
+        }
+        assert_eq!(status, 403);
+        assert!(
+            changed.elapsed() < Duration::from_millis(1500),
+            "instance B still used the old rights after {:?}",
+            changed.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // And back: the demotion too.
+    a.patch(
+        &format!("/api/users/{user_id}"),
+        &admin,
+        &json!({"administrator": false}),
+    )
+    .await
+    .assert_status(200);
+    probe(&a, &lab, &user_id).await.assert_status(403);
+    assert!(a.is_running() && b.is_running(), "an instance exited");
+}
+
 /// Send a request that needs the database while it is unreachable: 503 `service_unavailable`,
 /// within [`OUTAGE_REPLY_LIMIT`].
 async fn expect_unavailable(app: &TestApp, what: &str, request: reqwest::RequestBuilder) {
