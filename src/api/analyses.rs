@@ -15,7 +15,9 @@ use crate::http::query::{page_request, QueryPairs};
 use crate::http::{json_response, Ids};
 use crate::model::page::Page;
 use crate::model::time::now_micros;
-use crate::ops::analyses::{access, delete_cascade, full_body, respond_with_analysis, Right};
+use crate::ops::analyses::{
+    access, delete_cascade, full_body, readable_whole, respond_with_analysis, Right,
+};
 use crate::ops::auth::AuthUser;
 
 pub const WORKFLOWS: &[&str] = &["pathoscope_bowtie", "nuvs"];
@@ -129,15 +131,8 @@ pub async fn get_one(
     Ids(analysis_id): Ids<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let analysis = access(
-        &app,
-        &user.principal,
-        &analysis_id,
-        Right::Read,
-        "Not found",
-    )
-    .await?;
-    respond_with_analysis(&app, &analysis, &headers).await
+    let whole = readable_whole(&app, &user.principal, &analysis_id).await?;
+    respond_with_analysis(&app, whole, &headers).await
 }
 
 /// DELETE /api/analyses/{analysis_id} — U3.

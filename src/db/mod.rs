@@ -7,6 +7,7 @@
 //! failing with `SQLITE_BUSY`.
 
 pub mod analyses;
+pub mod analysis_whole;
 pub mod blast;
 pub mod files;
 pub mod hmms;

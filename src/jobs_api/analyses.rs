@@ -42,11 +42,16 @@ pub async fn get_one(
     Ids(analysis_id): Ids<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let analysis = job_access(&app, &job, &analysis_id, ApiError::not_found()).await?;
-    if analysis.sample.is_none() {
+    let whole = db::analysis_whole::get(&app.db, &analysis_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    if whole.core.job_id != job.job_id {
+        return Err(ApiError::insufficient_rights());
+    }
+    if whole.core.sample.is_none() {
         return Err(ApiError::parent_sample_missing());
     }
-    respond_with_analysis(&app, &analysis, &headers).await
+    respond_with_analysis(&app, whole, &headers).await
 }
 
 /// The raw `results` of a finalize body (J4 rows 3–4), without parsing the results themselves.

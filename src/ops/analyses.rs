@@ -11,6 +11,7 @@ use crate::app::App;
 use crate::auth::rights::{can_read, can_write, Principal};
 use crate::db;
 use crate::db::analyses::{AnalysisCore, Delete};
+use crate::db::analysis_whole::AnalysisWhole;
 use crate::http::caching;
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::time::Micros;
@@ -34,6 +35,12 @@ pub async fn access(
     let analysis = db::analyses::get_core(&app.db, analysis_id)
         .await?
         .ok_or_else(|| ApiError::not_found_msg(not_found))?;
+    check(principal, &analysis, right)?;
+    Ok(analysis)
+}
+
+/// 400 when the parent sample is missing, then 403 unless the principal has the right.
+fn check(principal: &Principal, analysis: &AnalysisCore, right: Right) -> ApiResult<()> {
     let sample = analysis
         .sample
         .as_ref()
@@ -42,10 +49,24 @@ pub async fn access(
         Right::Read => can_read(principal, sample),
         Right::Write => can_write(principal, sample),
     };
-    if !allowed {
-        return Err(ApiError::insufficient_rights());
+    if allowed {
+        Ok(())
+    } else {
+        Err(ApiError::insufficient_rights())
     }
-    Ok(analysis)
+}
+
+/// U2: the analysis for a reader, checked as [`access`] does, with its body's head.
+pub async fn readable_whole(
+    app: &App,
+    principal: &Principal,
+    analysis_id: &str,
+) -> ApiResult<AnalysisWhole> {
+    let whole = db::analysis_whole::get(&app.db, analysis_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    check(principal, &whole.core, Right::Read)?;
+    Ok(whole)
 }
 
 #[derive(Serialize)]
@@ -86,13 +107,18 @@ impl AnalysisBody {
     }
 }
 
+/// The body of analysis `analysis_id` (U10, J4: just written, so no 304).
 pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> {
-    let minimal = db::analyses::get_minimal(&app.db, analysis_id)
+    let whole = db::analysis_whole::get(&app.db, analysis_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let files = db::files::list(&app.db, analysis_id).await?;
+    body_of(app, whole).await
+}
+
+async fn body_of(app: &App, whole: AnalysisWhole) -> ApiResult<AnalysisBody> {
+    let (minimal, files) = whole.head.ok_or_else(ApiError::parent_sample_missing)?;
     let results = if minimal.ready {
-        super::results::results_for(app, analysis_id, &minimal.workflow).await?
+        super::results::results_for(app, &minimal.id, &minimal.workflow).await?
     } else {
         None
     };
@@ -113,18 +139,16 @@ pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> 
     })
 }
 
-/// A 200 with the caching headers of §11, or the 304.
+/// A 200 with the caching headers of §11, or the 304 (then without reading the results).
 pub async fn respond_with_analysis(
     app: &App,
-    analysis: &AnalysisCore,
+    whole: AnalysisWhole,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
-    if let Some(not_modified) = caching::not_modified(headers, analysis.updated_at) {
+    if let Some(not_modified) = caching::not_modified(headers, whole.core.updated_at) {
         return Ok(not_modified);
     }
-    Ok(full_body(app, &analysis.id)
-        .await?
-        .into_response(StatusCode::OK))
+    Ok(body_of(app, whole).await?.into_response(StatusCode::OK))
 }
 
 /// Delete an analysis whose `ready` flag equals `required_ready`, then its stored files (§12).
@@ -138,6 +162,8 @@ pub async fn delete_cascade(
         Delete::NotFound => Err(ApiError::not_found()),
         Delete::WrongState => Err(ApiError::conflict(wrong_state)),
         Delete::Deleted => {
+            // Its job's key authenticates nothing any more.
+            app.job_key_cache.clear();
             if let Err(e) = app.files.remove_analysis(analysis_id).await {
                 tracing::error!(analysis_id, error = %e, "could not remove the analysis's files");
             }

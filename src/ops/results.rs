@@ -8,19 +8,17 @@ use crate::app::App;
 use crate::db;
 use crate::http::error::{ApiError, ApiResult};
 
-/// The formatted `results` of a ready analysis, BLAST records attached for NuVs.
+/// The formatted `results` of a ready analysis, BLAST records attached for NuVs (one round trip).
 pub async fn results_for(
     app: &App,
     analysis_id: &str,
     workflow: &str,
 ) -> ApiResult<Option<Vec<u8>>> {
-    let Some(prepared) = db::analyses::prepared_results(&app.db, analysis_id).await? else {
+    let nuvs = workflow == "nuvs";
+    let Some((prepared, records)) = db::analysis_whole::results(&app.db, analysis_id, nuvs).await?
+    else {
         return Ok(None);
     };
-    if workflow != "nuvs" {
-        return Ok(Some(prepared));
-    }
-    let records = db::blast::list_for_analysis(&app.db, analysis_id).await?;
     if records.is_empty() {
         return Ok(Some(prepared));
     }

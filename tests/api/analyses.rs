@@ -260,3 +260,82 @@ both!(list_pagination_and_order, |app: TestApp| async move {
         json!({"documents": [], "found_count": 0, "page": 1, "page_count": 0, "per_page": 25, "total_count": 0})
     );
 });
+
+/// `found_count` and the listed documents of U1 for `creds` (every analysis fits one page).
+async fn listed(app: &TestApp, creds: &crate::support::Creds) -> (i64, usize) {
+    let body = app.get("/api/analyses?per_page=100", creds).await.json();
+    let found = body["found_count"].as_i64().expect("found_count");
+    assert_eq!(body["total_count"], found);
+    (
+        found,
+        body["documents"].as_array().expect("documents").len(),
+    )
+}
+
+// U1's count comes from counts kept per rights class of the samples (migration 0004); it must
+// follow every change that moves an analysis in or out of what a user can read.
+both!(
+    list_counts_follow_rights_changes_and_deletes,
+    |app: TestApp| async move {
+        let ref_id = app.small_reference().await;
+        let group = app.group("lab").await;
+        let (ann, _) = app.user("ann", &[&group]).await;
+        let (bob, _) = app.user("bob", &[]).await;
+        let grouped = app
+            .sample(
+                &app.admin,
+                json!({"name": "grouped", "group": group, "group_read": true, "all_read": false}),
+            )
+            .await;
+        let private = app
+            .sample(&app.admin, json!({"name": "private", "all_read": false}))
+            .await;
+        let bobs = app
+            .sample(&bob, json!({"name": "bob's", "all_read": false}))
+            .await;
+        for sample in [&grouped, &grouped, &private, &bobs, &bobs] {
+            app.analysis(&app.admin, sample, &ref_id, "nuvs").await;
+        }
+        let run = app.started(&ref_id, "pathoscope_bowtie").await;
+        assert_eq!(listed(&app, &ann).await, (3, 3));
+        assert_eq!(listed(&app, &bob).await, (3, 3));
+        assert_eq!(listed(&app, &app.admin).await, (6, 6));
+
+        let rights = |sample: &str| format!("/api/samples/{sample}/rights");
+        app.patch(&rights(&grouped), &app.admin, &json!({"group_read": false}))
+            .await
+            .assert_status(200);
+        assert_eq!(listed(&app, &ann).await, (1, 1));
+        app.patch(&rights(&bobs), &bob, &json!({"all_read": true}))
+            .await
+            .assert_status(200);
+        assert_eq!(listed(&app, &ann).await, (3, 3));
+        app.patch(
+            &rights(&private),
+            &app.admin,
+            &json!({"group": group, "group_read": true}),
+        )
+        .await
+        .assert_status(200);
+        assert_eq!(listed(&app, &ann).await, (4, 4));
+
+        app.finalize(&run.job, &run.id, &json!({"hits": [], "read_count": 0}))
+            .await
+            .assert_status(200);
+        app.send(app.request(
+            reqwest::Method::DELETE,
+            &format!("/api/analyses/{}", run.id),
+            Some(&app.admin),
+        ))
+        .await
+        .assert_status(204);
+        assert_eq!(listed(&app, &ann).await, (3, 3));
+        assert_eq!(listed(&app, &app.admin).await, (5, 5));
+
+        // Analyses of a missing sample are neither listed nor counted.
+        app.drop_sample(&bobs).await;
+        assert_eq!(listed(&app, &ann).await, (1, 1));
+        assert_eq!(listed(&app, &bob).await, (0, 0));
+        assert_eq!(listed(&app, &app.admin).await, (3, 3));
+    }
+);

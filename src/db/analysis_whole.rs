@@ -1,0 +1,162 @@
+//! One analysis whole, as U2 and J3 serve it, in two round trips: the head (what the rights check
+//! needs, the minimal fields, its files and subtraction names) and then, only when the reply is not
+//! a 304, the prepared results with their BLAST records. Lists come back as JSON text aggregated by
+//! the database, which is where the two dialects differ.
+
+use sqlx::Row;
+
+use super::analyses::{core_from_row, minimal_from_row, named_subtractions, AnalysisCore};
+use super::blast::BlastRecord;
+use super::{Db, DbError, DbResult};
+use crate::model::time::rfc3339;
+use crate::model::views::{AnalysisFile, AnalysisMinimal};
+
+/// An analysis's row with everything its body's head needs.
+pub struct AnalysisWhole {
+    pub core: AnalysisCore,
+    /// `None` when the parent sample is missing (the body cannot be made then).
+    pub head: Option<(AnalysisMinimal, Vec<AnalysisFile>)>,
+}
+
+const HEAD_COLUMNS: &str = "SELECT a.id, a.sample_id, a.job_id, a.workflow, a.index_id, a.ready, \
+     a.created_at, a.updated_at, a.read_count, a.subtractions, a.ref_id, a.user_id, \
+     s.id AS s_id, s.user_id AS s_owner, s.group_id, s.group_read, s.group_write, s.all_read, \
+     s.all_write, s.name AS sample_name, i.version AS index_version, r.name AS ref_name, \
+     r.data_type AS ref_data_type, u.handle AS user_handle, j.id AS job_id, \
+     j.created_at AS job_created_at, j.progress AS job_progress, j.stage AS job_stage, \
+     j.state AS job_state, j.workflow AS job_workflow, ";
+
+const HEAD_JOINS: &str = " FROM analyses a LEFT JOIN samples s ON s.id = a.sample_id \
+     LEFT JOIN indexes i ON i.id = a.index_id LEFT JOIN refs r ON r.id = a.ref_id \
+     LEFT JOIN users u ON u.id = a.user_id LEFT JOIN jobs j ON j.id = a.job_id WHERE a.id = $1";
+
+const SQLITE_LISTS: &str =
+    "(SELECT json_group_array(json_array(f.id, f.name, f.name_on_disk, f.format, \
+     f.size, f.uploaded_at)) FROM analysis_files f WHERE f.analysis_id = a.id) AS files_json, \
+     (SELECT json_group_array(json_array(t.id, t.name)) FROM subtractions t \
+     WHERE t.id IN (SELECT value FROM json_each(a.subtractions))) AS subtractions_json";
+
+const POSTGRES_LISTS: &str =
+    "(SELECT COALESCE(json_agg(json_build_array(f.id, f.name, f.name_on_disk, \
+     f.format, f.size, f.uploaded_at)), '[]')::text FROM analysis_files f \
+     WHERE f.analysis_id = a.id) AS files_json, \
+     (SELECT COALESCE(json_agg(json_build_array(t.id, t.name)), '[]')::text FROM subtractions t \
+     WHERE t.id IN (SELECT jsonb_array_elements_text(a.subtractions::jsonb))) AS subtractions_json";
+
+type FileColumns = (i64, String, String, Option<String>, i64, i64);
+
+fn parse<T: serde::de::DeserializeOwned>(text: &str) -> DbResult<T> {
+    serde_json::from_str(text).map_err(|e| DbError::Other(e.into()))
+}
+
+/// The head of analysis `id`, in one round trip.
+pub async fn get(db: &Db, id: &str) -> DbResult<Option<AnalysisWhole>> {
+    let lists = match db.dialect() {
+        super::Dialect::Sqlite => SQLITE_LISTS,
+        super::Dialect::Postgres => POSTGRES_LISTS,
+    };
+    let sql = format!("{HEAD_COLUMNS}{lists}{HEAD_JOINS}");
+    let Some(row) = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let core = core_from_row(&row)?;
+    if core.sample.is_none() {
+        return Ok(Some(AnalysisWhole { core, head: None }));
+    }
+    let (mut minimal, subtraction_ids) = minimal_from_row(&row)?;
+    let names: Vec<(String, String)> = parse(&row.try_get::<String, _>("subtractions_json")?)?;
+    minimal.subtractions = named_subtractions(&subtraction_ids, &names);
+    let mut files: Vec<FileColumns> = parse(&row.try_get::<String, _>("files_json")?)?;
+    files.sort_by_key(|file| file.0);
+    let files = files
+        .into_iter()
+        .map(
+            |(file_id, name, name_on_disk, format, size, uploaded_at)| AnalysisFile {
+                id: file_id,
+                analysis: core.id.clone(),
+                description: None,
+                format,
+                name,
+                name_on_disk,
+                size,
+                uploaded_at: rfc3339(uploaded_at),
+            },
+        )
+        .collect();
+    Ok(Some(AnalysisWhole {
+        core,
+        head: Some((minimal, files)),
+    }))
+}
+
+/// The prepared results of a ready analysis and, with `with_blast` (NuVs), its BLAST records by
+/// sequence index; one round trip.
+pub async fn results(
+    db: &Db,
+    id: &str,
+    with_blast: bool,
+) -> DbResult<Option<(Vec<u8>, Vec<BlastRecord>)>> {
+    let sql = match (with_blast, db.dialect()) {
+        (false, _) => "SELECT prepared, CAST('[]' AS TEXT) AS blast_json FROM analysis_results WHERE analysis_id = $1",
+        (true, super::Dialect::Sqlite) => {
+            "SELECT prepared, (SELECT json_group_array(json_array(b.id, b.sequence_index, \
+             b.sequence, b.backend, b.created_at, b.updated_at, b.last_checked_at, b.interval, b.rid, \
+             b.ready, b.error, b.result, b.deadline_at)) FROM blast_records b \
+             WHERE b.analysis_id = $1) AS blast_json FROM analysis_results WHERE analysis_id = $1"
+        }
+        (true, super::Dialect::Postgres) => {
+            "SELECT prepared, (SELECT COALESCE(json_agg(json_build_array(b.id, b.sequence_index, \
+             b.sequence, b.backend, b.created_at, b.updated_at, b.last_checked_at, b.interval, b.rid, \
+             b.ready, b.error, b.result, b.deadline_at)), '[]')::text FROM blast_records b \
+             WHERE b.analysis_id = $1) AS blast_json FROM analysis_results WHERE analysis_id = $1"
+        }
+    };
+    let Some(row) = sqlx::query(sql)
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let prepared: Vec<u8> = row.try_get("prepared")?;
+    type BlastColumns = (
+        i64,
+        i64,
+        String,
+        String,
+        i64,
+        i64,
+        i64,
+        i64,
+        Option<String>,
+        i64,
+        Option<String>,
+        Option<String>,
+        i64,
+    );
+    let columns: Vec<BlastColumns> = parse(&row.try_get::<String, _>("blast_json")?)?;
+    let records = columns
+        .into_iter()
+        .map(|c| BlastRecord {
+            id: c.0,
+            analysis_id: id.to_owned(),
+            sequence_index: c.1,
+            sequence: c.2,
+            backend: c.3,
+            created_at: c.4,
+            updated_at: c.5,
+            last_checked_at: c.6,
+            interval: c.7,
+            rid: c.8,
+            ready: c.9 != 0,
+            error: c.10,
+            result: c.11,
+            deadline_at: c.12,
+        })
+        .collect();
+    Ok(Some((prepared, records)))
+}
