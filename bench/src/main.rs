@@ -11,6 +11,7 @@ mod measure;
 mod proc;
 mod report;
 mod scenarios;
+mod seed;
 mod transfer;
 
 use std::path::{Path, PathBuf};

@@ -21,6 +21,8 @@ pub const MIB: u64 = 1 << 20;
 #[derive(Default, Clone, Copy)]
 struct Spec<'a> {
     p50_max: Option<(Duration, &'a str)>,
+    /// Most the p50 may be as a multiple of the floor's p50.
+    floor_ratio_max: Option<f64>,
     rate_min: Option<(f64, &'a str)>,
     virtool_p50: &'a str,
     virtool_rate: &'a str,
@@ -64,6 +66,13 @@ const L: Tier = Tier {
     virtool_rss: "0.95 GB",
 };
 
+/// What a measured request scenario gives back.
+struct Measured {
+    p50: Duration,
+    peak: u64,
+    body_bytes: u64,
+}
+
 struct Bench {
     api: Api,
     server: Server,
@@ -72,6 +81,10 @@ struct Bench {
     report: Report,
     /// The administrator's session cookie, for the pages.
     cookie: String,
+    /// The server's database, for rows written straight into it.
+    database_url: String,
+    /// The p50 of the floor (an unauthenticated 404), once measured.
+    floor_p50: Option<Duration>,
 }
 
 /// Every scenario on one database (SQLite when `database_url` is `None`).
@@ -106,6 +119,10 @@ pub async fn run_all(
         quick: args.quick,
         report: Report::default(),
         cookie,
+        database_url: database_url
+            .map(str::to_owned)
+            .unwrap_or_else(|| format!("sqlite://{}/vira.db", data.display())),
+        floor_p50: None,
     };
     let repeats = if args.quick { 1 } else { 3 };
 
@@ -115,8 +132,23 @@ pub async fn run_all(
     b.report.add("Idle", "RSS", mib(idle), check, "~140 MB");
     // The floor: what any request costs before it does anything.
     let floor = Target::anonymous(&b.api, "/api/nope", StatusCode::NOT_FOUND);
-    b.measure("Floor (unauthenticated 404)", floor, Spec::default())
+    let floor = b
+        .measure("Floor (unauthenticated 404)", floor, Spec::default())
         .await?;
+    b.floor_p50 = Some(floor.p50);
+    // An authenticated GET of the smallest object: the fixed cost of a key and one query.
+    let bench_sample = b.api.sample("floor").await?;
+    let ratio = if database_url.is_some() { 3.0 } else { 2.0 };
+    b.requests(
+        "GET a sample (authenticated)",
+        &format!("/api/samples/{bench_sample}"),
+        Spec {
+            floor_ratio_max: Some(ratio),
+            virtool_p50: "",
+            ..Spec::default()
+        },
+    )
+    .await?;
 
     progress("S: import otus.json.gz, index, HMM annotations");
     let s_ref = b
@@ -145,10 +177,9 @@ pub async fn run_all(
             .await?;
         b.finalize_rows("Finalize S NuVs", &nv, None);
 
-        let ms2 = Duration::from_millis(2);
         let fast = Spec {
-            p50_max: Some((ms2, "2 ms")),
-            rate_min: Some((2000.0, "2,000 req/s")),
+            p50_max: Some((Duration::from_micros(350), "0.35 ms")),
+            rate_min: Some((3000.0, "3,000 req/s")),
             ..Spec::default()
         };
         let id = &ps.analysis_id;
@@ -162,6 +193,8 @@ pub async fn run_all(
             },
         )
         .await?;
+        b.gzip_get("GET S Pathoscope", &format!("/api/analyses/{id}"))
+            .await?;
         let path = format!("/api/analyses/{}", nv.analysis_id);
         b.requests(
             "GET S NuVs",
@@ -189,8 +222,8 @@ pub async fn run_all(
         b.exports(
             "S",
             id,
-            Duration::from_millis(5),
-            "5 ms",
+            Duration::from_micros(500),
+            "0.5 ms",
             ["205 ms", "238 ms"],
             "",
         )
@@ -258,9 +291,9 @@ impl Bench {
             virtool_rss: t.virtool_rss,
             ..Spec::default()
         };
-        let get = self
-            .requests(&format!("GET {name}"), &format!("/api/analyses/{id}"), spec)
-            .await?;
+        let path = format!("/api/analyses/{id}");
+        let get = self.requests(&format!("GET {name}"), &path, spec).await?;
+        self.gzip_get(&format!("GET {name}"), &path).await?;
         if t.size == Size::L {
             self.page_l(id).await?;
         }
@@ -279,6 +312,27 @@ impl Bench {
                 t.virtool_rss,
             );
         }
+        Ok(())
+    }
+
+    /// The GET of `path` again with `Accept-Encoding: gzip`: the stored compressed results, no
+    /// compression per request. Its p50 and the bytes against the identity reply's.
+    async fn gzip_get(&mut self, name: &str, path: &str) -> Result<()> {
+        let plain = Target::new(&self.api, path);
+        let plain_bytes = plain.fetch(&client()?).await?;
+        let gzip = plain.with_header("accept-encoding", "gzip");
+        let measured = self
+            .measure(&format!("{name} (gzip)"), gzip, Spec::default())
+            .await?;
+        let ratio = plain_bytes as f64 / measured.body_bytes.max(1) as f64;
+        let check = at_least(ratio, 5.0, "5x");
+        self.report.add(
+            &format!("{name} (gzip)"),
+            "identity bytes / gzip bytes",
+            format!("{ratio:.1}x"),
+            check,
+            "",
+        );
         Ok(())
     }
 
@@ -310,14 +364,14 @@ impl Bench {
         Ok(())
     }
 
-    /// [`Self::measure`] of an API GET as the administrator.
+    /// [`Self::measure`] of an API GET as the administrator; its peak RSS.
     async fn requests(&mut self, name: &str, path: &str, spec: Spec<'_>) -> Result<u64> {
         let target = Target::new(&self.api, path);
-        self.measure(name, target, spec).await
+        Ok(self.measure(name, target, spec).await?.peak)
     }
 
     /// Latency at one connection, then throughput at `plan.connections`; the peak RSS of both.
-    async fn measure(&mut self, name: &str, target: Target, spec: Spec<'_>) -> Result<u64> {
+    async fn measure(&mut self, name: &str, target: Target, spec: Spec<'_>) -> Result<Measured> {
         progress(&format!("measure {name}"));
         let sampler = PeakSampler::start(self.server.pid)?;
         let lat = latency(&target, &self.plan).await?;
@@ -330,6 +384,12 @@ impl Bench {
         let metric = format!("p50 ({} body)", size(lat.body_bytes));
         self.report
             .add(name, &metric, ms(lat.p50), check, spec.virtool_p50);
+        if let (Some(max), Some(floor)) = (spec.floor_ratio_max, self.floor_p50) {
+            let ratio = lat.p50.as_secs_f64() / floor.as_secs_f64().max(1e-9);
+            let check = at_most(ratio, max, format!("{max}x"));
+            self.report
+                .add(name, "p50 / floor p50", format!("{ratio:.2}x"), check, "");
+        }
         let metric = format!("p99 ({} samples)", lat.samples);
         self.report.add(name, &metric, ms(lat.p99), None, "");
         let check = spec
@@ -346,7 +406,11 @@ impl Bench {
         let metric = format!("peak RSS (at start {})", mib(start_rss));
         self.report
             .add(name, &metric, mib(peak), None, spec.virtool_rss);
-        Ok(peak)
+        Ok(Measured {
+            p50: lat.p50,
+            peak,
+            body_bytes: lat.body_bytes,
+        })
     }
 
     /// CSV and XLSX exports of one analysis; the peak RSS of both.
@@ -417,15 +481,51 @@ impl Bench {
                 "--quick: the list scenario has {total} analyses, not 10,000"
             ));
         }
-        let name = format!("List 25/{total}");
         let spec = Spec {
-            p50_max: Some((Duration::from_millis(3), "3 ms")),
-            virtool_p50: "38 ms",
-            virtool_rate: "45 req/s",
+            p50_max: Some((Duration::from_micros(500), "0.5 ms")),
+            virtool_p50: "50–55 ms",
+            virtool_rate: "18–20 req/s",
             ..Spec::default()
         };
+        self.measure_list(total, spec).await?;
+
+        // The million: copies of one analysis, written straight into the database.
+        let (template, _) = self.api.analysis(sample, ref_id, "nuvs").await?;
+        let want: u64 = if self.quick { 2_000 } else { 1_000_000 };
+        let have = total + 1;
+        progress(&format!(
+            "list: write {} analyses into the database",
+            want - have
+        ));
+        super::seed::analyses(&self.database_url, &template, 1, want - have).await?;
+        let total = self.api.analysis_count().await?;
+        if total != want {
+            bail!("expected {want} analyses, the list counts {total}");
+        }
+        let spec = Spec {
+            p50_max: Some((Duration::from_millis(2), "2 ms")),
+            ..Spec::default()
+        };
+        self.measure_list(total, spec).await
+    }
+
+    async fn measure_list(&mut self, total: u64, spec: Spec<'_>) -> Result<()> {
+        let name = format!("List 25/{}", thousands(total));
         self.requests(&name, "/api/analyses?per_page=25", spec)
             .await?;
         Ok(())
     }
+}
+
+/// `1000000` as `1,000,000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }

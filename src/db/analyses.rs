@@ -5,6 +5,7 @@ use sqlx::Row;
 
 use super::{flag, get_flag, jobs, Db, DbResult};
 use crate::auth::rights::{Principal, SampleRights};
+use crate::format::gzip_splice::Deflated;
 use crate::model::page::PageRequest;
 use crate::model::time::{rfc3339, Micros};
 use crate::model::views::{AnalysisMinimal, IdName, IndexRef, JobSummary, RefSummary, UserRef};
@@ -346,6 +347,7 @@ pub async fn list_for_sample(
 pub struct Results<'a> {
     pub raw: &'a [u8],
     pub prepared: &'a [u8],
+    pub prepared_deflated: &'a Deflated,
     pub export_rows: &'a [u8],
     pub read_count: Option<i64>,
 }
@@ -380,12 +382,16 @@ pub async fn finalize(db: &Db, id: &str, results: &Results<'_>, now: Micros) -> 
         });
     }
     sqlx::query(
-        "INSERT INTO analysis_results (analysis_id, raw, prepared, export_rows) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO analysis_results (analysis_id, raw, prepared, export_rows, prepared_deflate, \
+         prepared_crc32, prepared_length) VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(id)
     .bind(results.raw)
     .bind(results.prepared)
     .bind(results.export_rows)
+    .bind(&results.prepared_deflated.deflate)
+    .bind(i64::from(results.prepared_deflated.crc32))
+    .bind(results.prepared_deflated.length as i64)
     .execute(&mut *tx)
     .await?;
     tx.commit().await?;

@@ -8,6 +8,7 @@ use sqlx::Row;
 use super::analyses::{core_from_row, minimal_from_row, named_subtractions, AnalysisCore};
 use super::blast::BlastRecord;
 use super::{Db, DbError, DbResult};
+use crate::format::gzip_splice::Deflated;
 use crate::model::time::rfc3339;
 use crate::model::views::{AnalysisFile, AnalysisMinimal};
 
@@ -93,36 +94,65 @@ pub async fn get(db: &Db, id: &str) -> DbResult<Option<AnalysisWhole>> {
     }))
 }
 
-/// The prepared results of a ready analysis and, with `with_blast` (NuVs), its BLAST records by
-/// sequence index; one round trip.
+/// Prepared results as stored: plain, or compressed at finalize.
+pub enum Stored {
+    Plain(Vec<u8>),
+    Deflated(Deflated),
+}
+
+/// The prepared results of a ready analysis (compressed when `compressed` and stored so) and,
+/// with `with_blast` (NuVs), its BLAST records; one round trip.
 pub async fn results(
     db: &Db,
     id: &str,
     with_blast: bool,
-) -> DbResult<Option<(Vec<u8>, Vec<BlastRecord>)>> {
-    let sql = match (with_blast, db.dialect()) {
-        (false, _) => "SELECT prepared, CAST('[]' AS TEXT) AS blast_json FROM analysis_results WHERE analysis_id = $1",
+    compressed: bool,
+) -> DbResult<Option<(Stored, Vec<BlastRecord>)>> {
+    let blast = match (with_blast, db.dialect()) {
+        (false, _) => "CAST('[]' AS TEXT)",
         (true, super::Dialect::Sqlite) => {
-            "SELECT prepared, (SELECT json_group_array(json_array(b.id, b.sequence_index, \
+            "(SELECT json_group_array(json_array(b.id, b.sequence_index, \
              b.sequence, b.backend, b.created_at, b.updated_at, b.last_checked_at, b.interval, b.rid, \
              b.ready, b.error, b.result, b.deadline_at)) FROM blast_records b \
-             WHERE b.analysis_id = $1) AS blast_json FROM analysis_results WHERE analysis_id = $1"
+             WHERE b.analysis_id = $1)"
         }
         (true, super::Dialect::Postgres) => {
-            "SELECT prepared, (SELECT COALESCE(json_agg(json_build_array(b.id, b.sequence_index, \
+            "(SELECT COALESCE(json_agg(json_build_array(b.id, b.sequence_index, \
              b.sequence, b.backend, b.created_at, b.updated_at, b.last_checked_at, b.interval, b.rid, \
              b.ready, b.error, b.result, b.deadline_at)), '[]')::text FROM blast_records b \
-             WHERE b.analysis_id = $1) AS blast_json FROM analysis_results WHERE analysis_id = $1"
+             WHERE b.analysis_id = $1)"
         }
     };
-    let Some(row) = sqlx::query(sql)
+    // The plain bytes only when they are wanted or nothing else is stored.
+    let columns = if compressed {
+        "CASE WHEN prepared_deflate IS NULL THEN prepared END AS prepared, prepared_deflate, \
+         prepared_crc32, prepared_length"
+    } else {
+        "prepared"
+    };
+    let sql = format!(
+        "SELECT {columns}, {blast} AS blast_json FROM analysis_results WHERE analysis_id = $1"
+    );
+    let Some(row) = sqlx::query(&sql)
         .bind(id)
         .fetch_optional(db.reader())
         .await?
     else {
         return Ok(None);
     };
-    let prepared: Vec<u8> = row.try_get("prepared")?;
+    let deflate = if compressed {
+        row.try_get::<Option<Vec<u8>>, _>("prepared_deflate")?
+    } else {
+        None
+    };
+    let stored = match deflate {
+        Some(deflate) => Stored::Deflated(Deflated {
+            deflate,
+            crc32: row.try_get::<i64, _>("prepared_crc32")? as u32,
+            length: row.try_get::<i64, _>("prepared_length")? as u64,
+        }),
+        None => Stored::Plain(row.try_get("prepared")?),
+    };
     type BlastColumns = (
         i64,
         i64,
@@ -158,5 +188,5 @@ pub async fn results(
             deadline_at: c.12,
         })
         .collect();
-    Ok(Some((prepared, records)))
+    Ok(Some((stored, records)))
 }

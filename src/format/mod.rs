@@ -2,6 +2,7 @@
 //! (`ops::finalize`), served as stored bytes (§9.4).
 
 pub mod coverage;
+pub mod gzip_splice;
 pub mod nuvs;
 pub mod pathoscope;
 

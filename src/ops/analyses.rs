@@ -7,11 +7,13 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
 
+use super::results::Encoded;
 use crate::app::App;
 use crate::auth::rights::{can_read, can_write, Principal};
 use crate::db;
 use crate::db::analyses::{AnalysisCore, Delete};
 use crate::db::analysis_whole::AnalysisWhole;
+use crate::format::gzip_splice::splice;
 use crate::http::caching;
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::time::Micros;
@@ -80,6 +82,8 @@ struct AnalysisHead<'a> {
 /// are sent without another copy; shared by U2, U10, J3 and J4.
 pub struct AnalysisBody {
     parts: [Bytes; 3],
+    /// The parts make one gzip member (`Content-Encoding: gzip`).
+    gzip: bool,
     pub updated_at: Micros,
 }
 
@@ -102,23 +106,28 @@ impl AnalysisBody {
             HeaderValue::from_static(crate::http::JSON_CONTENT_TYPE),
         );
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
+        if self.gzip {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        }
+        caching::vary_on_encoding(headers);
         caching::add_headers(headers, self.updated_at);
         response
     }
 }
 
-/// The body of analysis `analysis_id` (U10, J4: just written, so no 304).
+/// The body of analysis `analysis_id` (U10, J4: just written, so no 304; never compressed).
 pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> {
     let whole = db::analysis_whole::get(&app.db, analysis_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    body_of(app, whole).await
+    body_of(app, whole, false).await
 }
 
-async fn body_of(app: &App, whole: AnalysisWhole) -> ApiResult<AnalysisBody> {
+/// The body, gzip-encoded from the stored compressed results when `gzip` (and they are stored so).
+async fn body_of(app: &App, whole: AnalysisWhole, gzip: bool) -> ApiResult<AnalysisBody> {
     let (minimal, files) = whole.head.ok_or_else(ApiError::parent_sample_missing)?;
     let results = if minimal.ready {
-        super::results::results_for(app, &minimal.id, &minimal.workflow).await?
+        super::results::encoded_results(app, &minimal.id, &minimal.workflow, gzip).await?
     } else {
         None
     };
@@ -130,25 +139,57 @@ async fn body_of(app: &App, whole: AnalysisWhole) -> ApiResult<AnalysisBody> {
     // Splice the prepared results in as the last key instead of re-serializing them.
     head.pop();
     head.extend_from_slice(b",\"results\":");
-    let results = results
-        .map(Bytes::from)
-        .unwrap_or(Bytes::from_static(b"null"));
+    const TAIL: &[u8] = b"}";
+    let (parts, gzip) = match results {
+        Some(Encoded::Deflated(stored)) => (
+            splice(
+                &head,
+                Bytes::from(stored.deflate),
+                stored.crc32,
+                stored.length,
+                TAIL,
+            ),
+            true,
+        ),
+        Some(Encoded::Plain(results)) => (
+            [
+                Bytes::from(head),
+                Bytes::from(results),
+                Bytes::from_static(TAIL),
+            ],
+            false,
+        ),
+        None => (
+            [
+                Bytes::from(head),
+                Bytes::from_static(b"null"),
+                Bytes::from_static(TAIL),
+            ],
+            false,
+        ),
+    };
     Ok(AnalysisBody {
-        parts: [Bytes::from(head), results, Bytes::from_static(b"}")],
+        parts,
+        gzip,
         updated_at: minimal.updated_at_micros,
     })
 }
 
-/// A 200 with the caching headers of §11, or the 304 (then without reading the results).
+/// A 200 with the caching headers of §11, or the 304 (then without reading the results). The body
+/// is gzip-encoded when the client accepts it and the results are stored compressed.
 pub async fn respond_with_analysis(
     app: &App,
     whole: AnalysisWhole,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
-    if let Some(not_modified) = caching::not_modified(headers, whole.core.updated_at) {
+    if let Some(mut not_modified) = caching::not_modified(headers, whole.core.updated_at) {
+        caching::vary_on_encoding(not_modified.headers_mut());
         return Ok(not_modified);
     }
-    Ok(body_of(app, whole).await?.into_response(StatusCode::OK))
+    let gzip = caching::accepts_gzip(headers);
+    Ok(body_of(app, whole, gzip)
+        .await?
+        .into_response(StatusCode::OK))
 }
 
 /// Delete an analysis whose `ready` flag equals `required_ready`, then its stored files (§12).

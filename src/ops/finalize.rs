@@ -10,6 +10,7 @@ use super::blocking;
 use crate::app::App;
 use crate::db;
 use crate::db::analyses::{AnalysisCore, Finalize, Results};
+use crate::format::gzip_splice::{deflate_once, Deflated};
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::time::now_micros;
 
@@ -19,6 +20,8 @@ pub struct Prepared {
     /// never holds or copies the full body).
     pub raw_gzip: Vec<u8>,
     pub results_json: Vec<u8>,
+    /// `results_json` compressed, for clients that accept gzip.
+    pub results_deflated: Deflated,
     /// The export rows as JSON (Pathoscope: complete rows; NuVs: the BLAST-independent part).
     pub export_rows: Vec<u8>,
     pub read_count: Option<i64>,
@@ -42,15 +45,16 @@ pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResul
         let prepared = blocking(move || checked.prepare(&annotations))
             .await?
             .map_err(ApiError::invalid_input)?;
+        // Stored with `"blast": null` on every contig, so an analysis without BLAST records
+        // is served as stored bytes.
+        let results_json =
+            crate::format::nuvs::attach_blast(&prepared.results_json, &BTreeMap::new());
+        let (results_json, results_deflated) = deflated(results_json).await?;
         Prepared {
             raw_gzip: Vec::new(),
             export_rows: serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?,
-            // Stored with `"blast": null` on every contig, so an analysis without BLAST records
-            // is served as stored bytes.
-            results_json: crate::format::nuvs::attach_blast(
-                &prepared.results_json,
-                &BTreeMap::new(),
-            ),
+            results_json,
+            results_deflated,
             read_count: None,
         }
     } else {
@@ -59,10 +63,13 @@ pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResul
         let prepared = blocking(move || crate::format::pathoscope::prepare(&raw, &index_id, &otus))
             .await?
             .map_err(ApiError::invalid_input)?;
+        let export_rows = serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?;
+        let (results_json, results_deflated) = deflated(prepared.results_json).await?;
         Prepared {
             raw_gzip: Vec::new(),
-            export_rows: serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?,
-            results_json: prepared.results_json,
+            export_rows,
+            results_json,
+            results_deflated,
             read_count: prepared.read_count,
         }
     };
@@ -73,6 +80,15 @@ pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResul
     Ok(prepared)
 }
 
+/// `results` with its compressed form, made off the async runtime.
+async fn deflated(results: Vec<u8>) -> ApiResult<(Vec<u8>, Deflated)> {
+    blocking(move || {
+        let stored = deflate_once(&results);
+        (results, stored)
+    })
+    .await
+}
+
 /// Prepare `raw` for `analysis` and store it; 409 when another finalize won, 404 when the analysis
 /// was deleted meanwhile.
 pub async fn finalize(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<()> {
@@ -80,6 +96,7 @@ pub async fn finalize(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResu
     let results = Results {
         raw: &prepared.raw_gzip,
         prepared: &prepared.results_json,
+        prepared_deflated: &prepared.results_deflated,
         export_rows: &prepared.export_rows,
         read_count: prepared.read_count,
     };

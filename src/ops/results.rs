@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 
 use crate::app::App;
 use crate::db;
+use crate::db::analysis_whole::Stored;
+use crate::format::gzip_splice::{deflate_once, Deflated};
 use crate::http::error::{ApiError, ApiResult};
 
 /// The formatted `results` of a ready analysis, BLAST records attached for NuVs (one round trip).
@@ -14,13 +16,40 @@ pub async fn results_for(
     analysis_id: &str,
     workflow: &str,
 ) -> ApiResult<Option<Vec<u8>>> {
+    match encoded_results(app, analysis_id, workflow, false).await? {
+        Some(Encoded::Plain(bytes)) => Ok(Some(bytes)),
+        Some(Encoded::Deflated(_)) => Err(ApiError::internal(anyhow::anyhow!(
+            "compressed results where plain ones were asked for"
+        ))),
+        None => Ok(None),
+    }
+}
+
+/// Results ready to send: plain, or compressed (only when `compressed` was asked for).
+pub enum Encoded {
+    Plain(Vec<u8>),
+    Deflated(Deflated),
+}
+
+/// [`results_for`], compressed when `compressed` and the analysis has its results stored so. NuVs
+/// results with BLAST records are filled in per request, and then compressed per request too.
+pub async fn encoded_results(
+    app: &App,
+    analysis_id: &str,
+    workflow: &str,
+    compressed: bool,
+) -> ApiResult<Option<Encoded>> {
     let nuvs = workflow == "nuvs";
-    let Some((prepared, records)) = db::analysis_whole::results(&app.db, analysis_id, nuvs).await?
+    let Some((stored, records)) =
+        db::analysis_whole::results(&app.db, analysis_id, nuvs, compressed).await?
     else {
         return Ok(None);
     };
     if records.is_empty() {
-        return Ok(Some(prepared));
+        return Ok(Some(match stored {
+            Stored::Plain(bytes) => Encoded::Plain(bytes),
+            Stored::Deflated(deflated) => Encoded::Deflated(deflated),
+        }));
     }
     let mut blast = BTreeMap::new();
     for record in records {
@@ -28,7 +57,31 @@ pub async fn results_for(
             .map_err(ApiError::internal)?;
         blast.insert(record.sequence_index, json);
     }
-    Ok(Some(crate::format::nuvs::fill_blast(&prepared, &blast)))
+    Ok(Some(match stored {
+        Stored::Plain(prepared) => {
+            Encoded::Plain(crate::format::nuvs::fill_blast(&prepared, &blast))
+        }
+        Stored::Deflated(deflated) => {
+            let filled = super::blocking(move || -> std::io::Result<Deflated> {
+                let prepared = inflate(&deflated.deflate)?;
+                Ok(deflate_once(&crate::format::nuvs::fill_blast(
+                    &prepared, &blast,
+                )))
+            })
+            .await?
+            .map_err(ApiError::internal)?;
+            Encoded::Deflated(filled)
+        }
+    }))
+}
+
+/// The bytes of a stored stream (which has no final block: an empty one is added to end it).
+fn inflate(deflate: &[u8]) -> std::io::Result<Vec<u8>> {
+    const FINAL_EMPTY_BLOCK: [u8; 5] = [1, 0, 0, 0xff, 0xff];
+    let input = std::io::Read::chain(deflate, &FINAL_EMPTY_BLOCK[..]);
+    let mut out = Vec::with_capacity(deflate.len() * 4);
+    std::io::Read::read_to_end(&mut flate2::read::DeflateDecoder::new(input), &mut out)?;
+    Ok(out)
 }
 
 /// Each contig's BLAST top hit `(name, accession)` for the NuVs export (§10.3).

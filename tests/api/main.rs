@@ -12,6 +12,7 @@ mod blast;
 mod browser;
 mod caching;
 mod cli;
+mod compression;
 mod downloads;
 mod errors;
 mod faults;

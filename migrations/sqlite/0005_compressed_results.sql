@@ -1,0 +1,6 @@
+-- Prepared results compressed once at finalize: raw DEFLATE ended by a sync flush, with the
+-- CRC-32 and length of the uncompressed bytes, so a reply to a client that accepts gzip is spliced
+-- from stored bytes. NULL for analyses finalized before this migration (served uncompressed).
+ALTER TABLE analysis_results ADD COLUMN prepared_deflate BLOB;
+ALTER TABLE analysis_results ADD COLUMN prepared_crc32 INTEGER;
+ALTER TABLE analysis_results ADD COLUMN prepared_length INTEGER;
