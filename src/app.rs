@@ -20,6 +20,8 @@ pub struct App {
     pub auth_cache: CredentialCache<Known>,
     /// Job keys checked within `--auth-cache-ms`, to the job's id.
     pub job_key_cache: CredentialCache<String>,
+    /// Rendered exports of unchanged analyses (`--export-cache-bytes`).
+    pub export_cache: crate::ops::export_cache::ExportCache,
 }
 
 pub type AppState = Arc<App>;
@@ -38,6 +40,7 @@ impl App {
         let files = FileStore::local(&config.storage.data_path).await?;
         let password_slots = tokio::sync::Semaphore::new(config.login_concurrency as usize);
         let auth_cache_ttl = std::time::Duration::from_millis(config.auth_cache_ms);
+        let export_cache_bytes = usize::try_from(config.export_cache_bytes).unwrap_or(usize::MAX);
         let app = Arc::new(App {
             config,
             db,
@@ -46,6 +49,7 @@ impl App {
             password_slots,
             auth_cache: CredentialCache::new(auth_cache_ttl),
             job_key_cache: CredentialCache::new(auth_cache_ttl),
+            export_cache: crate::ops::export_cache::ExportCache::new(export_cache_bytes),
         });
         Ok(app)
     }

@@ -139,6 +139,11 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_AUTH_CACHE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub auth_cache_ms: u64,
 
+    /// Bytes of rendered exports (CSV, XLSX) kept for analyses that have not changed since; one
+    /// export larger than a quarter of this is never kept. 0 turns the cache off.
+    #[arg(long, env = "VIRA_EXPORT_CACHE_BYTES", default_value_t = 67_108_864)]
+    pub export_cache_bytes: u64,
+
     /// Failed sign-ins per handle and per client address before each further one is delayed.
     #[arg(long, env = "VIRA_LOGIN_FREE_ATTEMPTS", default_value_t = 5)]
     pub login_free_attempts: u64,

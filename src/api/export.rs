@@ -5,8 +5,11 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use bytes::Bytes;
+
 use crate::app::AppState;
 use crate::db;
+use crate::db::analyses::AnalysisCore;
 use crate::export::{self, Table};
 use crate::format::{nuvs, pathoscope};
 use crate::http::error::{ApiError, ApiResult};
@@ -51,20 +54,18 @@ pub async fn export(
     if !analysis.ready {
         return Err(ApiError::conflict("Analysis is still running"));
     }
-    let rows = db::analyses::export_rows(&app.db, analysis_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let table = if analysis.workflow == "nuvs" {
-        let rows: Vec<nuvs::ExportRow> =
-            serde_json::from_slice(&rows).map_err(ApiError::internal)?;
-        let top_hits = crate::ops::results::blast_top_hits(&app, analysis_id).await?;
-        export::nuvs_table(&analysis.sample_id, rows, &top_hits)
-    } else {
-        let rows: Vec<pathoscope::ExportRow> =
-            serde_json::from_slice(&rows).map_err(ApiError::internal)?;
-        export::pathoscope_table(&analysis.sample_id, rows)
+    let xlsx = ext == "xlsx";
+    let ext: &'static str = if xlsx { "xlsx" } else { "csv" };
+    let body = match app.export_cache.get(analysis_id, ext, analysis.updated_at) {
+        Some(bytes) => bytes,
+        None => {
+            let bytes = Bytes::from(rendered(&app, &analysis, xlsx).await?);
+            app.export_cache
+                .put(analysis_id, ext, analysis.updated_at, bytes.clone());
+            bytes
+        }
     };
-    let (content_type, body) = render(table, ext == "xlsx").await?;
+    let content_type = if xlsx { XLSX_TYPE } else { "text/csv" };
     let disposition = format!("attachment; filename={analysis_id}.{ext}");
     let mut response = (StatusCode::OK, body).into_response();
     let h = response.headers_mut();
@@ -75,13 +76,31 @@ pub async fn export(
     Ok(response)
 }
 
-async fn render(table: Table, xlsx: bool) -> ApiResult<(&'static str, Vec<u8>)> {
-    if xlsx {
-        let bytes = blocking(move || export::xlsx::to_xlsx(&table))
-            .await?
-            .map_err(ApiError::internal)?;
-        Ok((XLSX_TYPE, bytes))
+/// The export of a ready analysis, rendered from its stored export rows (and, for NuVs, the
+/// current BLAST top hits).
+async fn rendered(app: &AppState, analysis: &AnalysisCore, xlsx: bool) -> ApiResult<Vec<u8>> {
+    let rows = db::analyses::export_rows(&app.db, &analysis.id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let table = if analysis.workflow == "nuvs" {
+        let rows: Vec<nuvs::ExportRow> =
+            serde_json::from_slice(&rows).map_err(ApiError::internal)?;
+        let top_hits = crate::ops::results::blast_top_hits(app, &analysis.id).await?;
+        export::nuvs_table(&analysis.sample_id, rows, &top_hits)
     } else {
-        Ok(("text/csv", export::to_csv(&table)))
+        let rows: Vec<pathoscope::ExportRow> =
+            serde_json::from_slice(&rows).map_err(ApiError::internal)?;
+        export::pathoscope_table(&analysis.sample_id, rows)
+    };
+    render(table, xlsx).await
+}
+
+async fn render(table: Table, xlsx: bool) -> ApiResult<Vec<u8>> {
+    if xlsx {
+        blocking(move || export::xlsx::to_xlsx(&table))
+            .await?
+            .map_err(ApiError::internal)
+    } else {
+        Ok(export::to_csv(&table))
     }
 }

@@ -161,6 +161,12 @@ both!(ncbi_happy_path, |app: TestApp| async move {
     let analysis = reply.json();
     assert_eq!(analysis["results"]["hits"][1]["blast"]["id"], body["id"]);
     assert!(analysis["updated_at"].as_str() > before.as_str());
+    // The export made now (and kept by the export cache) has no top hit yet.
+    let csv = app
+        .get(&format!("/api/analyses/document/{id}.csv"), &app.admin)
+        .await;
+    let text = String::from_utf8(csv.bytes).unwrap();
+    assert!(text.contains("1,14199,8.8e-22,\"Ascoviridae; Iridoviridae; Marseillevirus family; Mimiviridae\",8,\"\",\"\"\r\n"), "{text}");
     // Not due before 3 s.
     assert_eq!(step(&app, start, 1).await, 0);
     let mut t = 0;
@@ -197,7 +203,7 @@ both!(ncbi_happy_path, |app: TestApp| async move {
             assert_eq!(contig["blast"], Value::Null);
         }
     }
-    // The NuVs export names the top hit.
+    // The NuVs export names the top hit (the record's change made the kept export stale).
     let csv = app
         .get(&format!("/api/analyses/document/{id}.csv"), &app.admin)
         .await;
