@@ -131,7 +131,7 @@ pub async fn get_one(
     Ids(analysis_id): Ids<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let whole = readable_whole(&app, &user.principal, &analysis_id).await?;
+    let whole = readable_whole(&app, &user.principal, &analysis_id, &headers).await?;
     respond_with_analysis(&app, whole, &headers).await
 }
 

@@ -3,6 +3,7 @@
 //! a 304, the prepared results with their BLAST records. Lists come back as JSON text aggregated by
 //! the database, which is where the two dialects differ.
 
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::analyses::{core_from_row, minimal_from_row, named_subtractions, AnalysisCore};
@@ -17,6 +18,8 @@ pub struct AnalysisWhole {
     pub core: AnalysisCore,
     /// `None` when the parent sample is missing (the body cannot be made then).
     pub head: Option<(AnalysisMinimal, Vec<AnalysisFile>)>,
+    /// The stored results and BLAST records, when asked for and the analysis has them.
+    pub results: Option<(Stored, Vec<BlastRecord>)>,
 }
 
 const HEAD_COLUMNS: &str = "SELECT a.id, a.sample_id, a.job_id, a.workflow, a.index_id, a.ready, \
@@ -30,6 +33,11 @@ const HEAD_COLUMNS: &str = "SELECT a.id, a.sample_id, a.job_id, a.workflow, a.in
 const HEAD_JOINS: &str = " FROM analyses a LEFT JOIN samples s ON s.id = a.sample_id \
      LEFT JOIN indexes i ON i.id = a.index_id LEFT JOIN refs r ON r.id = a.ref_id \
      LEFT JOIN users u ON u.id = a.user_id LEFT JOIN jobs j ON j.id = a.job_id WHERE a.id = $1";
+
+const HEAD_JOINS_WITH_RESULTS: &str = " FROM analyses a LEFT JOIN samples s ON s.id = a.sample_id \
+     LEFT JOIN indexes i ON i.id = a.index_id LEFT JOIN refs r ON r.id = a.ref_id \
+     LEFT JOIN users u ON u.id = a.user_id LEFT JOIN jobs j ON j.id = a.job_id \
+     LEFT JOIN analysis_results res ON res.analysis_id = a.id AND a.ready = 1 WHERE a.id = $1";
 
 const SQLITE_LISTS: &str =
     "(SELECT json_group_array(json_array(f.id, f.name, f.name_on_disk, f.format, \
@@ -50,13 +58,22 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str) -> DbResult<T> {
     serde_json::from_str(text).map_err(|e| DbError::Other(e.into()))
 }
 
-/// The head of analysis `id`, in one round trip.
-pub async fn get(db: &Db, id: &str) -> DbResult<Option<AnalysisWhole>> {
+/// The head of analysis `id`, in one round trip; with `results` (`Some(compressed)`) its stored
+/// results and BLAST records come in the same row (for a reply that cannot be a 304).
+pub async fn get(db: &Db, id: &str, results: Option<bool>) -> DbResult<Option<AnalysisWhole>> {
     let lists = match db.dialect() {
         super::Dialect::Sqlite => SQLITE_LISTS,
         super::Dialect::Postgres => POSTGRES_LISTS,
     };
-    let sql = format!("{HEAD_COLUMNS}{lists}{HEAD_JOINS}");
+    let sql = match results {
+        None => format!("{HEAD_COLUMNS}{lists}{HEAD_JOINS}"),
+        Some(compressed) => format!(
+            "{HEAD_COLUMNS}{lists}, res.analysis_id AS res_id, {}, {} AS blast_json \
+             {HEAD_JOINS_WITH_RESULTS}",
+            results_columns(compressed),
+            blast_json(db, "a.id"),
+        ),
+    };
     let Some(row) = sqlx::query(&sql)
         .bind(id)
         .fetch_optional(db.reader())
@@ -64,9 +81,19 @@ pub async fn get(db: &Db, id: &str) -> DbResult<Option<AnalysisWhole>> {
     else {
         return Ok(None);
     };
+    let results = match results {
+        Some(compressed) if row.try_get::<Option<String>, _>("res_id")?.is_some() => {
+            Some(stored_from_row(&row, compressed, id)?)
+        }
+        _ => None,
+    };
     let core = core_from_row(&row)?;
     if core.sample.is_none() {
-        return Ok(Some(AnalysisWhole { core, head: None }));
+        return Ok(Some(AnalysisWhole {
+            core,
+            head: None,
+            results,
+        }));
     }
     let (mut minimal, subtraction_ids) = minimal_from_row(&row)?;
     let names: Vec<(String, String)> = parse(&row.try_get::<String, _>("subtractions_json")?)?;
@@ -91,6 +118,7 @@ pub async fn get(db: &Db, id: &str) -> DbResult<Option<AnalysisWhole>> {
     Ok(Some(AnalysisWhole {
         core,
         head: Some((minimal, files)),
+        results,
     }))
 }
 
@@ -98,6 +126,34 @@ pub async fn get(db: &Db, id: &str) -> DbResult<Option<AnalysisWhole>> {
 pub enum Stored {
     Plain(Vec<u8>),
     Deflated(Deflated),
+}
+
+/// The BLAST records of analysis `analysis` (an SQL expression) as one JSON text.
+fn blast_json(db: &Db, analysis: &str) -> String {
+    let aggregate = match db.dialect() {
+        super::Dialect::Sqlite => "json_group_array(json_array(",
+        super::Dialect::Postgres => "COALESCE(json_agg(json_build_array(",
+    };
+    let close = match db.dialect() {
+        super::Dialect::Sqlite => "))",
+        super::Dialect::Postgres => ")), '[]')::text",
+    };
+    format!(
+        "(SELECT {aggregate}b.id, b.sequence_index, b.sequence, b.backend, b.created_at, \
+         b.updated_at, b.last_checked_at, b.interval, b.rid, b.ready, b.error, b.result, \
+         b.deadline_at{close} FROM blast_records b WHERE b.analysis_id = {analysis})"
+    )
+}
+
+/// The stored results' columns of `analysis_results res`: the plain bytes only when they are
+/// wanted or nothing else is stored.
+fn results_columns(compressed: bool) -> &'static str {
+    if compressed {
+        "CASE WHEN res.prepared_deflate IS NULL THEN res.prepared END AS prepared, \
+         res.prepared_deflate, res.prepared_crc32, res.prepared_length"
+    } else {
+        "res.prepared"
+    }
 }
 
 /// The prepared results of a ready analysis (compressed when `compressed` and stored so) and,
@@ -108,30 +164,14 @@ pub async fn results(
     with_blast: bool,
     compressed: bool,
 ) -> DbResult<Option<(Stored, Vec<BlastRecord>)>> {
-    let blast = match (with_blast, db.dialect()) {
-        (false, _) => "CAST('[]' AS TEXT)",
-        (true, super::Dialect::Sqlite) => {
-            "(SELECT json_group_array(json_array(b.id, b.sequence_index, \
-             b.sequence, b.backend, b.created_at, b.updated_at, b.last_checked_at, b.interval, b.rid, \
-             b.ready, b.error, b.result, b.deadline_at)) FROM blast_records b \
-             WHERE b.analysis_id = $1)"
-        }
-        (true, super::Dialect::Postgres) => {
-            "(SELECT COALESCE(json_agg(json_build_array(b.id, b.sequence_index, \
-             b.sequence, b.backend, b.created_at, b.updated_at, b.last_checked_at, b.interval, b.rid, \
-             b.ready, b.error, b.result, b.deadline_at)), '[]')::text FROM blast_records b \
-             WHERE b.analysis_id = $1)"
-        }
-    };
-    // The plain bytes only when they are wanted or nothing else is stored.
-    let columns = if compressed {
-        "CASE WHEN prepared_deflate IS NULL THEN prepared END AS prepared, prepared_deflate, \
-         prepared_crc32, prepared_length"
+    let blast = if with_blast {
+        blast_json(db, "$1")
     } else {
-        "prepared"
+        "CAST('[]' AS TEXT)".to_owned()
     };
     let sql = format!(
-        "SELECT {columns}, {blast} AS blast_json FROM analysis_results WHERE analysis_id = $1"
+        "SELECT {}, {blast} AS blast_json FROM analysis_results res WHERE res.analysis_id = $1",
+        results_columns(compressed)
     );
     let Some(row) = sqlx::query(&sql)
         .bind(id)
@@ -140,6 +180,31 @@ pub async fn results(
     else {
         return Ok(None);
     };
+    stored_from_row(&row, compressed, id).map(Some)
+}
+
+type BlastColumns = (
+    i64,
+    i64,
+    String,
+    String,
+    i64,
+    i64,
+    i64,
+    i64,
+    Option<String>,
+    i64,
+    Option<String>,
+    Option<String>,
+    i64,
+);
+
+/// The results and BLAST records of a row with [`results_columns`] and `blast_json`.
+fn stored_from_row(
+    row: &AnyRow,
+    compressed: bool,
+    id: &str,
+) -> DbResult<(Stored, Vec<BlastRecord>)> {
     let deflate = if compressed {
         row.try_get::<Option<Vec<u8>>, _>("prepared_deflate")?
     } else {
@@ -153,21 +218,6 @@ pub async fn results(
         }),
         None => Stored::Plain(row.try_get("prepared")?),
     };
-    type BlastColumns = (
-        i64,
-        i64,
-        String,
-        String,
-        i64,
-        i64,
-        i64,
-        i64,
-        Option<String>,
-        i64,
-        Option<String>,
-        Option<String>,
-        i64,
-    );
     let columns: Vec<BlastColumns> = parse(&row.try_get::<String, _>("blast_json")?)?;
     let records = columns
         .into_iter()
@@ -188,5 +238,5 @@ pub async fn results(
             deadline_at: c.12,
         })
         .collect();
-    Ok(Some((stored, records)))
+    Ok((stored, records))
 }

@@ -14,7 +14,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
 use crate::http::Ids;
 use crate::ops;
-use crate::ops::analyses::{delete_cascade, full_body, respond_with_analysis};
+use crate::ops::analyses::{delete_cascade, full_body, respond_with_analysis, results_with_head};
 use crate::ops::auth::JobAuth;
 use crate::ops::finalize::{already_finalized, no_such_analysis};
 use crate::ops::uploads::{receive_upload, upload_params};
@@ -42,7 +42,7 @@ pub async fn get_one(
     Ids(analysis_id): Ids<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let whole = db::analysis_whole::get(&app.db, &analysis_id)
+    let whole = db::analysis_whole::get(&app.db, &analysis_id, results_with_head(&headers))
         .await?
         .ok_or_else(ApiError::not_found)?;
     if whole.core.job_id != job.job_id {

@@ -58,13 +58,21 @@ fn check(principal: &Principal, analysis: &AnalysisCore, right: Right) -> ApiRes
     }
 }
 
-/// U2: the analysis for a reader, checked as [`access`] does, with its body's head.
+/// What a GET with these headers needs read with the head: the results too (`Some(compressed)`)
+/// unless the reply may be a 304, which needs only the head.
+pub fn results_with_head(headers: &HeaderMap) -> Option<bool> {
+    (!headers.contains_key(header::IF_MODIFIED_SINCE)).then(|| caching::accepts_gzip(headers))
+}
+
+/// U2: the analysis for a reader, checked as [`access`] does, with its body's head (and, for a
+/// request that cannot be answered 304, its results: one round trip).
 pub async fn readable_whole(
     app: &App,
     principal: &Principal,
     analysis_id: &str,
+    headers: &HeaderMap,
 ) -> ApiResult<AnalysisWhole> {
-    let whole = db::analysis_whole::get(&app.db, analysis_id)
+    let whole = db::analysis_whole::get(&app.db, analysis_id, results_with_head(headers))
         .await?
         .ok_or_else(ApiError::not_found)?;
     check(principal, &whole.core, Right::Read)?;
@@ -117,7 +125,7 @@ impl AnalysisBody {
 
 /// The body of analysis `analysis_id` (U10, J4: just written, so no 304; never compressed).
 pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> {
-    let whole = db::analysis_whole::get(&app.db, analysis_id)
+    let whole = db::analysis_whole::get(&app.db, analysis_id, Some(false))
         .await?
         .ok_or_else(ApiError::not_found)?;
     body_of(app, whole, false).await
@@ -126,10 +134,12 @@ pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> 
 /// The body, gzip-encoded from the stored compressed results when `gzip` (and they are stored so).
 async fn body_of(app: &App, whole: AnalysisWhole, gzip: bool) -> ApiResult<AnalysisBody> {
     let (minimal, files) = whole.head.ok_or_else(ApiError::parent_sample_missing)?;
-    let results = if minimal.ready {
-        super::results::encoded_results(app, &minimal.id, &minimal.workflow, gzip).await?
-    } else {
-        None
+    let results = match whole.results {
+        Some((stored, records)) => Some(super::results::encode(stored, records).await?),
+        None if minimal.ready => {
+            super::results::encoded_results(app, &minimal.id, &minimal.workflow, gzip).await?
+        }
+        None => None,
     };
     let mut head = serde_json::to_vec(&AnalysisHead {
         minimal: &minimal,

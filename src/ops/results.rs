@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use crate::app::App;
 use crate::db;
 use crate::db::analysis_whole::Stored;
+use crate::db::blast::BlastRecord;
 use crate::format::gzip_splice::{deflate_once, Deflated};
 use crate::http::error::{ApiError, ApiResult};
 
@@ -45,11 +46,16 @@ pub async fn encoded_results(
     else {
         return Ok(None);
     };
+    encode(stored, records).await.map(Some)
+}
+
+/// Stored results with their BLAST records attached, ready to send.
+pub async fn encode(stored: Stored, records: Vec<BlastRecord>) -> ApiResult<Encoded> {
     if records.is_empty() {
-        return Ok(Some(match stored {
+        return Ok(match stored {
             Stored::Plain(bytes) => Encoded::Plain(bytes),
             Stored::Deflated(deflated) => Encoded::Deflated(deflated),
-        }));
+        });
     }
     let mut blast = BTreeMap::new();
     for record in records {
@@ -57,7 +63,7 @@ pub async fn encoded_results(
             .map_err(ApiError::internal)?;
         blast.insert(record.sequence_index, json);
     }
-    Ok(Some(match stored {
+    Ok(match stored {
         Stored::Plain(prepared) => {
             Encoded::Plain(crate::format::nuvs::fill_blast(&prepared, &blast))
         }
@@ -72,7 +78,7 @@ pub async fn encoded_results(
             .map_err(ApiError::internal)?;
             Encoded::Deflated(filled)
         }
-    }))
+    })
 }
 
 /// The bytes of a stored stream (which has no final block: an empty one is added to end it).
