@@ -46,6 +46,14 @@ pub async fn analyses(database_url: &str, template: &str, first: u64, count: u64
         );
         start = last + 1;
     }
+    if !sqlite {
+        // What PostgreSQL's documentation asks after a bulk load (autovacuum would do it within a
+        // minute): without statistics the planner misjudges the list's plan.
+        connect(database_url)
+            .await?
+            .execute("ANALYZE analyses, analysis_counts")
+            .await?;
+    }
     Ok(())
 }
 

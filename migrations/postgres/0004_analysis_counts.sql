@@ -23,29 +23,38 @@ RETURNS void LANGUAGE sql AS $$
     DO UPDATE SET analyses = analysis_counts.analyses + EXCLUDED.analyses;
 $$;
 
--- The sample row is read FOR SHARE, so a concurrent change of its rights (which locks it) is
--- either wholly before this analysis is counted or counts it when it moves the sample's analyses.
-CREATE FUNCTION analysis_counts_on_analysis() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    s samples%ROWTYPE;
+-- Statement triggers with transition tables: one counter update per statement and class, so a
+-- bulk insert does not leave a dead version of the counter row per analysis. The samples are
+-- read FOR SHARE, so a concurrent change of their rights (which locks them) is either wholly
+-- before these analyses are counted or counts them when it moves the sample's analyses.
+CREATE FUNCTION analysis_counts_on_analyses() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        SELECT * INTO s FROM samples WHERE id = NEW.sample_id FOR SHARE;
-        IF FOUND THEN
-            PERFORM analysis_counts_add(s.user_id, s.group_id, s.group_read, s.all_read, 1);
-        END IF;
-        RETURN NEW;
+        PERFORM 1 FROM samples WHERE id IN (SELECT sample_id FROM changed) FOR SHARE;
+        INSERT INTO analysis_counts (owner_id, group_id, group_read, all_read, analyses)
+        SELECT s.user_id, COALESCE(s.group_id, ''), s.group_read, s.all_read, COUNT(*)
+        FROM changed c JOIN samples s ON s.id = c.sample_id
+        GROUP BY s.user_id, COALESCE(s.group_id, ''), s.group_read, s.all_read
+        ON CONFLICT (owner_id, group_id, group_read, all_read)
+        DO UPDATE SET analyses = analysis_counts.analyses + EXCLUDED.analyses;
+    ELSE
+        PERFORM 1 FROM samples WHERE id IN (SELECT sample_id FROM changed) FOR SHARE;
+        UPDATE analysis_counts k SET analyses = k.analyses - d.n
+        FROM (SELECT s.user_id, COALESCE(s.group_id, '') AS group_id, s.group_read, s.all_read,
+                     COUNT(*) AS n
+              FROM changed c JOIN samples s ON s.id = c.sample_id
+              GROUP BY s.user_id, COALESCE(s.group_id, ''), s.group_read, s.all_read) d
+        WHERE k.owner_id = d.user_id AND k.group_id = d.group_id
+            AND k.group_read = d.group_read AND k.all_read = d.all_read;
     END IF;
-    SELECT * INTO s FROM samples WHERE id = OLD.sample_id FOR SHARE;
-    IF FOUND THEN
-        PERFORM analysis_counts_add(s.user_id, s.group_id, s.group_read, s.all_read, -1);
-    END IF;
-    RETURN OLD;
+    RETURN NULL;
 END;
 $$;
 
-CREATE TRIGGER analysis_counts_analysis AFTER INSERT OR DELETE ON analyses
-FOR EACH ROW EXECUTE FUNCTION analysis_counts_on_analysis();
+CREATE TRIGGER analysis_counts_analysis_insert AFTER INSERT ON analyses
+REFERENCING NEW TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION analysis_counts_on_analyses();
+CREATE TRIGGER analysis_counts_analysis_delete AFTER DELETE ON analyses
+REFERENCING OLD TABLE AS changed FOR EACH STATEMENT EXECUTE FUNCTION analysis_counts_on_analyses();
 
 -- A sample's rights change moves its analyses to their new class; analyses of a missing sample
 -- are not listed, so they are not counted either.
