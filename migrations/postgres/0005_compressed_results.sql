@@ -4,3 +4,7 @@
 ALTER TABLE analysis_results ADD COLUMN prepared_deflate BYTEA;
 ALTER TABLE analysis_results ADD COLUMN prepared_crc32 BIGINT;
 ALTER TABLE analysis_results ADD COLUMN prepared_length BIGINT;
+-- Results are read far more often than written: keep them out of TOAST's pglz compression, so a
+-- read is a copy rather than a decompression (the deflate copy would not compress anyway).
+ALTER TABLE analysis_results ALTER COLUMN prepared SET STORAGE EXTERNAL;
+ALTER TABLE analysis_results ALTER COLUMN prepared_deflate SET STORAGE EXTERNAL;

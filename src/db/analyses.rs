@@ -318,7 +318,8 @@ fn page_clause(page: PageRequest) -> String {
 
 /// The readable analyses counted from the counts of migration 0004 (`$1` admin, `$2` user id): a
 /// few rows per user and group, whatever the number of analyses.
-const COUNTED: &str = "(SELECT CAST(COALESCE(SUM(c.analyses), 0) AS BIGINT) FROM analysis_counts c \
+const COUNTED: &str =
+    "(SELECT CAST(COALESCE(SUM(c.analyses), 0) AS BIGINT) FROM analysis_counts c \
      WHERE $1 = 1 OR c.owner_id = $2 OR c.all_read = 1 OR (c.group_read = 1 AND c.group_id IN \
      (SELECT group_id FROM user_groups WHERE user_id = $2)))";
 
@@ -329,7 +330,9 @@ async fn list_all_readable(
     principal: &Principal,
     page: PageRequest,
 ) -> DbResult<(Vec<AnalysisMinimal>, i64)> {
-    let columns = MINIMAL_SELECT.strip_prefix("SELECT ").unwrap_or(MINIMAL_SELECT);
+    let columns = MINIMAL_SELECT
+        .strip_prefix("SELECT ")
+        .unwrap_or(MINIMAL_SELECT);
     let sql = format!(
         "SELECT {COUNTED} AS found_count, {columns} WHERE {READABLE} \
          ORDER BY a.created_at DESC, a.id DESC {}",

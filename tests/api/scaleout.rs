@@ -12,7 +12,8 @@ use tempfile::TempDir;
 
 use crate::support::{
     create_admin_process, create_pg_database, files_under, fixture_bytes, pg_admin_url,
-    pg_host_port, pg_url_via, Backend, Creds, Instance, Reply, Setup, TcpProxy, TestApp,
+    pg_host_port, pg_url_via, Backend, Creds, Instance, PgDatabase, Reply, Setup, TcpProxy,
+    TestApp,
 };
 
 /// Longest a request may take while the database is unreachable (`--db-acquire-timeout` is 1 s).
@@ -95,21 +96,51 @@ fn file_names(analysis: &Value) -> Vec<String> {
     names
 }
 
+/// Two `vira serve` processes on one fresh PostgreSQL database and one data path, with an
+/// administrator's key made by the CLI.
+struct Pair {
+    _pg: PgDatabase,
+    data: TempDir,
+    a: Instance,
+    b: Instance,
+    admin: Creds,
+}
+
+/// A [`Pair`], or `None` (after a printed reason) when no PostgreSQL answers.
+async fn two_instances() -> Option<Pair> {
+    let (database_url, pg) = create_pg_database().await?;
+    let data = TempDir::new().expect("tempdir");
+    // Both start (and migrate, under the advisory lock) at the same time on the fresh database.
+    let (a, b) = tokio::join!(
+        Instance::start(data.path(), &database_url, &[]),
+        Instance::start(data.path(), &database_url, &[]),
+    );
+    let admin = create_admin_process(data.path(), &database_url).await;
+    Some(Pair {
+        _pg: pg,
+        data,
+        a,
+        b,
+        admin,
+    })
+}
+
 /// Two `vira serve` processes, one PostgreSQL database, one data path: what is made through one is
 /// served by the other, and racing finalizes / uploads across the two have exactly one winner.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_share_one_database() {
     let started = Instant::now();
-    let Some((database_url, _pg)) = create_pg_database().await else {
+    // `_pg` is bound (not `..`): the database lives as long as the test.
+    let Some(Pair {
+        _pg,
+        data,
+        mut a,
+        mut b,
+        admin,
+    }) = two_instances().await
+    else {
         return;
     };
-    let data = TempDir::new().expect("tempdir");
-    // Both start (and migrate, under the advisory lock) at the same time on the fresh database.
-    let (mut a, mut b) = tokio::join!(
-        Instance::start(data.path(), &database_url, &[]),
-        Instance::start(data.path(), &database_url, &[]),
-    );
-    let admin = create_admin_process(data.path(), &database_url).await;
 
     // The key printed by the CLI works on both.
     a.get("/api/analyses", &admin).await.assert_status(200);
@@ -279,15 +310,16 @@ async fn probe(via: &Instance, user: &Creds, user_id: &str) -> Reply {
 /// applies at once on the instance that made it and within that time on the other.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_user_change_reaches_every_instance_within_the_auth_cache_time() {
-    let Some((database_url, _pg)) = create_pg_database().await else {
+    let Some(Pair {
+        _pg,
+        data: _data,
+        mut a,
+        mut b,
+        admin,
+    }) = two_instances().await
+    else {
         return;
     };
-    let data = TempDir::new().expect("tempdir");
-    let (mut a, mut b) = tokio::join!(
-        Instance::start(data.path(), &database_url, &[]),
-        Instance::start(data.path(), &database_url, &[]),
-    );
-    let admin = create_admin_process(data.path(), &database_url).await;
     let reply = a
         .json(
             Method::POST,
