@@ -58,7 +58,8 @@ perf record -F 1999 -g --call-graph dwarf,16384 -o "$OUT.perf.data" -p "$PID" --
 PERF=$!
 wrk -t2 -c16 -d"${SECONDS_}s" --latency -H "Authorization: $AUTH_HEADER" "$BASE$TARGET"
 wait $PERF || true
-perf report -i "$OUT.perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null | grep -E "^ +[0-9]" | cut -c1-140 | head -40
+# (`head` closes the pipe early: not a failure.)
+perf report -i "$OUT.perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null | grep -E "^ +[0-9]" | cut -c1-140 | head -40 || true
 if command -v inferno-collapse-perf >/dev/null && command -v inferno-flamegraph >/dev/null; then
   perf script -i "$OUT.perf.data" 2>/dev/null | inferno-collapse-perf | inferno-flamegraph > "$OUT.svg"
   echo "flame graph: $OUT.svg"
