@@ -21,7 +21,7 @@ pub struct App {
     /// Job keys checked within `--auth-cache-ms`, to the job's id.
     pub job_key_cache: CredentialCache<String>,
     /// Rendered exports of unchanged analyses (`--export-cache-bytes`).
-    pub export_cache: crate::ops::export_cache::ExportCache,
+    pub export_cache: crate::export::cache::ExportCache,
 }
 
 pub type AppState = Arc<App>;
@@ -49,7 +49,7 @@ impl App {
             password_slots,
             auth_cache: CredentialCache::new(auth_cache_ttl),
             job_key_cache: CredentialCache::new(auth_cache_ttl),
-            export_cache: crate::ops::export_cache::ExportCache::new(export_cache_bytes),
+            export_cache: crate::export::cache::ExportCache::new(export_cache_bytes),
         });
         Ok(app)
     }

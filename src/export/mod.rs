@@ -1,5 +1,6 @@
 //! CSV and XLSX exports (contract §10): one table model, two writers.
 
+pub mod cache;
 pub mod pyfmt;
 pub mod xlsx;
 

@@ -6,7 +6,6 @@
 pub mod analyses;
 pub mod auth;
 pub mod blast;
-pub mod export_cache;
 pub mod finalize;
 pub mod imports;
 pub mod results;
