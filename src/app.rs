@@ -40,6 +40,7 @@ impl App {
         let files = FileStore::local(&config.storage.data_path).await?;
         let password_slots = tokio::sync::Semaphore::new(config.login_concurrency as usize);
         let auth_cache_ttl = std::time::Duration::from_millis(config.auth_cache_ms);
+        let auth_cache_entries = config.auth_cache_entries;
         let export_cache_bytes = usize::try_from(config.export_cache_bytes).unwrap_or(usize::MAX);
         let app = Arc::new(App {
             config,
@@ -47,8 +48,8 @@ impl App {
             files,
             blast,
             password_slots,
-            auth_cache: CredentialCache::new(auth_cache_ttl),
-            job_key_cache: CredentialCache::new(auth_cache_ttl),
+            auth_cache: CredentialCache::new(auth_cache_ttl, auth_cache_entries),
+            job_key_cache: CredentialCache::new(auth_cache_ttl, auth_cache_entries),
             export_cache: crate::export::cache::ExportCache::new(export_cache_bytes),
         });
         Ok(app)

@@ -139,6 +139,10 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_AUTH_CACHE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(0..=60_000))]
     pub auth_cache_ms: u64,
 
+    /// Checked keys remembered at most (users and jobs each); a full cache starts over.
+    #[arg(long, env = "VIRA_AUTH_CACHE_ENTRIES", default_value_t = 10_000)]
+    pub auth_cache_entries: usize,
+
     /// Bytes of rendered exports (CSV, XLSX) kept for analyses that have not changed since; one
     /// export larger than a quarter of this is never kept. 0 turns the cache off.
     #[arg(long, env = "VIRA_EXPORT_CACHE_BYTES", default_value_t = 67_108_864)]

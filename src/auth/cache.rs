@@ -9,9 +9,6 @@ use std::time::{Duration, Instant};
 
 use super::rights::Principal;
 
-/// Entries at most; when full the cache starts over (it only saves database round trips).
-const CAPACITY: usize = 10_000;
-
 /// What a user's key stands for.
 #[derive(Clone)]
 pub struct Known {
@@ -22,6 +19,8 @@ pub struct Known {
 /// Key digests checked for a login, with what they stand for (`T`).
 pub struct CredentialCache<T> {
     ttl: Duration,
+    /// Entries at most; when full the cache starts over (it only saves database round trips).
+    capacity: usize,
     entries: Mutex<HashMap<String, Entry<T>>>,
 }
 
@@ -32,10 +31,11 @@ struct Entry<T> {
 }
 
 impl<T: Clone> CredentialCache<T> {
-    /// A cache whose entries live `ttl` (zero: nothing is cached).
-    pub fn new(ttl: Duration) -> CredentialCache<T> {
+    /// A cache of at most `capacity` entries that live `ttl` (zero: nothing is cached).
+    pub fn new(ttl: Duration, capacity: usize) -> CredentialCache<T> {
         CredentialCache {
             ttl,
+            capacity,
             entries: Mutex::new(HashMap::new()),
         }
     }
@@ -52,11 +52,11 @@ impl<T: Clone> CredentialCache<T> {
     }
 
     pub fn put(&self, key_digest: String, login: &str, value: T) {
-        if self.ttl.is_zero() {
+        if self.ttl.is_zero() || self.capacity == 0 {
             return;
         }
         let mut entries = self.entries();
-        if entries.len() >= CAPACITY {
+        if entries.len() >= self.capacity {
             entries.clear();
         }
         entries.insert(
@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn entries_expire_and_are_bound_to_their_handle() {
-        let cache: CredentialCache<Known> = CredentialCache::new(Duration::from_millis(50));
+        let cache: CredentialCache<Known> = CredentialCache::new(Duration::from_millis(50), 2);
         cache.put("d".into(), "lab", known("lab"));
         assert!(cache.get("d", "lab").is_some());
         assert!(
@@ -104,7 +104,12 @@ mod tests {
         cache.put("d".into(), "lab", known("lab"));
         cache.clear();
         assert!(cache.get("d", "lab").is_none());
-        let off: CredentialCache<Known> = CredentialCache::new(Duration::ZERO);
+        // At the capacity the cache starts over.
+        cache.put("a".into(), "lab", known("lab"));
+        cache.put("b".into(), "lab", known("lab"));
+        cache.put("c".into(), "lab", known("lab"));
+        assert!(cache.get("a", "lab").is_none() && cache.get("c", "lab").is_some());
+        let off: CredentialCache<Known> = CredentialCache::new(Duration::ZERO, 2);
         off.put("d".into(), "lab", known("lab"));
         assert!(off.get("d", "lab").is_none());
     }

@@ -26,7 +26,7 @@ pub struct AnalysisCore {
 
 pub async fn get_core(db: &Db, id: &str) -> DbResult<Option<AnalysisCore>> {
     let row = sqlx::query(
-        "SELECT a.id, a.sample_id, a.job_id, a.workflow, a.index_id, a.ready, a.updated_at, \
+        "SELECT a.id, a.sample_id, a.job_id AS a_job_id, a.workflow, a.index_id, a.ready, a.updated_at, \
          s.id AS s_id, s.user_id AS s_owner, s.group_id, s.group_read, s.group_write, s.all_read, s.all_write \
          FROM analyses a LEFT JOIN samples s ON s.id = a.sample_id WHERE a.id = $1",
     )
@@ -36,7 +36,8 @@ pub async fn get_core(db: &Db, id: &str) -> DbResult<Option<AnalysisCore>> {
     row.as_ref().map(core_from_row).transpose()
 }
 
-/// The [`AnalysisCore`] of a row with the columns of [`get_core`].
+/// The [`AnalysisCore`] of a row with the columns of [`get_core`] (the analysis's job id as
+/// `a_job_id`: `job_id` is the joined job's, in the minimal columns).
 pub(super) fn core_from_row(row: &AnyRow) -> DbResult<AnalysisCore> {
     let sample = match row.try_get::<Option<String>, _>("s_id")? {
         None => None,
@@ -52,7 +53,7 @@ pub(super) fn core_from_row(row: &AnyRow) -> DbResult<AnalysisCore> {
     Ok(AnalysisCore {
         id: row.try_get("id")?,
         sample_id: row.try_get("sample_id")?,
-        job_id: row.try_get("job_id")?,
+        job_id: row.try_get("a_job_id")?,
         workflow: row.try_get("workflow")?,
         index_id: row.try_get("index_id")?,
         ready: get_flag(row, "ready")?,

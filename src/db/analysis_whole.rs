@@ -1,7 +1,8 @@
-//! One analysis whole, as U2 and J3 serve it, in two round trips: the head (what the rights check
-//! needs, the minimal fields, its files and subtraction names) and then, only when the reply is not
-//! a 304, the prepared results with their BLAST records. Lists come back as JSON text aggregated by
-//! the database, which is where the two dialects differ.
+//! One analysis whole, as U2 and J3 serve it: the head (what the rights check needs, the minimal
+//! fields, its files and subtraction names) and the prepared results with their BLAST records, in
+//! one round trip; a request that may be answered 304 reads the head alone and the results after,
+//! only when it is not a 304. Lists come back as JSON text aggregated by the database, which is
+//! where the two dialects differ.
 
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -22,7 +23,8 @@ pub struct AnalysisWhole {
     pub results: Option<(Stored, Vec<BlastRecord>)>,
 }
 
-const HEAD_COLUMNS: &str = "SELECT a.id, a.sample_id, a.job_id, a.workflow, a.index_id, a.ready, \
+const HEAD_COLUMNS: &str =
+    "SELECT a.id, a.sample_id, a.job_id AS a_job_id, a.workflow, a.index_id, a.ready, \
      a.created_at, a.updated_at, a.read_count, a.subtractions, a.ref_id, a.user_id, \
      s.id AS s_id, s.user_id AS s_owner, s.group_id, s.group_read, s.group_write, s.all_read, \
      s.all_write, s.name AS sample_name, i.version AS index_version, r.name AS ref_name, \
@@ -32,12 +34,11 @@ const HEAD_COLUMNS: &str = "SELECT a.id, a.sample_id, a.job_id, a.workflow, a.in
 
 const HEAD_JOINS: &str = " FROM analyses a LEFT JOIN samples s ON s.id = a.sample_id \
      LEFT JOIN indexes i ON i.id = a.index_id LEFT JOIN refs r ON r.id = a.ref_id \
-     LEFT JOIN users u ON u.id = a.user_id LEFT JOIN jobs j ON j.id = a.job_id WHERE a.id = $1";
+     LEFT JOIN users u ON u.id = a.user_id LEFT JOIN jobs j ON j.id = a.job_id";
 
-const HEAD_JOINS_WITH_RESULTS: &str = " FROM analyses a LEFT JOIN samples s ON s.id = a.sample_id \
-     LEFT JOIN indexes i ON i.id = a.index_id LEFT JOIN refs r ON r.id = a.ref_id \
-     LEFT JOIN users u ON u.id = a.user_id LEFT JOIN jobs j ON j.id = a.job_id \
-     LEFT JOIN analysis_results res ON res.analysis_id = a.id AND a.ready = 1 WHERE a.id = $1";
+/// The stored results of a ready analysis, joined to [`HEAD_JOINS`] as `res`.
+const RESULTS_JOIN: &str =
+    " LEFT JOIN analysis_results res ON res.analysis_id = a.id AND a.ready = 1";
 
 const SQLITE_LISTS: &str =
     "(SELECT json_group_array(json_array(f.id, f.name, f.name_on_disk, f.format, \
@@ -66,10 +67,10 @@ pub async fn get(db: &Db, id: &str, results: Option<bool>) -> DbResult<Option<An
         super::Dialect::Postgres => POSTGRES_LISTS,
     };
     let sql = match results {
-        None => format!("{HEAD_COLUMNS}{lists}{HEAD_JOINS}"),
+        None => format!("{HEAD_COLUMNS}{lists}{HEAD_JOINS} WHERE a.id = $1"),
         Some(compressed) => format!(
             "{HEAD_COLUMNS}{lists}, res.analysis_id AS res_id, {}, {} AS blast_json \
-             {HEAD_JOINS_WITH_RESULTS}",
+             {HEAD_JOINS}{RESULTS_JOIN} WHERE a.id = $1",
             results_columns(compressed),
             blast_json(db, "a.id"),
         ),

@@ -11,29 +11,15 @@ use crate::db::blast::BlastRecord;
 use crate::format::gzip_splice::{deflate_once, Deflated};
 use crate::http::error::{ApiError, ApiResult};
 
-/// The formatted `results` of a ready analysis, BLAST records attached for NuVs (one round trip).
-pub async fn results_for(
-    app: &App,
-    analysis_id: &str,
-    workflow: &str,
-) -> ApiResult<Option<Vec<u8>>> {
-    match encoded_results(app, analysis_id, workflow, false).await? {
-        Some(Encoded::Plain(bytes)) => Ok(Some(bytes)),
-        Some(Encoded::Deflated(_)) => Err(ApiError::internal(anyhow::anyhow!(
-            "compressed results where plain ones were asked for"
-        ))),
-        None => Ok(None),
-    }
-}
-
 /// Results ready to send: plain, or compressed (only when `compressed` was asked for).
 pub enum Encoded {
     Plain(Vec<u8>),
     Deflated(Deflated),
 }
 
-/// [`results_for`], compressed when `compressed` and the analysis has its results stored so. NuVs
-/// results with BLAST records are filled in per request, and then compressed per request too.
+/// The formatted `results` of a ready analysis, BLAST records attached for NuVs (one round trip),
+/// compressed when `compressed` and the analysis has its results stored so. NuVs results with
+/// BLAST records are filled in per request, and then compressed per request too.
 pub async fn encoded_results(
     app: &App,
     analysis_id: &str,

@@ -320,21 +320,7 @@ async fn a_user_change_reaches_every_instance_within_the_auth_cache_time() {
     else {
         return;
     };
-    let reply = a
-        .json(
-            Method::POST,
-            "/api/users",
-            Some(&admin),
-            &json!({"handle": "lab"}),
-        )
-        .await;
-    reply.assert_status(201);
-    let created = reply.json();
-    let lab = Creds {
-        login: "lab".into(),
-        key: created["key"].as_str().expect("key").to_owned(),
-    };
-    let user_id = id(&created);
+    let (lab, user_id) = a.as_admin(&admin).user("lab", &[]).await;
     // Both instances have now checked (and cached) the key of a non-administrator.
     probe(&a, &lab, &user_id).await.assert_status(403);
     probe(&b, &lab, &user_id).await.assert_status(403);
