@@ -8,6 +8,7 @@ use crate::blast::Blast;
 use crate::config::ServeConfig;
 use crate::db::Db;
 use crate::files::FileStore;
+use crate::model::health::Readiness;
 
 pub struct App {
     pub config: ServeConfig,
@@ -22,6 +23,8 @@ pub struct App {
     pub job_key_cache: CredentialCache<String>,
     /// Rendered exports of unchanged analyses (`--export-cache-bytes`).
     pub export_cache: crate::export::cache::ExportCache,
+    /// The last readiness report and when it was made (`ops::health`).
+    pub readiness: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Readiness>)>>,
 }
 
 pub type AppState = Arc<App>;
@@ -51,6 +54,7 @@ impl App {
             auth_cache: CredentialCache::new(auth_cache_ttl, auth_cache_entries),
             job_key_cache: CredentialCache::new(auth_cache_ttl, auth_cache_entries),
             export_cache: crate::export::cache::ExportCache::new(export_cache_bytes),
+            readiness: tokio::sync::Mutex::new(None),
         });
         Ok(app)
     }

@@ -8,7 +8,7 @@ use crate::config::{LogFormat, ServeConfig, StorageOptions};
 #[derive(Debug, Parser)]
 #[command(
     name = "vira",
-    version,
+    version = crate::telemetry::VERSION,
     about = "A Virtool-compatible analyses service"
 )]
 pub struct Cli {
@@ -92,21 +92,36 @@ pub async fn run(cli: Cli) -> i32 {
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
     raise_file_limit(&config);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let jobs_listener = match config.jobs_listen {
         Some(addr) => Some(tokio::net::TcpListener::bind(addr).await?),
         None => None,
     };
+    let metrics = match config.metrics_listen {
+        Some(addr) => {
+            let handle = crate::telemetry::install_metrics()?;
+            let since_epoch = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default();
+            metrics::gauge!("vira_start_time_seconds").set(since_epoch.as_secs_f64());
+            Some((tokio::net::TcpListener::bind(addr).await?, handle))
+        }
+        None => None,
+    };
     let app = App::build(config).await?;
-    tracing::info!(address = %listener.local_addr()?, "vira listening");
-    crate::server::run(
-        app,
-        listener,
-        jobs_listener,
-        crate::server::shutdown_signal(),
-    )
-    .await
+    tracing::info!(address = %listener.local_addr()?, version = crate::telemetry::VERSION, "vira listening");
+    if let Some((metrics_listener, _)) = &metrics {
+        tracing::info!(address = %metrics_listener.local_addr()?, "metrics listening");
+    }
+    metrics::gauge!("vira_startup_duration_seconds").set(started.elapsed().as_secs_f64());
+    let listeners = crate::server::Listeners {
+        main: listener,
+        jobs: jobs_listener,
+        metrics,
+    };
+    crate::server::run(app, listeners, crate::server::shutdown_signal()).await
 }
 
 async fn create_user(

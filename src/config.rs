@@ -218,6 +218,28 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_SHUTDOWN_GRACE", default_value_t = 30)]
     pub shutdown_grace: u64,
 
+    /// Address of the Prometheus `/metrics` listener; off when not given (keep it off the
+    /// public network: metrics are unauthenticated).
+    #[arg(long, env = "VIRA_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
+
+    /// Milliseconds the readiness check waits for the database before it reports it failed.
+    #[arg(long, env = "VIRA_READY_DB_TIMEOUT_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub ready_db_timeout_ms: u64,
+
+    /// Free bytes the data path must have for the instance to report ready (1 GiB by default).
+    #[arg(
+        long,
+        env = "VIRA_READY_MIN_FREE_BYTES",
+        default_value_t = 1_073_741_824
+    )]
+    pub ready_min_free_bytes: u64,
+
+    /// Milliseconds one readiness result is reused: load balancers polling many times a second
+    /// (or a hostile client) cost one set of checks per interval.
+    #[arg(long, env = "VIRA_READY_CACHE_MS", default_value_t = 500)]
+    pub ready_cache_ms: u64,
+
     /// Do not run the BLAST worker in this process (split deployments; tests drive it by hand).
     #[arg(long, env = "VIRA_NO_BLAST_WORKER")]
     pub no_blast_worker: bool,

@@ -1,9 +1,12 @@
 //! The routers of the listeners: the web pages, `/api` and `/jobs-api` on the main one, the jobs
 //! API alone on `--jobs-listen`; both through the one layer stack of `http::layers`.
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
+use axum::http::header::CONTENT_TYPE;
 use axum::response::{IntoResponse, Response};
+use axum::routing::get;
 use axum::Router;
+use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::compression::CompressionLayer;
 
 use crate::app::AppState;
@@ -32,6 +35,24 @@ async fn unknown_path(request: Request) -> Response {
         return crate::web::unknown_page();
     }
     ApiError::not_found().into_response()
+}
+
+/// Prometheus `/metrics` alone (for `--metrics-listen`). Outside the layer stack: scrapes are
+/// not requests of the service and do not appear in its request metrics.
+pub fn metrics_router(state: AppState, handle: PrometheusHandle) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            get(move |State(app): State<AppState>| async move {
+                crate::ops::metrics::refresh(&app).await;
+                (
+                    [(CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+                    handle.render(),
+                )
+            }),
+        )
+        .fallback(|| async { ApiError::not_found() })
+        .with_state(state)
 }
 
 /// Only the jobs API (for `--jobs-listen`), with the same layers.

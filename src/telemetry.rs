@@ -22,3 +22,111 @@ pub fn init(format: LogFormat) {
             .try_init(),
     };
 }
+
+/// The version and the commit it was built from (`build.rs`), as `--version` prints them.
+pub const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (", env!("VIRA_COMMIT"), ")");
+
+/// Histogram buckets of every `*_seconds` metric: 100 µs (a cached GET) to a minute (finalize of
+/// a large result on a slow disk).
+const SECONDS_BUCKETS: [f64; 17] = [
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+    5.0, 15.0, 60.0,
+];
+
+/// Install the Prometheus recorder (once per process: tests start many servers in one) and
+/// describe the metrics. Until this runs, every metric macro is a no-op.
+pub fn install_metrics() -> anyhow::Result<metrics_exporter_prometheus::PrometheusHandle> {
+    static HANDLE: std::sync::OnceLock<metrics_exporter_prometheus::PrometheusHandle> =
+        std::sync::OnceLock::new();
+    if let Some(handle) = HANDLE.get() {
+        return Ok(handle.clone());
+    }
+    let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .set_buckets_for_metric(
+            metrics_exporter_prometheus::Matcher::Suffix("_seconds".into()),
+            &SECONDS_BUCKETS,
+        )?
+        .install_recorder()?;
+    describe_metrics();
+    metrics::gauge!(
+        "vira_build_info",
+        "version" => env!("CARGO_PKG_VERSION"),
+        "commit" => env!("VIRA_COMMIT")
+    )
+    .set(1.0);
+    Ok(HANDLE.get_or_init(|| handle).clone())
+}
+
+fn describe_metrics() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!(
+        "vira_http_requests_total",
+        "Requests answered, by method, route pattern and status class."
+    );
+    describe_histogram!(
+        "vira_http_request_duration_seconds",
+        Unit::Seconds,
+        "Time from the request's arrival to the end of its response body."
+    );
+    describe_counter!(
+        "vira_http_request_body_bytes_total",
+        Unit::Bytes,
+        "Request body bytes received, by route pattern."
+    );
+    describe_counter!(
+        "vira_http_response_body_bytes_total",
+        Unit::Bytes,
+        "Response body bytes sent, by route pattern."
+    );
+    describe_gauge!(
+        "vira_http_open_connections",
+        "Open client connections, by listener."
+    );
+    describe_gauge!(
+        "vira_db_pool_connections",
+        "Database connections of a pool, idle or in use."
+    );
+    describe_gauge!(
+        "vira_db_pool_max_connections",
+        "The connection cap of a pool."
+    );
+    describe_counter!(
+        "vira_db_errors_total",
+        "Failed database operations, by kind (pool_timeout: no connection within --db-acquire-timeout, unavailable, unique_violation, other)."
+    );
+    describe_gauge!("vira_blast_records", "BLAST records, by state.");
+    describe_gauge!(
+        "vira_blast_worker_lag_seconds",
+        Unit::Seconds,
+        "How long the most overdue pending BLAST record has waited past its due time."
+    );
+    describe_gauge!("vira_uploads_in_progress", "Uploads being received now.");
+    describe_histogram!(
+        "vira_finalize_duration_seconds",
+        Unit::Seconds,
+        "Finalize (J4) time, checking and storing the results, by workflow and outcome."
+    );
+    describe_gauge!(
+        "vira_startup_duration_seconds",
+        Unit::Seconds,
+        "Time from the start of `vira serve` to its first accept (migrations, sweep)."
+    );
+    describe_gauge!(
+        "vira_start_time_seconds",
+        Unit::Seconds,
+        "When this process started, Unix time."
+    );
+    describe_gauge!(
+        "vira_build_info",
+        "Version and commit of the running binary."
+    );
+    describe_gauge!(
+        "vira_process_resident_memory_bytes",
+        Unit::Bytes,
+        "Resident set size of the process."
+    );
+    describe_gauge!(
+        "vira_process_open_fds",
+        "Open file descriptors of the process."
+    );
+}

@@ -6,6 +6,7 @@ pub mod analyses;
 pub mod blast;
 pub mod export;
 pub mod files;
+pub mod health;
 pub mod hmms;
 pub mod refs;
 pub mod samples;
@@ -19,6 +20,8 @@ use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/health/live", get(health::live))
+        .route("/health/ready", get(health::ready))
         .route("/analyses", get(analyses::list))
         .route(
             "/analyses/{analysis_id}",

@@ -314,3 +314,33 @@ pub async fn release_leases(db: &Db, owner: &str) -> DbResult<()> {
         .await?;
     Ok(())
 }
+
+/// Records by state, and when the most overdue pending record was due (metrics: the worker's lag).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct StateCounts {
+    pub pending: i64,
+    pub ready: i64,
+    pub failed: i64,
+    pub oldest_due: Option<Micros>,
+}
+
+pub async fn state_counts(db: &Db) -> DbResult<StateCounts> {
+    let row = sqlx::query(
+        "SELECT \
+           COALESCE(SUM(CASE WHEN ready = 0 AND error IS NULL THEN 1 ELSE 0 END), 0) AS pending, \
+           COALESCE(SUM(CASE WHEN ready = 1 THEN 1 ELSE 0 END), 0) AS ready, \
+           COALESCE(SUM(CASE WHEN ready = 0 AND error IS NOT NULL THEN 1 ELSE 0 END), 0) AS failed, \
+           MIN(CASE WHEN ready = 0 AND error IS NULL THEN \
+                 CASE WHEN last_checked_at + interval * 1000000 < deadline_at \
+                      THEN last_checked_at + interval * 1000000 ELSE deadline_at END END) AS oldest_due \
+         FROM blast_records",
+    )
+    .fetch_one(db.reader())
+    .await?;
+    Ok(StateCounts {
+        pending: row.try_get("pending")?,
+        ready: row.try_get("ready")?,
+        failed: row.try_get("failed")?,
+        oldest_due: row.try_get("oldest_due")?,
+    })
+}

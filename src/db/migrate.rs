@@ -32,6 +32,20 @@ pub async fn run(db: &Db) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Embedded migrations that the database has not recorded as applied (readiness: an instance
+/// whose database another, older instance migrated is not ready to serve this binary's queries).
+pub async fn unapplied(db: &Db) -> super::DbResult<usize> {
+    let applied: Vec<i64> =
+        sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = $1")
+            .bind(true)
+            .fetch_all(db.reader())
+            .await?;
+    Ok(migrator(db.dialect())
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .count())
+}
+
 /// Databases made before vira used sqlx's migrator recorded applied migrations in
 /// `vira_migrations (number, name)`. Record them in `_sqlx_migrations` with the checksums of the
 /// embedded files (those files were never edited), then drop the old table.

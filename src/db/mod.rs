@@ -50,16 +50,25 @@ pub enum DbError {
 }
 
 impl From<sqlx::Error> for DbError {
+    /// Every failed database operation passes here once: count it by kind (metrics).
     fn from(error: sqlx::Error) -> Self {
-        if let sqlx::Error::Database(db) = &error {
-            if db.is_unique_violation() {
-                return DbError::UniqueViolation(db.constraint().map(str::to_owned));
+        let kind = match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => "unique_violation",
+            sqlx::Error::PoolTimedOut => "pool_timeout",
+            _ if is_unavailable(&error) => "unavailable",
+            _ => "other",
+        };
+        metrics::counter!("vira_db_errors_total", "kind" => kind).increment(1);
+        match kind {
+            "unique_violation" => {
+                let constraint = match &error {
+                    sqlx::Error::Database(db) => db.constraint().map(str::to_owned),
+                    _ => None,
+                };
+                DbError::UniqueViolation(constraint)
             }
-        }
-        if is_unavailable(&error) {
-            DbError::Unavailable(error)
-        } else {
-            DbError::Other(anyhow::Error::new(error))
+            "pool_timeout" | "unavailable" => DbError::Unavailable(error),
+            _ => DbError::Other(anyhow::Error::new(error)),
         }
     }
 }
@@ -201,10 +210,39 @@ impl Db {
         Ok(self.write.begin().await?)
     }
 
+    /// One round trip that proves the database answers (readiness).
+    pub async fn ping(&self) -> DbResult<()> {
+        sqlx::query("SELECT 1").execute(&self.read).await?;
+        Ok(())
+    }
+
+    /// How full each pool is (metrics). SQLite has a read and a write pool, PostgreSQL one.
+    pub fn pool_stats(&self) -> Vec<PoolStats> {
+        let stats = |name, pool: &AnyPool| PoolStats {
+            name,
+            size: pool.size(),
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections(),
+        };
+        match self.dialect {
+            Dialect::Sqlite => vec![stats("read", &self.read), stats("write", &self.write)],
+            Dialect::Postgres => vec![stats("main", &self.read)],
+        }
+    }
+
     pub async fn close(&self) {
         self.read.close().await;
         self.write.close().await;
     }
+}
+
+/// One pool's connections: open (`size`), of which idle, and the cap.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolStats {
+    pub name: &'static str,
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
 }
 
 /// Make sure the SQLite file can be created: create its directory and ask for `mode=rwc`.

@@ -34,6 +34,18 @@ impl FileStore {
         self.root.join(key)
     }
 
+    /// Bytes free for vira on the file system of the data path (statvfs: blocks available to
+    /// unprivileged users).
+    pub async fn free_bytes(&self) -> std::io::Result<u64> {
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || {
+            let stats = rustix::fs::statvfs(&root)?;
+            Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
+        })
+        .await
+        .map_err(std::io::Error::other)?
+    }
+
     /// A new temporary object, removed on drop unless committed. It is locked (`flock`) for as
     /// long as its writer lives, so the start-up sweep of any instance can tell an abandoned object
     /// (lock free: its process died) from one being written right now.

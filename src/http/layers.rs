@@ -104,13 +104,16 @@ async fn request_log(request: Request, next: Next) -> Response {
         .map_or("-", |path| path.as_str())
         .to_owned();
     let meter = request.extensions().get::<Arc<BodyMeter>>().cloned();
-    let span = tracing::info_span!("request", id = %id, method = %request.method(), route = %route);
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
     let mut response = next.run(request).instrument(span.clone()).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
     }
     let line = LogLine {
         span,
+        method,
+        route,
         started,
         status: response.status(),
         meter,
@@ -126,6 +129,9 @@ async fn request_log(request: Request, next: Next) -> Response {
 
 struct LogLine {
     span: tracing::Span,
+    method: axum::http::Method,
+    /// The route pattern (`/api/analyses/{analysis_id}`), `-` when none matched.
+    route: String,
     started: Instant,
     status: StatusCode,
     meter: Option<Arc<BodyMeter>>,
@@ -138,7 +144,9 @@ impl LogLine {
             .meter
             .as_ref()
             .map_or(0, |m| m.bytes.load(Ordering::Relaxed));
-        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let latency = self.started.elapsed().as_secs_f64();
+        let latency_ms = latency * 1000.0;
+        self.record_metrics(latency, received);
         tracing::info!(
             target: "vira::request",
             parent: &self.span,
@@ -149,6 +157,36 @@ impl LogLine {
             complete,
             "request"
         );
+    }
+}
+
+impl LogLine {
+    /// The request in the Prometheus metrics (a no-op unless `--metrics-listen` installed a
+    /// recorder). Labels are the route pattern, never the raw path, so their number is bounded.
+    fn record_metrics(&self, latency: f64, received: u64) {
+        let route = if self.route == "-" {
+            "unmatched".to_owned()
+        } else {
+            self.route.clone()
+        };
+        let class = match self.status.as_u16() {
+            100..=199 => "1xx",
+            200..=299 => "2xx",
+            300..=399 => "3xx",
+            400..=499 => "4xx",
+            _ => "5xx",
+        };
+        let labels = [
+            ("method", self.method.as_str().to_owned()),
+            ("route", route.clone()),
+            ("status", class.to_owned()),
+        ];
+        metrics::counter!("vira_http_requests_total", &labels).increment(1);
+        metrics::histogram!("vira_http_request_duration_seconds", &labels).record(latency);
+        metrics::counter!("vira_http_request_body_bytes_total", "route" => route.clone())
+            .increment(received);
+        metrics::counter!("vira_http_response_body_bytes_total", "route" => route)
+            .increment(self.sent);
     }
 }
 

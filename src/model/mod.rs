@@ -1,6 +1,7 @@
 //! Domain and wire types shared by the API, the storage layer and formatting.
 
 pub mod field_errors;
+pub mod health;
 pub mod hmm;
 pub mod ids;
 pub mod otu;

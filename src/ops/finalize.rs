@@ -92,6 +92,27 @@ async fn deflated(results: Vec<u8>) -> ApiResult<(Vec<u8>, Deflated)> {
 /// Prepare `raw` for `analysis` and store it; 409 when another finalize won, 404 when the analysis
 /// was deleted meanwhile.
 pub async fn finalize(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<()> {
+    let started = std::time::Instant::now();
+    let outcome = prepare_and_store(app, analysis, raw).await;
+    let labels = [
+        ("workflow", analysis.workflow.clone()),
+        ("outcome", outcome_label(&outcome).to_owned()),
+    ];
+    metrics::histogram!("vira_finalize_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    outcome
+}
+
+/// `ok`, `rejected` (the client's fault: 4xx) or `error`.
+fn outcome_label(outcome: &ApiResult<()>) -> &'static str {
+    match outcome {
+        Ok(()) => "ok",
+        Err(e) if e.status.is_client_error() => "rejected",
+        Err(_) => "error",
+    }
+}
+
+async fn prepare_and_store(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<()> {
     let prepared = prepare(app, analysis, raw).await?;
     let results = Results {
         raw: &prepared.raw_gzip,

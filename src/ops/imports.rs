@@ -17,8 +17,10 @@ pub async fn receive_import(
     kind: &'static str,
 ) -> ApiResult<Vec<u8>> {
     let mut temp = app.files.create_temp().await?;
+    let receiving = super::uploads::InProgress::start("import");
     crate::http::multipart::receive_file(headers, body, app.config.max_upload_bytes, &mut temp)
         .await?;
+    drop(receiving);
     temp.finish().await?;
     let path = temp
         .path()

@@ -49,6 +49,23 @@ pub fn upload_params(query: &QueryPairs) -> ApiResult<UploadParams> {
     Ok(UploadParams { name, format })
 }
 
+/// One upload being received, in the `vira_uploads_in_progress` gauge (by kind: `analysis_file`,
+/// `import`) until dropped, also when the client goes away mid-body.
+pub struct InProgress(&'static str);
+
+impl InProgress {
+    pub fn start(kind: &'static str) -> InProgress {
+        metrics::gauge!("vira_uploads_in_progress", "kind" => kind).increment(1.0);
+        InProgress(kind)
+    }
+}
+
+impl Drop for InProgress {
+    fn drop(&mut self) {
+        metrics::gauge!("vira_uploads_in_progress", "kind" => self.0).decrement(1.0);
+    }
+}
+
 fn duplicate() -> ApiError {
     ApiError::conflict("File is already associated with analysis")
 }
@@ -66,8 +83,10 @@ pub async fn receive_upload(
         return Err(duplicate());
     }
     let mut temp = app.files.create_temp().await?;
+    let receiving = InProgress::start("analysis_file");
     crate::http::multipart::receive_file(headers, body, app.config.max_upload_bytes, &mut temp)
         .await?;
+    drop(receiving);
     let id = db::files::reserve_id(&app.db).await?;
     let name_on_disk = names::name_on_disk(id, &params.name);
     let key = analysis_file_key(analysis_id, &name_on_disk);

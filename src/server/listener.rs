@@ -36,13 +36,26 @@ pub struct ListenerSettings {
 }
 
 /// The open connections of a listener.
-#[derive(Default)]
 pub struct Registry {
+    /// The listener's name in the metrics (`main`, `jobs`, `metrics`).
+    name: &'static str,
     conns: Mutex<HashMap<u64, Arc<ConnState>>>,
     next_id: AtomicU64,
 }
 
 impl Registry {
+    pub fn new(name: &'static str) -> Registry {
+        Registry {
+            name,
+            conns: Mutex::default(),
+            next_id: AtomicU64::new(0),
+        }
+    }
+
+    fn publish(&self, open: usize) {
+        metrics::gauge!("vira_http_open_connections", "listener" => self.name).set(open as f64);
+    }
+
     fn conns(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<ConnState>>> {
         self.conns.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -69,6 +82,7 @@ impl Registry {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let state = ConnState::new();
         conns.insert(id, state.clone());
+        self.publish(conns.len());
         Some(Slot {
             id,
             state,
@@ -86,7 +100,9 @@ struct Slot {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        self.registry.conns().remove(&self.id);
+        let mut conns = self.registry.conns();
+        conns.remove(&self.id);
+        self.registry.publish(conns.len());
     }
 }
 
@@ -276,7 +292,7 @@ mod tests {
                 listener,
                 router,
                 settings,
-                Arc::new(Registry::default()),
+                Arc::new(Registry::new("main")),
                 stop,
             )
             .await

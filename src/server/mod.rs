@@ -9,6 +9,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use metrics_exporter_prometheus::PrometheusHandle;
 use tokio::net::TcpListener;
 
 use crate::app::AppState;
@@ -16,14 +17,38 @@ use crate::config::ServeConfig;
 use conn::Timeouts;
 use listener::{ListenerSettings, Registry};
 
-/// Sweep leftover objects, then serve the full router on `listener` (and the jobs API alone on
-/// `jobs_listener`) until `shutdown` resolves; in-flight requests are drained.
+/// The bound sockets `vira serve` answers on.
+pub struct Listeners {
+    /// The pages, `/api` and `/jobs-api`.
+    pub main: TcpListener,
+    /// The jobs API alone (`--jobs-listen`).
+    pub jobs: Option<TcpListener>,
+    /// Prometheus `/metrics` (`--metrics-listen`), with the recorder's handle.
+    pub metrics: Option<(TcpListener, PrometheusHandle)>,
+}
+
+impl Listeners {
+    pub fn main_only(main: TcpListener) -> Listeners {
+        Listeners {
+            main,
+            jobs: None,
+            metrics: None,
+        }
+    }
+}
+
+/// Sweep leftover objects, then serve the full router on the main listener (the jobs API alone
+/// and the metrics on theirs) until `shutdown` resolves; in-flight requests are drained.
 pub async fn run(
     app: AppState,
-    listener: TcpListener,
-    jobs_listener: Option<TcpListener>,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let Listeners {
+        main: listener,
+        jobs: jobs_listener,
+        metrics,
+    } = listeners;
     let swept = crate::ops::sweep::run(&app).await?;
     if swept.temp_objects + swept.orphan_objects > 0 {
         tracing::info!(
@@ -48,9 +73,18 @@ pub async fn run(
         listener,
         crate::routes::router(app.clone()),
         settings,
-        Arc::new(Registry::default()),
+        Arc::new(Registry::new("main")),
         stop_rx.clone(),
     );
+    if let Some((metrics_listener, handle)) = metrics {
+        tokio::spawn(listener::serve(
+            metrics_listener,
+            crate::routes::metrics_router(app.clone(), handle),
+            settings,
+            Arc::new(Registry::new("metrics")),
+            stop_rx.clone(),
+        ));
+    }
     let grace = Duration::from_secs(app.config.shutdown_grace);
     let serving = {
         let app = app.clone();
@@ -63,7 +97,7 @@ pub async fn run(
                         jobs_listener,
                         crate::routes::jobs_router(app),
                         settings,
-                        Arc::new(Registry::default()),
+                        Arc::new(Registry::new("jobs")),
                         stop_rx,
                     );
                     tokio::join!(main, jobs);

@@ -109,7 +109,7 @@ impl TestApp {
         let server = tokio::spawn({
             let app = app.clone();
             async move {
-                vira::server::run(app, listener, None, async {
+                vira::server::run(app, vira::server::Listeners::main_only(listener), async {
                     let _ = stopped.await;
                 })
                 .await
