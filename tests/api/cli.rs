@@ -189,3 +189,26 @@ async fn text_logs_carry_no_colour_codes_when_not_on_a_terminal() {
     assert!(!text.contains('\u{1b}'), "{text}");
     assert!(text.contains("status=404"), "{text}");
 }
+
+/// `vira --version` names the commit it was built from (issue 14).
+#[test]
+fn version_names_the_commit() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_vira"))
+        .arg("--version")
+        .output()
+        .expect("run vira --version");
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8(o.stdout).unwrap().trim().to_owned());
+    let commit = head.unwrap_or_else(|| "unknown".to_owned());
+    assert_eq!(
+        text.trim(),
+        format!("vira {} ({commit})", env!("CARGO_PKG_VERSION"))
+    );
+}

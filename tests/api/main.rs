@@ -22,6 +22,7 @@ mod hostile_input;
 mod imports;
 mod jobs;
 mod jobs_analyses;
+mod metrics;
 mod migrations;
 mod nuvs;
 mod pages;
