@@ -5,9 +5,13 @@ use std::io::IsTerminal;
 
 use crate::config::LogFormat;
 
+/// Without `VIRA_LOG`: info, but not PostgreSQL's notices ("relation … already exists, skipping"
+/// at every start-up from the migrator's `CREATE TABLE IF NOT EXISTS`).
+const DEFAULT_FILTER: &str = "info,sqlx::postgres::notice=warn";
+
 pub fn init(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("VIRA_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);
