@@ -42,7 +42,13 @@ async fn metrics_of_a_real_process(backend: Backend) {
     };
     let admin = create_admin_process(data.path(), &url).await;
     let metrics_addr = free_addr();
-    let instance = Instance::start(data.path(), &url, &["--metrics-listen", &metrics_addr]).await;
+    // No BLAST worker: the records written below stay as they are.
+    let instance = Instance::start(
+        data.path(),
+        &url,
+        &["--metrics-listen", &metrics_addr, "--no-blast-worker"],
+    )
+    .await;
     let client = reqwest::Client::builder().no_proxy().build().unwrap();
     let vira = instance.as_admin(&admin);
 
@@ -178,6 +184,16 @@ async fn metrics_of_a_real_process(backend: Backend) {
     assert!(sample(&text, "vira_process_resident_memory_bytes").unwrap() > 1e6);
     assert!(text.contains("# HELP vira_http_requests_total"));
 
+    // BLAST records by state, and the lag of a pending search due two minutes ago.
+    blast_records(&url, &run.id).await;
+    let text = scrape(&client, &metrics_addr).await;
+    for state in ["pending", "ready", "failed"] {
+        let series = format!("vira_blast_records{{state=\"{state}\"}}");
+        assert_eq!(sample(&text, &series), Some(1.0), "{state}");
+    }
+    let lag = sample(&text, "vira_blast_worker_lag_seconds").unwrap();
+    assert!((115.0..200.0).contains(&lag), "lag {lag}");
+
     // An upload in progress is counted until its body ends.
     let (sender, receiver) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(1);
     let body = reqwest::Body::wrap_stream(tokio_stream_of(receiver));
@@ -209,6 +225,36 @@ async fn metrics_of_a_real_process(backend: Backend) {
         sample(&scrape(&client, &metrics_addr).await, series),
         Some(0.0)
     );
+}
+
+/// One pending record whose check was due 117 s ago, one ready, one failed, written straight
+/// into the database of the process.
+async fn blast_records(url: &str, analysis_id: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(url).await.unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_micros() as i64;
+    let checked = now - 120_000_000;
+    for (index, ready, error) in [(0, 0, None), (1, 1, None), (2, 0, Some("NCBI failed"))] {
+        sqlx::query(
+            "INSERT INTO blast_records (id, analysis_id, sequence_index, sequence, backend, \
+             created_at, updated_at, last_checked_at, interval, rid, ready, error, result, deadline_at) \
+             VALUES ($1, $2, $3, 'ACGT', 'ncbi', $4, $4, $4, 3, NULL, $5, $6, NULL, $7)",
+        )
+        .bind(9000 + index)
+        .bind(analysis_id)
+        .bind(index)
+        .bind(checked)
+        .bind(ready)
+        .bind(error)
+        .bind(now + 3_600_000_000)
+        .execute(&pool)
+        .await
+        .unwrap();
+    }
+    pool.close().await;
 }
 
 /// The receiving end of a channel as a stream of body chunks.
