@@ -23,6 +23,7 @@ mod jobs;
 mod jobs_analyses;
 mod migrations;
 mod nuvs;
+mod openapi;
 mod pages;
 mod pathoscope;
 mod samples;
