@@ -169,19 +169,34 @@ crate::both!(
 
 /// One Schemathesis run (bounded: examples per operation, seed, request timeout, and a deadline
 /// for the whole run); panics with its output when it fails.
-async fn schemathesis(instance: &Instance, what: &str, paths: &str, creds: &Creds) -> String {
+/// `parameters` fixes path values to seeded objects, so the operations get past their 404s.
+async fn schemathesis(
+    instance: &Instance,
+    what: &str,
+    paths: &str,
+    creds: &Creds,
+    parameters: &[(&str, &str)],
+) -> String {
     let st = python_tool("st").expect("st");
     let base = &instance.http.base;
     let report = tempfile::TempDir::new().unwrap();
+    let config = report.path().join("schemathesis.toml");
+    let mut toml = String::from("[parameters]\n");
+    for (name, value) in parameters {
+        toml.push_str(&format!("{name} = \"{value}\"\n"));
+    }
+    std::fs::write(&config, toml).unwrap();
     let mut command = tokio::process::Command::new(&st);
     command
+        .arg("--config-file")
+        .arg(&config)
         .args(["run", &format!("{base}/api/openapi.json"), "--url", base])
         .args(["--include-path-regex", paths])
         .args(["--auth", &format!("{}:{}", creds.login, creds.key)])
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--mode", "all"])
         .args(["--checks", CHECKS])
-        .args(["--max-examples", "10", "--seed", "14"])
+        .args(["--max-examples", "25", "--seed", "14"])
         .args(["--request-timeout", "10", "--workers", "1"])
         .arg("--report-dir")
         .arg(report.path())
@@ -241,19 +256,44 @@ async fn schemathesis_on(backend: Backend) {
         .finalize(&done.job, &done.id, &pathoscope_results())
         .await
         .assert_status(200);
-    setup
+    let file = setup
         .upload(
             Method::POST,
             &format!("/api/analyses/{}/files?name=report.tsv&format=tsv", done.id),
             &admin,
             fixture_bytes("reference/reference.json.gz")[..64].to_vec(),
         )
-        .await
-        .assert_status(201);
+        .await;
+    file.assert_status(201);
+    let file_id = file.json()["id"].to_string();
+    // Not the administrator: a PATCH of its rights would end the run's access.
+    let (_, user_id) = setup.user("technician", &[]).await;
     let running = setup.started(&ref_id, "pathoscope_bowtie").await;
 
-    schemathesis(&instance, "the user API", "^/api/", &admin).await;
-    schemathesis(&instance, "the jobs API", "^/jobs-api/", &running.job).await;
+    let export = format!("{}.csv", done.id);
+    schemathesis(
+        &instance,
+        "the user API",
+        "^/api/",
+        &admin,
+        &[
+            ("analysis_id", &done.id),
+            ("sample_id", &done.sample),
+            ("file_id", &file_id),
+            ("file", &export),
+            ("ref_id", &ref_id),
+            ("user_id", &user_id),
+        ],
+    )
+    .await;
+    schemathesis(
+        &instance,
+        "the jobs API",
+        "^/jobs-api/",
+        &running.job,
+        &[("analysis_id", &running.id), ("job_id", &running.job_id)],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
