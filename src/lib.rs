@@ -30,6 +30,8 @@ pub mod import;
 pub mod jobs_api;
 /// Domain and wire types.
 pub mod model;
+/// The OpenAPI 3.1 description of both APIs, generated from the handlers' annotations.
+pub mod openapi;
 /// Operations shared by the front doors (APIs, pages, CLI).
 pub mod ops;
 /// The routers of the listeners.

@@ -17,6 +17,10 @@ use crate::http::layers::with_layers;
 pub fn router(state: AppState) -> Router {
     with_layers(
         Router::new()
+            .route(
+                "/api/openapi.json",
+                axum::routing::get(crate::openapi::openapi_json),
+            )
             .nest("/api", crate::api::routes())
             .nest("/jobs-api", crate::jobs_api::routes())
             // Pages are compressed per request when the browser accepts gzip; the APIs serve

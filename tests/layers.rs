@@ -8,7 +8,15 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     (
         "entry points",
-        &["main", "lib", "cli", "server", "routes", "telemetry"],
+        &[
+            "main",
+            "lib",
+            "cli",
+            "server",
+            "routes",
+            "openapi",
+            "telemetry",
+        ],
     ),
     ("front doors", &["api", "jobs_api", "web"]),
     ("operations", &["ops"]),

@@ -1,6 +1,7 @@
 //! `/api/account`: signing in to and out of a session (the web pages' cookie), and the signed-in
 //! user. Beyond the contract: the API accepts the session cookie as well as Basic keys.
 
+use crate::http::error::ErrorBody;
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,14 +19,14 @@ use crate::ops;
 use crate::ops::auth::AuthUser;
 
 /// The signed-in user, with the session when a cookie authenticated the request.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Account {
     #[serde(flatten)]
     pub user: User,
     pub session: Option<SessionView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SessionView {
     pub created_at: String,
     pub expires_at: String,
@@ -47,6 +48,19 @@ async fn account(app: &App, user_id: &str, session: Option<&SessionUser>) -> Api
     })
 }
 
+#[utoipa::path(post, path = "/api/account/login", operation_id = "login", tag = "account",
+    description = "Sign in to a session (the web pages' cookie).",
+    request_body(content = LoginBody),
+    responses(
+        (status = 201, description = "The account and its session; the cookie in `Set-Cookie`", body = Account,
+            headers(("Set-Cookie" = String, description = "`vira_session=…; Path=/; HttpOnly; SameSite=Lax`"))),
+ (status = 400, description = "`Malformed JSON`", body = ErrorBody),
+        (status = 413, description = "Body over `--max-json-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_input` with `errors` per field", body = ErrorBody),
+        (status = 401, description = "`invalid_credentials`: wrong handle or password", body = ErrorBody),
+        (status = 429, description = "`too_many_requests` while backing off after failed sign-ins, with `Retry-After`", body = ErrorBody),
+    ),
+    security(()))]
 /// POST /api/account/login — `{"handle", "password", "remember"}`: 201, the account and a session
 /// cookie; the same 401 for an unknown handle and a wrong password; 429 while backing off.
 pub async fn login(
@@ -69,6 +83,13 @@ pub async fn login(
     Ok(response)
 }
 
+#[utoipa::path(delete, path = "/api/account/login", operation_id = "logout", tag = "account",
+    responses(
+        (status = 204, description = "Signed out; the cookie is cleared"),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "With the session cookie: `invalid_csrf_token`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// DELETE /api/account/login — sign out: the session ends and the cookie is cleared (204; with
 /// a key there is no session to end).
 pub async fn logout(
@@ -88,12 +109,30 @@ pub async fn logout(
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/api/account", operation_id = "get_account", tag = "account",
+    responses(
+        (status = 200, description = "The signed-in user, with the session when a cookie authenticated", body = Account),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [])))]
 /// GET /api/account — the signed-in user, for a session or an API key.
 pub async fn get(user: AuthUser, State(app): State<AppState>) -> ApiResult<Response> {
     let body = account(&app, &user.id, user.session.as_ref()).await?;
     Ok(json_response(StatusCode::OK, &body))
 }
 
+#[utoipa::path(patch, path = "/api/account", operation_id = "change_password", tag = "account",
+    description = "Change one's own password; every session of the user ends.",
+    request_body(content = PasswordBody),
+    responses(
+        (status = 200, description = "The account (no session)", body = Account),
+ (status = 400, description = "`Malformed JSON` or `Invalid credentials` (wrong old password)", body = ErrorBody),
+        (status = 413, description = "Body over `--max-json-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_input` with `errors` per field", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "With the session cookie: `invalid_csrf_token`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// PATCH /api/account — `{"old_password", "password"}`: change one's own password. Every session
 /// of the user ends (this one too: the cookie is cleared).
 pub async fn change_password(
@@ -115,4 +154,24 @@ pub async fn change_password(
             .insert(header::SET_COOKIE, ops::sessions::cleared_cookie(&app));
     }
     Ok(response)
+}
+
+/// The body of a sign-in.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct LoginBody {
+    handle: String,
+    password: String,
+    /// Keep the session beyond the browser's (default false).
+    #[schema(required = false)]
+    remember: bool,
+}
+
+/// The body of a password change.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PasswordBody {
+    old_password: String,
+    #[schema(min_length = 8, max_length = 1024)]
+    password: String,
 }

@@ -10,11 +10,12 @@ use crate::db;
 use crate::db::analyses::NewAnalysis;
 use crate::db::IdTable;
 use crate::http::body::JsonObject;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::query::{page_request, QueryPairs};
 use crate::http::{json_response, Ids};
 use crate::model::page::Page;
 use crate::model::time::now_micros;
+use crate::model::views::Analysis;
 use crate::ops::analyses::{
     access, delete_cascade, full_body, readable_whole, respond_with_analysis, Right,
 };
@@ -22,6 +23,15 @@ use crate::ops::auth::AuthUser;
 
 pub const WORKFLOWS: &[&str] = &["pathoscope_bowtie", "nuvs"];
 
+#[utoipa::path(get, path = "/api/analyses", operation_id = "list_analyses", tag = "analyses",
+    params(("page" = Option<i64>, Query, minimum = 1, description = "Page number, default 1"),
+        ("per_page" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Items per page, default 25; at most `--max-per-page` (100)")),
+    responses(
+        (status = 200, description = "Analyses the user may read, newest first", body = AnalysisPage),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 422, description = "`invalid_query`: bad `page` or `per_page`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [])))]
 /// GET /api/analyses — U1.
 pub async fn list(
     user: AuthUser,
@@ -37,6 +47,17 @@ pub async fn list(
     ))
 }
 
+#[utoipa::path(get, path = "/api/samples/{sample_id}/analyses", operation_id = "list_sample_analyses", tag = "analyses",
+    params(("sample_id" = String, Path, description = "Sample id"), ("page" = Option<i64>, Query, minimum = 1, description = "Page number, default 1"),
+        ("per_page" = Option<i64>, Query, minimum = 1, maximum = 100, description = "Items per page, default 25; at most `--max-per-page` (100)")),
+    responses(
+        (status = 200, description = "The sample's analyses, newest first", body = AnalysisPage),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "No read right on the sample", body = ErrorBody),
+        (status = 404, description = "No such sample", body = ErrorBody),
+        (status = 422, description = "`invalid_query`: bad `page` or `per_page`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [])))]
 /// GET /api/samples/{sample_id}/analyses — U9.
 pub async fn list_for_sample(
     user: AuthUser,
@@ -53,6 +74,22 @@ pub async fn list_for_sample(
     ))
 }
 
+#[utoipa::path(post, path = "/api/samples/{sample_id}/analyses", operation_id = "create_analysis", tag = "analyses",
+    params(("sample_id" = String, Path, description = "Sample id")),
+    request_body(content = NewAnalysisBody, description = "Other keys are ignored; an empty body counts as `{}`"),
+    responses(
+        (status = 201, description = "The new analysis (not ready) and its waiting job", body = Analysis,
+            headers(("Location" = String, description = "`/api/analyses/{id}`")),
+            links(("GetAnalysis" = (operation_id = "get_analysis", parameters(("analysis_id" = "$response.body#/id")))),
+                  ("GetSample" = (operation_id = "get_sample", parameters(("sample_id" = "$request.path.sample_id")))))),
+ (status = 400, description = "`Malformed JSON`, or a problem named per route", body = ErrorBody),
+        (status = 413, description = "Body over `--max-json-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_input` with `errors` per field", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`insufficient_rights`, `forbidden` (administrators only) or, with the session cookie, `invalid_csrf_token`", body = ErrorBody),
+        (status = 404, description = "No such sample", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// POST /api/samples/{sample_id}/analyses — U10.
 pub async fn create(
     user: AuthUser,
@@ -124,6 +161,18 @@ pub async fn create(
     Ok(response)
 }
 
+#[utoipa::path(get, path = "/api/analyses/{analysis_id}", operation_id = "get_analysis", tag = "analyses",
+    description = "The full analysis. With `If-Modified-Since` not earlier than `updated_at`: 304 without a body.",
+    params(("analysis_id" = String, Path, description = "Analysis id")),
+    responses(
+        (status = 200, description = "The analysis, with `Last-Modified`", body = Analysis),
+        (status = 304, description = "Not modified since `If-Modified-Since`"),
+        (status = 400, description = "`Parent sample does not exist`", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "No read right", body = ErrorBody),
+        (status = 404, description = "No such analysis", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [])))]
 /// GET /api/analyses/{analysis_id} — U2.
 pub async fn get_one(
     user: AuthUser,
@@ -135,6 +184,17 @@ pub async fn get_one(
     respond_with_analysis(&app, whole, &headers).await
 }
 
+#[utoipa::path(delete, path = "/api/analyses/{analysis_id}", operation_id = "delete_analysis", tag = "analyses",
+    params(("analysis_id" = String, Path, description = "Analysis id")),
+    responses(
+        (status = 204, description = "Deleted, with its files and BLAST records"),
+        (status = 400, description = "`Parent sample does not exist`", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`insufficient_rights`, `forbidden` (administrators only) or, with the session cookie, `invalid_csrf_token`", body = ErrorBody),
+        (status = 404, description = "No such analysis", body = ErrorBody),
+        (status = 409, description = "`Analysis is still running`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// DELETE /api/analyses/{analysis_id} — U3.
 pub async fn delete(
     user: AuthUser,
@@ -153,4 +213,29 @@ pub async fn delete(
         return Err(ApiError::conflict("Analysis is still running"));
     }
     delete_cascade(&app, &analysis_id, true, "Analysis is still running").await
+}
+
+/// The body of U10.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct NewAnalysisBody {
+    /// A reference with at least one index.
+    ref_id: String,
+    #[schema(value_type = crate::model::views::Workflow)]
+    workflow: String,
+    /// Subtraction ids (default none); duplicates are dropped.
+    #[schema(required = false)]
+    subtractions: Vec<String>,
+}
+
+/// A page of analyses (contract §1.4).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AnalysisPage {
+    documents: Vec<crate::model::views::AnalysisMinimal>,
+    found_count: i64,
+    page: i64,
+    page_count: i64,
+    per_page: i64,
+    total_count: i64,
 }

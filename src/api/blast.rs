@@ -1,5 +1,7 @@
 //! `PUT` / `GET /api/analyses/{analysis_id}/{sequence_index}/blast` (U4, U5).
 
+use crate::http::error::ErrorBody;
+use crate::model::views::BlastRecord;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -23,6 +25,19 @@ fn record_response(json: String, location: Option<&str>) -> Response {
     response
 }
 
+#[utoipa::path(put, path = "/api/analyses/{analysis_id}/{sequence_index}/blast", operation_id = "blast_contig", tag = "analyses",
+    description = "Start a BLAST search of a NuVs contig (replacing any earlier one). The body is ignored.",
+    params(("analysis_id" = String, Path, description = "Analysis id"), ("sequence_index" = String, Path, description = "The contig's `index` (base-10 integer; anything else matches nothing)")),
+    responses(
+        (status = 200, description = "The new BLAST record", body = BlastRecord,
+            headers(("Location" = String, description = "`/api/analyses/{analysis_id}/{sequence_index}/blast`"))),
+        (status = 400, description = "`Parent sample does not exist`", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`insufficient_rights` or, with the session cookie, `invalid_csrf_token`", body = ErrorBody),
+        (status = 404, description = "`Analysis not found` or `Sequence not found`", body = ErrorBody),
+        (status = 409, description = "`Not a NuVs analysis` or `Analysis is still running`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// PUT /api/analyses/{analysis_id}/{sequence_index}/blast — U4.
 pub async fn put(
     user: AuthUser,
@@ -71,6 +86,16 @@ pub async fn put(
     Ok(record_response(record.to_json(), Some(&location)))
 }
 
+#[utoipa::path(get, path = "/api/analyses/{analysis_id}/{sequence_index}/blast", operation_id = "get_blast", tag = "analyses",
+    params(("analysis_id" = String, Path, description = "Analysis id"), ("sequence_index" = String, Path, description = "The contig's `index` (base-10 integer; anything else matches nothing)")),
+    responses(
+        (status = 200, description = "The contig's BLAST record", body = BlastRecord),
+        (status = 400, description = "`Parent sample does not exist`", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "No read right", body = ErrorBody),
+        (status = 404, description = "`Analysis not found` or `BLAST not found`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [])))]
 /// GET /api/analyses/{analysis_id}/{sequence_index}/blast — U5.
 pub async fn get_one(
     user: AuthUser,

@@ -1,5 +1,6 @@
 //! `GET /api/analyses/document(s)/{analysis_id}.{csv|xlsx}` (U8): exports of ready analyses.
 
+use crate::http::error::ErrorBody;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -40,6 +41,20 @@ impl<S: Send + Sync> FromRequestParts<S> for ExportTarget {
     }
 }
 
+#[utoipa::path(get, path = "/api/analyses/document/{file}", operation_id = "export_analysis", tag = "analyses",
+    description = "A ready analysis as CSV or XLSX.",
+    params(("file" = String, Path, description = "`<analysis_id>.<ext>`, `ext` `csv` or `xlsx`; without a `.` the route is unknown (404)")),
+    responses(
+        (status = 200, description = "The export, as an attachment", content(
+            ("text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 400, description = "`Invalid extension: <ext>` or `Parent sample does not exist`", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "No read right", body = ErrorBody),
+        (status = 404, description = "No such analysis", body = ErrorBody),
+        (status = 409, description = "`Analysis is still running`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [])))]
 /// GET /api/analyses/document/{analysis_id}.{ext} — U8 (also under `/documents/`).
 pub async fn export(
     target: ExportTarget,
@@ -103,4 +118,27 @@ async fn render(table: Table, xlsx: bool) -> ApiResult<Vec<u8>> {
     } else {
         Ok(export::to_csv(&table))
     }
+}
+
+/// The alias `/api/analyses/documents/…` of U8: the same handler, its own operation.
+#[utoipa::path(get, path = "/api/analyses/documents/{file}", operation_id = "export_analysis_documents", tag = "analyses",
+    description = "A ready analysis as CSV or XLSX (the path of the Virtool web client).",
+    params(("file" = String, Path, description = "`<analysis_id>.<ext>`, `ext` `csv` or `xlsx`; without a `.` the route is unknown (404)")),
+    responses(
+        (status = 200, description = "The export, as an attachment", content(
+            ("text/csv"),
+            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
+        (status = 400, description = "`Invalid extension: <ext>` or `Parent sample does not exist`", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "No read right", body = ErrorBody),
+        (status = 404, description = "No such analysis", body = ErrorBody),
+        (status = 409, description = "`Analysis is still running`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [])))]
+pub async fn export_documents(
+    target: ExportTarget,
+    user: AuthUser,
+    state: State<AppState>,
+) -> ApiResult<Response> {
+    export(target, user, state).await
 }

@@ -1,5 +1,7 @@
 //! Analysis files: upload (U6, shared with J6) and ranged download (U7). Rules in contract §13.
 
+use crate::http::error::ErrorBody;
+use crate::model::views::AnalysisFile;
 use std::io::SeekFrom;
 
 use axum::body::Body;
@@ -19,6 +21,24 @@ use crate::ops::analyses::{access, Right};
 use crate::ops::auth::AuthUser;
 use crate::ops::uploads::{receive_upload, upload_params};
 
+#[utoipa::path(post, path = "/api/analyses/{analysis_id}/files", operation_id = "upload_analysis_file", tag = "analyses",
+    params(("analysis_id" = String, Path, description = "Analysis id"), ("name" = String, Query, min_length = 1, description = "The original file name (sanitized; at most 255 characters)"),
+        ("format" = Option<crate::model::views::FileFormat>, Query, description = "The file's format; empty counts as absent")),
+    request_body(content = crate::http::multipart::FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The file record", body = AnalysisFile,
+            headers(("Location" = String, description = "`/api/analyses/{analysis_id}/files/{id}`")),
+            links(("DownloadFile" = (operation_id = "download_analysis_file", parameters(("analysis_id" = "$response.body#/analysis"), ("file_id" = "$response.body#/id")))))),
+        (status = 400, description = "`Unsupported analysis file format`, `Parent sample does not exist` or a malformed multipart body", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`insufficient_rights` or, with the session cookie, `invalid_csrf_token`", body = ErrorBody),
+        (status = 404, description = "No such analysis", body = ErrorBody),
+        (status = 409, description = "`File is already associated with analysis`", body = ErrorBody),
+        (status = 413, description = "Upload over `--max-upload-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_query` (bad `name`) or `invalid_input` (no `file` part)", body = ErrorBody),
+        (status = 507, description = "`insufficient_storage`: the disk is full", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// POST /api/analyses/{analysis_id}/files — U6.
 pub async fn upload(
     user: AuthUser,
@@ -85,6 +105,21 @@ pub fn parse_range(value: Option<&str>, size: u64) -> ByteRange {
     }
 }
 
+#[utoipa::path(get, path = "/api/analyses/{analysis_id}/files/{file_id}", operation_id = "download_analysis_file", tag = "analyses",
+    description = "The stored bytes; one `Range` (`bytes=a-b`, `a-`, `-n`) gives 206.",
+    params(("analysis_id" = String, Path, description = "Analysis id"), ("file_id" = String, Path, description = "File id (an integer; anything else matches nothing)")),
+    responses(
+        (status = 200, description = "The whole file, as an attachment", content(("application/octet-stream"), ("application/gzip"), ("text/x-fasta"), ("text/x-fastq"),
+            ("text/x-sam"), ("text/csv"), ("text/tab-separated-values"), ("application/json"))),
+        (status = 206, description = "The requested range", content(("application/octet-stream"), ("application/gzip"), ("text/x-fasta"), ("text/x-fastq"),
+            ("text/x-sam"), ("text/csv"), ("text/tab-separated-values"), ("application/json"))),
+        (status = 400, description = "`Parent sample does not exist`", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "No read right", body = ErrorBody),
+        (status = 404, description = "No such analysis or file, or the stored object is gone", body = ErrorBody),
+        (status = 416, description = "`range_not_satisfiable`, with `Content-Range: bytes */<size>`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [])))]
 /// GET /api/analyses/{analysis_id}/files/{file_id} — U7.
 pub async fn download(
     user: AuthUser,

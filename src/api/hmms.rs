@@ -1,5 +1,6 @@
 //! `POST /api/hmms/annotations` (U20): add-only import of HMM annotations.
 
+use crate::http::error::ErrorBody;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -13,6 +14,18 @@ use crate::http::json_response;
 use crate::import::hmms::parse_annotations;
 use crate::ops::auth::AuthUser;
 
+#[utoipa::path(post, path = "/api/hmms/annotations", operation_id = "import_hmm_annotations", tag = "hmms",
+    description = "Add HMM annotations from a Virtool `annotations.json[.gz]`; existing ids are skipped.",
+    request_body(content = crate::http::multipart::FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "What the import did", body = HmmImport),
+        (status = 400, description = "`Invalid annotations file: <reason>`, or a malformed multipart body", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an administrator; or, with the session cookie, `invalid_csrf_token`", body = ErrorBody),
+        (status = 413, description = "Upload over `--max-upload-bytes`, or over `--max-import-bytes` after decompression", body = ErrorBody),
+        (status = 422, description = "`invalid_input`: no `file` part", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// POST /api/hmms/annotations — U20.
 pub async fn import(
     user: AuthUser,
@@ -35,4 +48,17 @@ pub async fn import(
             "total": total,
         }),
     ))
+}
+
+/// The answer of U20.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct HmmImport {
+    #[schema(minimum = 0)]
+    imported: u64,
+    #[schema(minimum = 0)]
+    skipped: u64,
+    /// Annotations stored after the import.
+    #[schema(minimum = 0)]
+    total: u64,
 }

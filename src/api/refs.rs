@@ -1,5 +1,6 @@
 //! `/api/refs` (U18 import, U19 index): administrators only.
 
+use crate::http::error::ErrorBody;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -13,9 +14,23 @@ use crate::http::query::QueryPairs;
 use crate::http::{json_response, Ids};
 use crate::import::reference::parse_reference;
 use crate::model::time::{now_micros, rfc3339};
-use crate::model::views::Reference;
+use crate::model::views::{Index, Reference};
 use crate::ops::auth::AuthUser;
 
+#[utoipa::path(post, path = "/api/refs/import", operation_id = "import_reference", tag = "references",
+    description = "Import a Virtool reference or index export (JSON, optionally gzip-compressed).",
+    params(("name" = Option<String>, Query, description = "The reference's name (default: the file's `name`, else `Imported reference`)")),
+    request_body(content = crate::http::multipart::FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The new reference", body = Reference,
+            links(("CreateIndex" = (operation_id = "create_index", parameters(("ref_id" = "$response.body#/id")))))),
+        (status = 400, description = "`Invalid reference file: <reason>`, or a malformed multipart body", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an administrator; or, with the session cookie, `invalid_csrf_token`", body = ErrorBody),
+        (status = 413, description = "Upload over `--max-upload-bytes`, or over `--max-import-bytes` after decompression", body = ErrorBody),
+        (status = 422, description = "`invalid_input`: no `file` part; `invalid_query`: a `name` with control characters", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// POST /api/refs/import — U18.
 pub async fn import(
     user: AuthUser,
@@ -56,6 +71,16 @@ pub async fn import(
     Ok(json_response(StatusCode::CREATED, &reference))
 }
 
+#[utoipa::path(post, path = "/api/refs/{ref_id}/indexes", operation_id = "create_index", tag = "references",
+    description = "Freeze the reference's OTUs as its next index. The body is ignored.",
+    params(("ref_id" = String, Path, description = "Reference id")),
+    responses(
+        (status = 201, description = "The new index", body = Index),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an administrator; or, with the session cookie, `invalid_csrf_token`", body = ErrorBody),
+        (status = 404, description = "No such reference", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// POST /api/refs/{ref_id}/indexes — U19.
 pub async fn create_index(
     user: AuthUser,

@@ -1,5 +1,6 @@
 //! `/api/samples` (U11, U12, U13). A sample's rights govern its analyses (contract §4).
 
+use crate::http::error::ErrorBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -46,6 +47,22 @@ pub async fn readable_sample(app: &AppState, user: &AuthUser, id: &str) -> ApiRe
     Ok(sample)
 }
 
+#[utoipa::path(post, path = "/api/samples", operation_id = "create_sample", tag = "samples",
+    request_body(content = NewSampleBody, description = "An empty body counts as `{}`"),
+    responses(
+        (status = 201, description = "The new sample, owned by the caller", body = Sample,
+            headers(("Location" = String, description = "`/api/samples/{id}`")),
+            links(("GetSample" = (operation_id = "get_sample", parameters(("sample_id" = "$response.body#/id")))),
+                  ("ListSampleAnalyses" = (operation_id = "list_sample_analyses", parameters(("sample_id" = "$response.body#/id")))),
+                  ("CreateAnalysis" = (operation_id = "create_analysis", parameters(("sample_id" = "$response.body#/id")))),
+                  ("UpdateSampleRights" = (operation_id = "update_sample_rights", parameters(("sample_id" = "$response.body#/id")))))),
+ (status = 400, description = "`Malformed JSON` or `Group does not exist`", body = ErrorBody),
+        (status = 413, description = "Body over `--max-json-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_input` with `errors` per field", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "With the session cookie: `invalid_csrf_token`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// POST /api/samples — U11.
 pub async fn create(
     user: AuthUser,
@@ -77,6 +94,15 @@ pub async fn create(
     Ok(created(&format!("/api/samples/{}", sample.id), &sample))
 }
 
+#[utoipa::path(get, path = "/api/samples/{sample_id}", operation_id = "get_sample", tag = "samples",
+    params(("sample_id" = String, Path, description = "Sample id")),
+    responses(
+        (status = 200, description = "The sample", body = Sample),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "No read right", body = ErrorBody),
+        (status = 404, description = "No such sample", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [])))]
 /// GET /api/samples/{sample_id} — U12.
 pub async fn get_one(
     user: AuthUser,
@@ -87,6 +113,19 @@ pub async fn get_one(
     Ok(json_response(StatusCode::OK, &sample.sample))
 }
 
+#[utoipa::path(patch, path = "/api/samples/{sample_id}/rights", operation_id = "update_sample_rights", tag = "samples",
+    params(("sample_id" = String, Path, description = "Sample id")),
+    request_body(content = Option<RightsBody>, description = "An empty body changes nothing"),
+    responses(
+        (status = 200, description = "The sample's rights", body = RightsView),
+ (status = 400, description = "`Malformed JSON` or `Group does not exist`", body = ErrorBody),
+        (status = 413, description = "Body over `--max-json-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_input` with `errors` per field", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`Must be administrator or sample owner`, or `invalid_csrf_token`", body = ErrorBody),
+        (status = 404, description = "No such sample", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// PATCH /api/samples/{sample_id}/rights — U13.
 pub async fn update_rights(
     user: AuthUser,
@@ -131,4 +170,62 @@ pub async fn update_rights(
             "user": {"id": rights.owner_id},
         }),
     ))
+}
+
+/// The body of U11.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct NewSampleBody {
+    #[schema(min_length = 1)]
+    name: String,
+    /// A group id; `"none"` or null for no group (the default).
+    #[schema(required = false)]
+    group: Option<String>,
+    /// Default true.
+    #[schema(required = false)]
+    group_read: bool,
+    /// Default false.
+    #[schema(required = false)]
+    group_write: bool,
+    /// Default true.
+    #[schema(required = false)]
+    all_read: bool,
+    /// Default false.
+    #[schema(required = false)]
+    all_write: bool,
+}
+
+/// The body of U13: any subset of the rights.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct RightsBody {
+    /// A group id; `"none"` or null clear it.
+    #[schema(required = false)]
+    group: Option<String>,
+    #[schema(required = false)]
+    group_read: bool,
+    #[schema(required = false)]
+    group_write: bool,
+    #[schema(required = false)]
+    all_read: bool,
+    #[schema(required = false)]
+    all_write: bool,
+}
+
+/// The rights of a sample after U13.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct RightsView {
+    group: Option<String>,
+    group_read: bool,
+    group_write: bool,
+    all_read: bool,
+    all_write: bool,
+    user: OwnerRef,
+}
+
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct OwnerRef {
+    id: String,
 }

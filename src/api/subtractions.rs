@@ -1,5 +1,6 @@
 //! `POST /api/subtractions` (U17): subtractions are labels; vira stores no subtraction files.
 
+use crate::http::error::ErrorBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -14,6 +15,17 @@ use crate::model::time::{now_micros, rfc3339};
 use crate::model::views::Subtraction;
 use crate::ops::auth::AuthUser;
 
+#[utoipa::path(post, path = "/api/subtractions", operation_id = "create_subtraction", tag = "references",
+    request_body(content = NewSubtractionBody),
+    responses(
+        (status = 201, description = "The new subtraction", body = Subtraction),
+ (status = 400, description = "`Malformed JSON`", body = ErrorBody),
+        (status = 413, description = "Body over `--max-json-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_input` with `errors` per field", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an administrator; or, with the session cookie, `invalid_csrf_token`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// POST /api/subtractions — U17.
 pub async fn create(
     user: AuthUser,
@@ -36,4 +48,15 @@ pub async fn create(
     };
     db::samples::insert_subtraction(&app.db, &subtraction, now).await?;
     Ok(json_response(StatusCode::CREATED, &subtraction))
+}
+
+/// The body of U17.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct NewSubtractionBody {
+    #[schema(min_length = 1)]
+    name: String,
+    /// Default `""`.
+    #[schema(required = false)]
+    nickname: String,
 }

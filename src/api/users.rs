@@ -1,6 +1,7 @@
 //! `/api/users` (U14, U15) and `/api/groups` (U16): administrators only. Beyond the contract, U14
 //! and U15 take an optional `password` (for signing in to the web pages).
 
+use crate::http::error::ErrorBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -12,10 +13,22 @@ use crate::db::IdTable;
 use crate::http::body::JsonObject;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::{json_response, Ids};
-use crate::model::views::Group;
+use crate::model::views::{Group, User};
 use crate::ops;
 use crate::ops::auth::AuthUser;
 
+#[utoipa::path(post, path = "/api/users", operation_id = "create_user", tag = "users",
+    request_body(content = NewUserBody),
+    responses(
+        (status = 201, description = "The new user with its API key (shown only here)", body = User,
+            links(("UpdateUser" = (operation_id = "update_user", parameters(("user_id" = "$response.body#/id")))))),
+ (status = 400, description = "`Malformed JSON`, `User already exists` or `Group does not exist`", body = ErrorBody),
+        (status = 413, description = "Body over `--max-json-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_input` with `errors` per field", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an administrator; or, with the session cookie, `invalid_csrf_token`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// POST /api/users — U14.
 pub async fn create(
     user: AuthUser,
@@ -42,6 +55,19 @@ pub async fn create(
     Ok(json_response(StatusCode::CREATED, &created))
 }
 
+#[utoipa::path(patch, path = "/api/users/{user_id}", operation_id = "update_user", tag = "users",
+    params(("user_id" = String, Path, description = "User id")),
+    request_body(content = Option<UserUpdateBody>, description = "An empty body changes nothing"),
+    responses(
+        (status = 200, description = "The user (no key)", body = User),
+ (status = 400, description = "`Malformed JSON` or `Group does not exist`", body = ErrorBody),
+        (status = 413, description = "Body over `--max-json-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_input` with `errors` per field", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an administrator; or, with the session cookie, `invalid_csrf_token`", body = ErrorBody),
+        (status = 404, description = "No such user", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// PATCH /api/users/{user_id} — U15.
 pub async fn update(
     user: AuthUser,
@@ -66,6 +92,17 @@ pub async fn update(
     Ok(json_response(StatusCode::OK, &updated))
 }
 
+#[utoipa::path(post, path = "/api/groups", operation_id = "create_group", tag = "users",
+    request_body(content = NewGroupBody),
+    responses(
+        (status = 201, description = "The new group", body = Group),
+ (status = 400, description = "`Malformed JSON` or `Group already exists`", body = ErrorBody),
+        (status = 413, description = "Body over `--max-json-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_input` with `errors` per field", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an administrator; or, with the session cookie, `invalid_csrf_token`", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
 /// POST /api/groups — U16.
 pub async fn create_group(
     user: AuthUser,
@@ -84,4 +121,44 @@ pub async fn create_group(
         return Err(ApiError::bad_request("Group already exists"));
     }
     Ok(json_response(StatusCode::CREATED, &group))
+}
+
+/// The body of U14.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct NewUserBody {
+    /// 1–64 characters of `[A-Za-z0-9._-]`, not starting with `job-`.
+    #[schema(pattern = "^[A-Za-z0-9._-]{1,64}$")]
+    handle: String,
+    /// Default false.
+    #[schema(required = false)]
+    administrator: bool,
+    /// Group ids (default none).
+    #[schema(required = false)]
+    groups: Vec<String>,
+    /// A password for the web pages (beyond the contract).
+    #[schema(required = false, min_length = 8, max_length = 1024)]
+    password: String,
+}
+
+/// The body of U15: any of these.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct UserUpdateBody {
+    #[schema(required = false)]
+    administrator: bool,
+    /// Replaces the whole list.
+    #[schema(required = false)]
+    groups: Vec<String>,
+    /// Sets the password and ends every session of the user.
+    #[schema(required = false, min_length = 8, max_length = 1024)]
+    password: String,
+}
+
+/// The body of U16.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct NewGroupBody {
+    #[schema(min_length = 1)]
+    name: String,
 }

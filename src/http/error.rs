@@ -26,6 +26,18 @@ pub struct Extra {
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// The body of every error response, as the OpenAPI description shows it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ErrorBody {
+    /// `not_found`, `invalid_input`, … (contract §3).
+    id: String,
+    message: String,
+    /// Validation errors (422): a field or dotted path → its messages, at most 100 keys.
+    #[schema(required = false)]
+    errors: std::collections::BTreeMap<String, Vec<String>>,
+}
+
 impl ApiError {
     pub fn new(
         status: StatusCode,

@@ -77,3 +77,12 @@ fn multipart_error(error: multer::Error, in_file: bool) -> ApiError {
         _ => file_required(),
     }
 }
+
+/// A multipart body with the file in the part named `file` (U6, J6, U18, U20), for the OpenAPI
+/// description.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct FileUpload {
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+}

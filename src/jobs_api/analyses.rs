@@ -1,5 +1,7 @@
 //! Analysis routes for runners: read (J3), finalize (J4), delete (J5), upload (J6).
 
+use crate::http::error::ErrorBody;
+use crate::model::views::{Analysis, AnalysisFile};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -35,6 +37,18 @@ async fn job_access(
     Ok(analysis)
 }
 
+#[utoipa::path(get, path = "/jobs-api/analyses/{analysis_id}", operation_id = "job_get_analysis", tag = "jobs",
+    description = "The job's analysis, as U2 returns it. With `If-Modified-Since` not earlier than `updated_at`: 304.",
+    params(("analysis_id" = String, Path, description = "The job's analysis")),
+    responses(
+        (status = 200, description = "The analysis, with `Last-Modified`", body = Analysis),
+        (status = 304, description = "Not modified since `If-Modified-Since`"),
+        (status = 400, description = "`Parent sample does not exist`", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid job credentials (contract §2.3)", body = ErrorBody),
+        (status = 403, description = "Not this job's analysis", body = ErrorBody),
+        (status = 404, description = "No such analysis", body = ErrorBody),
+    ),
+    security(("job" = [])))]
 /// GET /jobs-api/analyses/{analysis_id} — J3.
 pub async fn get_one(
     job: JobAuth,
@@ -109,6 +123,21 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for ObjectFields<'a> {
     }
 }
 
+#[utoipa::path(patch, path = "/jobs-api/analyses/{analysis_id}", operation_id = "finalize_analysis", tag = "jobs",
+    description = "Post the results: the analysis becomes ready.",
+    params(("analysis_id" = String, Path, description = "The job's analysis")),
+    request_body(content = FinalizeBody),
+    responses(
+        (status = 200, description = "The ready analysis with its formatted results", body = Analysis),
+        (status = 400, description = "`Malformed JSON`", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid job credentials (contract §2.3)", body = ErrorBody),
+        (status = 403, description = "Not this job's analysis", body = ErrorBody),
+        (status = 404, description = "`There is no analysis with id <id>`", body = ErrorBody),
+        (status = 409, description = "`There is already a result for this analysis.`", body = ErrorBody),
+        (status = 413, description = "Body over `--max-results-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_input`: `results` missing or not an object, or results that fail the checks of contract §9.3 (dotted paths)", body = ErrorBody),
+    ),
+    security(("job" = [])))]
 /// PATCH /jobs-api/analyses/{analysis_id} — J4 (finalize).
 pub async fn finalize(
     job: JobAuth,
@@ -131,6 +160,17 @@ pub async fn finalize(
         .into_response(axum::http::StatusCode::OK))
 }
 
+#[utoipa::path(delete, path = "/jobs-api/analyses/{analysis_id}", operation_id = "job_delete_analysis", tag = "jobs",
+    description = "Delete the job's analysis before it is finalized (a failed run).",
+    params(("analysis_id" = String, Path, description = "The job's analysis")),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No, malformed or invalid job credentials (contract §2.3)", body = ErrorBody),
+        (status = 403, description = "Not this job's analysis", body = ErrorBody),
+        (status = 404, description = "No such analysis", body = ErrorBody),
+        (status = 409, description = "`Analysis is finalized`", body = ErrorBody),
+    ),
+    security(("job" = [])))]
 /// DELETE /jobs-api/analyses/{analysis_id} — J5 (only before finalize).
 pub async fn delete(
     job: JobAuth,
@@ -144,6 +184,24 @@ pub async fn delete(
     delete_cascade(&app, &analysis_id, false, "Analysis is finalized").await
 }
 
+#[utoipa::path(post, path = "/jobs-api/analyses/{analysis_id}/files", operation_id = "job_upload_file_post", tag = "jobs",
+    description = "Upload a file of the job's analysis (POST and PUT alike).",
+    params(("analysis_id" = String, Path, description = "The job's analysis"), ("name" = String, Query, min_length = 1, description = "The original file name (sanitized; at most 255 characters)"),
+        ("format" = Option<crate::model::views::FileFormat>, Query, description = "The file's format; empty counts as absent")),
+    request_body(content = crate::http::multipart::FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The file record", body = AnalysisFile,
+            headers(("Location" = String, description = "`/api/analyses/{analysis_id}/files/{id}`"))),
+        (status = 400, description = "`Unsupported analysis file format` or a malformed multipart body", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid job credentials (contract §2.3)", body = ErrorBody),
+        (status = 403, description = "Not this job's analysis", body = ErrorBody),
+        (status = 404, description = "No such analysis", body = ErrorBody),
+        (status = 409, description = "`File is already associated with analysis`", body = ErrorBody),
+        (status = 413, description = "Upload over `--max-upload-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_query` (bad `name`) or `invalid_input` (no `file` part)", body = ErrorBody),
+        (status = 507, description = "`insufficient_storage`: the disk is full", body = ErrorBody),
+    ),
+    security(("job" = [])))]
 /// POST or PUT /jobs-api/analyses/{analysis_id}/files — J6.
 pub async fn upload(
     job: JobAuth,
@@ -156,4 +214,43 @@ pub async fn upload(
     let params = upload_params(&query)?;
     job_access(&app, &job, &analysis_id, ApiError::not_found()).await?;
     receive_upload(&app, &analysis_id, params, &headers, body).await
+}
+
+/// The body of J4.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct FinalizeBody {
+    /// The workflow's raw results (contract §9; checked per §9.3).
+    #[schema(value_type = Object)]
+    results: serde_json::Value,
+}
+
+/// PUT of J6: the same handler as POST, its own operation.
+#[utoipa::path(put, path = "/jobs-api/analyses/{analysis_id}/files", operation_id = "job_upload_file_put", tag = "jobs",
+    description = "Upload a file of the job's analysis (POST and PUT alike).",
+    params(("analysis_id" = String, Path, description = "The job's analysis"), ("name" = String, Query, min_length = 1, description = "The original file name (sanitized; at most 255 characters)"),
+        ("format" = Option<crate::model::views::FileFormat>, Query, description = "The file's format; empty counts as absent")),
+    request_body(content = crate::http::multipart::FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The file record", body = AnalysisFile,
+            headers(("Location" = String, description = "`/api/analyses/{analysis_id}/files/{id}`"))),
+        (status = 400, description = "`Unsupported analysis file format` or a malformed multipart body", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid job credentials (contract §2.3)", body = ErrorBody),
+        (status = 403, description = "Not this job's analysis", body = ErrorBody),
+        (status = 404, description = "No such analysis", body = ErrorBody),
+        (status = 409, description = "`File is already associated with analysis`", body = ErrorBody),
+        (status = 413, description = "Upload over `--max-upload-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_query` (bad `name`) or `invalid_input` (no `file` part)", body = ErrorBody),
+        (status = 507, description = "`insufficient_storage`: the disk is full", body = ErrorBody),
+    ),
+    security(("job" = [])))]
+pub async fn upload_put(
+    job: JobAuth,
+    state: State<AppState>,
+    ids: Ids<String>,
+    query: QueryPairs,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    upload(job, state, ids, query, headers, body).await
 }

@@ -1,5 +1,7 @@
 //! Job routes for runners: acquire (J1), status (J2), ping (J7).
 
+use crate::http::error::ErrorBody;
+use crate::model::views::Job;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -26,6 +28,18 @@ const STATES: &[&str] = &[
     "terminated",
 ];
 
+#[utoipa::path(patch, path = "/jobs-api/jobs/{job_id}", operation_id = "acquire_job", tag = "jobs",
+    description = "Acquire a job (no authentication): the only answer that carries its key.",
+    params(("job_id" = String, Path, description = "Job id")),
+    request_body(content = AcquireBody),
+    responses(
+        (status = 200, description = "The full job with its `key`", body = Job),
+ (status = 400, description = "`Malformed JSON` or `Job already acquired`", body = ErrorBody),
+        (status = 413, description = "Body over `--max-json-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_input` with `errors` per field", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+    ),
+    security(()))]
 /// PATCH /jobs-api/jobs/{job_id} — J1 (no authentication).
 pub async fn acquire(
     State(app): State<AppState>,
@@ -96,6 +110,19 @@ fn error_object(fields: &mut Fields) -> Option<Value> {
     ok.then(|| value.clone())
 }
 
+#[utoipa::path(post, path = "/jobs-api/jobs/{job_id}/status", operation_id = "push_job_status", tag = "jobs",
+    params(("job_id" = String, Path, description = "Job id: the authenticated job's own")),
+    request_body(content = StatusBody),
+    responses(
+        (status = 201, description = "The new status entry", body = StatusEntry),
+ (status = 400, description = "`Malformed JSON` or `Missing error information`", body = ErrorBody),
+        (status = 413, description = "Body over `--max-json-bytes`", body = ErrorBody),
+        (status = 422, description = "`invalid_input` with `errors` per field", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid job credentials (contract §2.3)", body = ErrorBody),
+        (status = 403, description = "Another job's id", body = ErrorBody),
+        (status = 409, description = "`Job is finished`", body = ErrorBody),
+    ),
+    security(("job" = [])))]
 /// POST /jobs-api/jobs/{job_id}/status — J2.
 pub async fn push_status(
     job: JobAuth,
@@ -149,6 +176,16 @@ pub async fn push_status(
     }
 }
 
+#[utoipa::path(put, path = "/jobs-api/jobs/{job_id}/ping", operation_id = "ping_job", tag = "jobs",
+    description = "The runner's heartbeat. The body is ignored.",
+    params(("job_id" = String, Path, description = "Job id: the authenticated job's own")),
+    responses(
+        (status = 200, description = "The time of the ping", body = PingView),
+        (status = 401, description = "No, malformed or invalid job credentials (contract §2.3)", body = ErrorBody),
+        (status = 403, description = "Another job's id", body = ErrorBody),
+        (status = 404, description = "No such job", body = ErrorBody),
+    ),
+    security(("job" = [])))]
 /// PUT /jobs-api/jobs/{job_id}/ping — J7.
 pub async fn ping(
     job: JobAuth,
@@ -167,4 +204,55 @@ pub async fn ping(
         StatusCode::OK,
         &json!({ "pinged_at": rfc3339(now) }),
     ))
+}
+
+/// The body of J1.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct AcquireBody {
+    /// Must be true.
+    #[schema(schema_with = only_true)]
+    acquired: bool,
+}
+
+fn only_true() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::Boolean)
+        .enum_values(Some([true]))
+        .into()
+}
+
+/// The body of J2.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct StatusBody {
+    #[schema(schema_with = status_states)]
+    state: String,
+    /// May be empty.
+    stage: String,
+    #[schema(minimum = 0, maximum = 100)]
+    progress: i64,
+    #[schema(required = false)]
+    step_name: Option<String>,
+    #[schema(required = false)]
+    step_description: Option<String>,
+    /// Required when `state` is `error`.
+    #[schema(required = false)]
+    error: Option<crate::model::views::StatusError>,
+}
+
+fn status_states() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(STATES.iter().copied()))
+        .into()
+}
+
+/// The answer of J7.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct PingView {
+    pinged_at: String,
 }

@@ -2,14 +2,15 @@
 
 use serde::Serialize;
 use serde_json::Value;
+use utoipa::ToSchema;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserRef {
     pub id: String,
     pub handle: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct User {
     pub id: String,
     pub handle: String,
@@ -20,13 +21,13 @@ pub struct User {
     pub key: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Group {
     pub id: String,
     pub name: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Sample {
     pub id: String,
     pub name: String,
@@ -39,7 +40,7 @@ pub struct Sample {
     pub all_write: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Subtraction {
     pub id: String,
     pub name: String,
@@ -49,14 +50,14 @@ pub struct Subtraction {
     pub user: UserRef,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RefSummary {
     pub id: String,
     pub name: String,
     pub data_type: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Reference {
     pub id: String,
     pub name: String,
@@ -69,7 +70,7 @@ pub struct Reference {
     pub sequence_count: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Index {
     pub id: String,
     pub version: i64,
@@ -81,62 +82,68 @@ pub struct Index {
     pub sequence_count: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IndexRef {
     pub id: String,
     pub version: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct IdName {
     pub id: String,
     pub name: String,
 }
 
 /// The job summary embedded in analyses (contract §8.2).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobSummary {
     pub id: String,
     pub archived: bool,
     pub created_at: String,
     pub progress: i64,
     pub stage: Option<String>,
+    #[schema(value_type = JobState)]
     pub state: String,
     pub user: UserRef,
     pub workflow: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StatusEntry {
+    #[schema(value_type = JobState)]
     pub state: String,
     pub stage: Option<String>,
     pub step_name: Option<String>,
     pub step_description: Option<String>,
+    #[schema(value_type = Option<StatusError>)]
     pub error: Option<Value>,
     pub progress: i64,
     pub timestamp: String,
 }
 
 /// The full job (J1), with the key only in the acquire response.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Job {
     pub id: String,
     pub acquired: bool,
     pub archived: bool,
+    #[schema(value_type = JobArgs)]
     pub args: Value,
     pub created_at: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
+    #[schema(value_type = Option<Ping>)]
     pub ping: Option<Value>,
     pub progress: i64,
     pub stage: Option<String>,
+    #[schema(value_type = JobState)]
     pub state: String,
     pub status: Vec<StatusEntry>,
     pub user: UserRef,
     pub workflow: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AnalysisFile {
     pub id: i64,
     pub analysis: String,
@@ -149,13 +156,15 @@ pub struct AnalysisFile {
 }
 
 /// AnalysisMinimal (lists), and the head of the full Analysis (contract §5.0).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AnalysisMinimal {
     pub id: String,
     pub created_at: String,
     pub updated_at: String,
     pub ready: bool,
+    #[schema(value_type = Workflow)]
     pub workflow: String,
+    #[schema(value_type = Workflow)]
     pub algorithm: String,
     pub job: Option<JobSummary>,
     pub index: IndexRef,
@@ -167,4 +176,217 @@ pub struct AnalysisMinimal {
     /// `updated_at` as stored, for `Last-Modified` (not serialized).
     #[serde(skip)]
     pub updated_at_micros: i64,
+}
+
+// Schema-only types below: what the API sends where the view above holds raw JSON or where the
+// body is spliced from stored bytes (the full analysis, results), for the OpenAPI description.
+
+/// The workflows vira runs.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum Workflow {
+    PathoscopeBowtie,
+    Nuvs,
+}
+
+/// Job states (contract §8.2).
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+pub enum JobState {
+    Waiting,
+    Preparing,
+    Running,
+    Complete,
+    Error,
+    Cancelled,
+    Timeout,
+    Terminated,
+}
+
+/// The `error` of a status entry.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct StatusError {
+    r#type: String,
+    traceback: Vec<String>,
+    details: Vec<String>,
+}
+
+/// The `args` of a job.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct JobArgs {
+    analysis_id: String,
+    sample_id: String,
+    sample_name: String,
+    ref_id: String,
+    index_id: String,
+    subtractions: Vec<String>,
+}
+
+/// The last ping of a job (J7).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Ping {
+    pinged_at: String,
+}
+
+/// The full Analysis (contract §5.0): AnalysisMinimal plus files and results.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct Analysis {
+    #[schema(inline)]
+    #[serde(flatten)]
+    head: AnalysisMinimal,
+    files: Vec<AnalysisFile>,
+    /// Null until ready; then the formatted results of the analysis's workflow (contract §9).
+    #[schema(schema_with = results_schema)]
+    results: Option<Value>,
+}
+
+/// Pathoscope or NuVs results, or null. `anyOf`, not `oneOf`: results with no hits fit both.
+fn results_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{AnyOfBuilder, ObjectBuilder, Type};
+    use utoipa::openapi::Ref;
+    AnyOfBuilder::new()
+        .item(Ref::from_schema_name("PathoscopeResults"))
+        .item(Ref::from_schema_name("NuvsResults"))
+        .item(ObjectBuilder::new().schema_type(Type::Null))
+        .into()
+}
+
+/// A BLAST record (contract §8.5).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct BlastRecord {
+    id: i64,
+    analysis_id: String,
+    sequence_index: i64,
+    created_at: String,
+    updated_at: String,
+    last_checked_at: String,
+    interval: i64,
+    rid: Option<String>,
+    ready: bool,
+    error: Option<String>,
+    /// The transformed BLAST result (spec/blast.md §3).
+    #[schema(value_type = Option<Object>)]
+    result: Option<Value>,
+}
+
+/// Formatted Pathoscope results (contract §9.1): every other top-level key of the raw results is
+/// passed through.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PathoscopeResults {
+    #[schema(minimum = 0)]
+    read_count: Option<i64>,
+    #[schema(minimum = 0)]
+    subtracted_count: Option<i64>,
+    hits: Vec<PathoscopeOtu>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PathoscopeOtu {
+    id: String,
+    name: Option<String>,
+    abbreviation: Option<String>,
+    version: i64,
+    length: i64,
+    isolates: Vec<PathoscopeIsolate>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PathoscopeIsolate {
+    id: String,
+    default: bool,
+    source_type: Option<String>,
+    source_name: Option<String>,
+    sequences: Vec<PathoscopeSequence>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PathoscopeSequence {
+    id: String,
+    accession: Option<String>,
+    definition: Option<String>,
+    length: i64,
+    /// `[x, depth]` points in increasing `x`.
+    align: Vec<[i64; 2]>,
+    best: f64,
+    coverage: f64,
+    pi: f64,
+    reads: i64,
+}
+
+/// Formatted NuVs results (contract §9.2): contigs, ORFs and ORF hits keep every stored field.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct NuvsResults {
+    hits: Vec<NuvsContig>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct NuvsContig {
+    index: i64,
+    sequence: String,
+    #[schema(required = false)]
+    orfs: Vec<NuvsOrf>,
+    /// The contig's current BLAST record, or null.
+    blast: Option<BlastRecord>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct NuvsOrf {
+    #[schema(required = false)]
+    hits: Vec<NuvsOrfHit>,
+}
+
+/// An ORF hit with `cluster`, `families` and `names` from its HMM annotation.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct NuvsOrfHit {
+    #[schema(value_type = HitId)]
+    hit: Value,
+    cluster: i64,
+    /// Family name → count, in the annotation's order.
+    #[schema(value_type = Object)]
+    families: Value,
+    names: Vec<String>,
+}
+
+/// An HMM annotation id as the results name it.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum HitId {
+    Text(String),
+    Number(i64),
+}
+
+/// The formats of analysis files; `""` counts as absent.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub enum FileFormat {
+    #[serde(rename = "sam")]
+    Sam,
+    #[serde(rename = "bam")]
+    Bam,
+    #[serde(rename = "fasta")]
+    Fasta,
+    #[serde(rename = "fastq")]
+    Fastq,
+    #[serde(rename = "csv")]
+    Csv,
+    #[serde(rename = "tsv")]
+    Tsv,
+    #[serde(rename = "json")]
+    Json,
+    #[serde(rename = "")]
+    Empty,
 }

@@ -5,7 +5,7 @@
 //!   on PostgreSQL; `process`: `vira serve` processes (`Instance`) for restarts, kills and several
 //!   instances; `setup`: the helpers that create what a test needs, the same for both kinds of
 //!   server; `http`: requests and replies; `postgres`: a database per test; `proxy`: a TCP proxy
-//!   that can cut vira off from PostgreSQL.
+//!   that can cut vira off from PostgreSQL; `schemathesis`: the Python tools of the OpenAPI tests.
 //!
 //! The PostgreSQL run creates a uniquely named database on the server at `VIRA_TEST_DATABASE_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/test`) and drops it afterwards; it is skipped, with
@@ -18,6 +18,7 @@ mod http;
 mod postgres;
 mod process;
 mod proxy;
+mod schemathesis;
 mod setup;
 
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ pub use http::*;
 pub use postgres::*;
 pub use process::*;
 pub use proxy::*;
+pub use schemathesis::*;
 pub use setup::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

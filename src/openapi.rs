@@ -1,0 +1,174 @@
+//! The OpenAPI 3.1 description of both APIs, served at `GET /api/openapi.json`. It is generated
+//! from the `#[utoipa::path]` annotations on the handlers and the `ToSchema` types they answer
+//! with, so the description and the code change together; it lives at this layer because it sees
+//! both front doors, like `routes`.
+
+use std::sync::LazyLock;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+use crate::jobs_api;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "vira",
+        description = "Virtool-compatible analyses: the user API under `/api` and the jobs API for workflow runners under `/jobs-api`. Every error body is `{\"id\", \"message\"}`, with `errors` on 422.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    paths(
+        openapi_json,
+        api::analyses::list,
+        api::analyses::get_one,
+        api::analyses::delete,
+        api::blast::put,
+        api::blast::get_one,
+        api::files::upload,
+        api::files::download,
+        api::export::export,
+        api::export::export_documents,
+        api::analyses::list_for_sample,
+        api::analyses::create,
+        api::samples::create,
+        api::samples::get_one,
+        api::samples::update_rights,
+        api::users::create,
+        api::users::update,
+        api::users::create_group,
+        api::subtractions::create,
+        api::refs::import,
+        api::refs::create_index,
+        api::hmms::import,
+        api::account::get,
+        api::account::change_password,
+        api::account::login,
+        api::account::logout,
+        jobs_api::jobs::acquire,
+        jobs_api::jobs::push_status,
+        jobs_api::jobs::ping,
+        jobs_api::analyses::get_one,
+        jobs_api::analyses::finalize,
+        jobs_api::analyses::delete,
+        jobs_api::analyses::upload,
+        jobs_api::analyses::upload_put,
+    ),
+    components(schemas(
+        crate::model::views::PathoscopeResults,
+        crate::model::views::NuvsResults,
+        crate::model::views::FileFormat,
+    )),
+    modifiers(&Common),
+    tags(
+        (name = "analyses", description = "Analyses, their files, BLAST searches and exports (U1–U10)"),
+        (name = "samples", description = "Samples and their rights (U11–U13)"),
+        (name = "users", description = "Users and groups (U14–U16, administrators)"),
+        (name = "references", description = "References, indexes and subtractions (U17–U19, administrators)"),
+        (name = "hmms", description = "HMM annotations (U20, administrators)"),
+        (name = "account", description = "Sessions of the web pages and the signed-in user"),
+        (name = "jobs", description = "The jobs API for workflow runners (J1–J7)"),
+        (name = "meta", description = "This description"),
+    ),
+)]
+pub struct ApiDoc;
+
+/// What every operation shares: the security schemes, and the 503 any database-backed request
+/// can end in (the database unavailable, or no password-hashing slot in time).
+struct Common;
+
+impl Modify for Common {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some("`Authorization: Basic base64(<handle>:<API key>)`"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::ops::sessions::COOKIE,
+                "The session cookie of `POST /api/account/login`; used only without an `Authorization` header",
+            ))),
+        );
+        components.add_security_scheme(
+            "csrf",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "X-CSRF-Token",
+                "The session's `csrf_token`, required with the cookie on every state-changing request",
+            ))),
+        );
+        components.add_security_scheme(
+            "job",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "`Authorization: Basic base64(job-<job_id>:<job key>)`, the key from acquiring the job",
+                    ))
+                    .build(),
+            ),
+        );
+        let unavailable = ResponseBuilder::new()
+            .description("`service_unavailable`: the database cannot be reached")
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path == "/api/openapi.json" {
+                continue;
+            }
+            let operations: [&mut Option<Operation>; 5] = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                operation
+                    .responses
+                    .responses
+                    .entry("503".to_owned())
+                    .or_insert_with(|| unavailable.clone().into());
+            }
+        }
+    }
+}
+
+/// The description as served: rendered once.
+static JSON: LazyLock<Bytes> = LazyLock::new(|| {
+    Bytes::from(
+        ApiDoc::openapi()
+            .to_json()
+            .expect("the OpenAPI description serializes"),
+    )
+});
+
+/// GET /api/openapi.json — no authentication.
+#[utoipa::path(get, path = "/api/openapi.json", operation_id = "openapi", tag = "meta",
+    description = "This description (OpenAPI 3.1).",
+    responses((status = 200, description = "The OpenAPI description", content_type = "application/json")),
+    security(()))]
+pub async fn openapi_json() -> Response {
+    let mut response = (StatusCode::OK, JSON.clone()).into_response();
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(crate::http::JSON_CONTENT_TYPE),
+    );
+    response
+}
