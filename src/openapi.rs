@@ -25,6 +25,8 @@ use crate::jobs_api;
     ),
     paths(
         openapi_json,
+        api::health::live,
+        api::health::ready,
         api::analyses::list,
         api::analyses::get_one,
         api::analyses::delete,
@@ -74,6 +76,7 @@ use crate::jobs_api;
         (name = "account", description = "Sessions of the web pages and the signed-in user"),
         (name = "jobs", description = "The jobs API for workflow runners (J1–J7)"),
         (name = "meta", description = "This description"),
+        (name = "health", description = "Liveness and readiness for load balancers (no credentials)"),
     ),
 )]
 pub struct ApiDoc;
@@ -129,7 +132,11 @@ impl Modify for Common {
             )
             .build();
         for (path, item) in openapi.paths.paths.iter_mut() {
-            if path == "/api/openapi.json" {
+            // These touch no database (the description, liveness) or document their own 503.
+            if matches!(
+                path.as_str(),
+                "/api/openapi.json" | "/api/health/live" | "/api/health/ready"
+            ) {
                 continue;
             }
             let operations: [&mut Option<Operation>; 5] = [

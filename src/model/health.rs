@@ -1,7 +1,7 @@
 //! The readiness report: each check by name, passed or failed with a reason that names no path,
 //! address or credential (the routes are unauthenticated).
 
-use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 /// The checks of `GET /api/health/ready`, in the order they run.
 pub const CHECKS: [&str; 4] = ["database", "migrations", "storage_writable", "free_space"];
@@ -33,7 +33,7 @@ impl Readiness {
     }
 
     /// `{"database": "ok", "free_space": "failed: ..."}`.
-    pub fn summary(&self) -> Map<String, Value> {
+    pub fn summary(&self) -> BTreeMap<String, String> {
         self.checks
             .iter()
             .map(|(name, failure)| {
@@ -41,7 +41,7 @@ impl Readiness {
                     None => "ok".to_owned(),
                     Some(reason) => format!("failed: {reason}"),
                 };
-                ((*name).to_owned(), Value::String(state))
+                ((*name).to_owned(), state)
             })
             .collect()
     }

@@ -67,6 +67,8 @@ fn routed_paths() -> BTreeSet<String> {
             paths.insert(format!("{prefix}{path}"));
         }
     }
+    // Served on `--metrics-listen` only, for Prometheus: not part of either API.
+    paths.remove("/metrics");
     paths
 }
 
