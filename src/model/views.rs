@@ -33,6 +33,7 @@ pub struct Sample {
     pub name: String,
     pub created_at: String,
     pub user: UserRef,
+    #[schema(required = true)]
     pub group: Option<String>,
     pub group_read: bool,
     pub group_write: bool,
@@ -101,6 +102,7 @@ pub struct JobSummary {
     pub archived: bool,
     pub created_at: String,
     pub progress: i64,
+    #[schema(required = true)]
     pub stage: Option<String>,
     #[schema(value_type = JobState)]
     pub state: String,
@@ -112,10 +114,14 @@ pub struct JobSummary {
 pub struct StatusEntry {
     #[schema(value_type = JobState)]
     pub state: String,
+    #[schema(required = true)]
     pub stage: Option<String>,
+    #[schema(required = true)]
     pub step_name: Option<String>,
+    #[schema(required = true)]
     pub step_description: Option<String>,
     #[schema(value_type = Option<StatusError>)]
+    #[schema(required = true)]
     pub error: Option<Value>,
     pub progress: i64,
     pub timestamp: String,
@@ -133,8 +139,10 @@ pub struct Job {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
     #[schema(value_type = Option<Ping>)]
+    #[schema(required = true)]
     pub ping: Option<Value>,
     pub progress: i64,
+    #[schema(required = true)]
     pub stage: Option<String>,
     #[schema(value_type = JobState)]
     pub state: String,
@@ -147,7 +155,9 @@ pub struct Job {
 pub struct AnalysisFile {
     pub id: i64,
     pub analysis: String,
+    #[schema(required = true)]
     pub description: Option<String>,
+    #[schema(required = true)]
     pub format: Option<String>,
     pub name: String,
     pub name_on_disk: String,
@@ -166,12 +176,14 @@ pub struct AnalysisMinimal {
     pub workflow: String,
     #[schema(value_type = Workflow)]
     pub algorithm: String,
+    #[schema(required = true)]
     pub job: Option<JobSummary>,
     pub index: IndexRef,
     pub reference: RefSummary,
     pub sample: IdName,
     pub subtractions: Vec<IdName>,
     pub user: UserRef,
+    #[schema(required = true)]
     pub read_count: Option<i64>,
     /// `updated_at` as stored, for `Last-Modified` (not serialized).
     #[serde(skip)]
