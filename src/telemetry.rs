@@ -94,6 +94,11 @@ fn describe_metrics() {
         "vira_db_pool_max_connections",
         "The connection cap of a pool."
     );
+    describe_gauge!(
+        "vira_db_pool_acquire_wait_seconds",
+        Unit::Seconds,
+        "How long the scrape waited for a connection of the pool (the check's timeout when none came): above zero, requests queue for connections."
+    );
     describe_counter!(
         "vira_db_errors_total",
         "Failed database operations, by kind (pool_timeout: no connection within --db-acquire-timeout, unavailable, unique_violation, other)."

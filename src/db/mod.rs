@@ -216,6 +216,25 @@ impl Db {
         Ok(())
     }
 
+    /// How long taking one connection of each pool takes right now, at most `limit` (metrics: a
+    /// wait above zero means requests are queueing for connections). `None` past `limit`.
+    pub async fn acquire_waits(&self, limit: Duration) -> Vec<(&'static str, Option<Duration>)> {
+        let pools: Vec<(&'static str, &AnyPool)> = match self.dialect {
+            Dialect::Sqlite => vec![("read", &self.read), ("write", &self.write)],
+            Dialect::Postgres => vec![("main", &self.read)],
+        };
+        let mut waits = Vec::with_capacity(pools.len());
+        for (name, pool) in pools {
+            let started = std::time::Instant::now();
+            let acquired = tokio::time::timeout(limit, pool.acquire()).await;
+            waits.push((
+                name,
+                matches!(acquired, Ok(Ok(_))).then(|| started.elapsed()),
+            ));
+        }
+        waits
+    }
+
     /// How full each pool is (metrics). SQLite has a read and a write pool, PostgreSQL one.
     pub fn pool_stats(&self) -> Vec<PoolStats> {
         let stats = |name, pool: &AnyPool| PoolStats {

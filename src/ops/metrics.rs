@@ -18,6 +18,11 @@ pub async fn refresh(app: &AppState) {
             .set(f64::from(pool.max));
     }
     let timeout = Duration::from_millis(app.config.ready_db_timeout_ms);
+    // sqlx does not say how many wait for a connection; how long one takes to get says as much.
+    for (pool, wait) in app.db.acquire_waits(timeout).await {
+        let seconds = wait.unwrap_or(timeout).as_secs_f64();
+        metrics::gauge!("vira_db_pool_acquire_wait_seconds", "pool" => pool).set(seconds);
+    }
     match tokio::time::timeout(timeout, crate::db::blast::state_counts(&app.db)).await {
         Ok(Ok(counts)) => {
             for (state, n) in [

@@ -172,6 +172,11 @@ async fn metrics_of_a_real_process(backend: Backend) {
     assert!(text.contains(&format!(
         "vira_db_pool_connections{{pool=\"{pool}\",state=\"idle\"}}"
     )));
+    let wait = sample(
+        &text,
+        &format!("vira_db_pool_acquire_wait_seconds{{pool=\"{pool}\"}}"),
+    );
+    assert!(wait.is_some_and(|w| (0.0..0.5).contains(&w)), "{wait:?}");
     let version = env!("CARGO_PKG_VERSION");
     assert!(
         text.lines().any(|l| l
