@@ -35,7 +35,6 @@ use crate::jobs_api;
         api::files::upload,
         api::files::download,
         api::export::export,
-        api::export::export_documents,
         api::analyses::list_for_sample,
         api::analyses::create,
         api::samples::create,
@@ -59,7 +58,6 @@ use crate::jobs_api;
         jobs_api::analyses::finalize,
         jobs_api::analyses::delete,
         jobs_api::analyses::upload,
-        jobs_api::analyses::upload_put,
     ),
     components(schemas(
         crate::model::views::PathoscopeResults,
@@ -87,6 +85,7 @@ struct Common;
 
 impl Modify for Common {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        describe_aliases(openapi);
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "api_key",
@@ -153,6 +152,28 @@ impl Modify for Common {
                     .entry("503".to_owned())
                     .or_insert_with(|| unavailable.clone().into());
             }
+        }
+    }
+}
+
+/// Routes served by one handler under two names are annotated once and copied here, each copy
+/// with an operation id of its own: U8 also under `/documents/` (the Virtool web client's path),
+/// J6 as PUT as well as POST.
+fn describe_aliases(openapi: &mut utoipa::openapi::OpenApi) {
+    let paths = &mut openapi.paths.paths;
+    if let Some(mut export) = paths.get("/api/analyses/document/{file}").cloned() {
+        if let Some(get) = export.get.as_mut() {
+            get.operation_id = Some("export_analysis_documents".to_owned());
+            get.description = Some(
+                "A ready analysis as CSV or XLSX (the path of the Virtool web client).".to_owned(),
+            );
+        }
+        paths.insert("/api/analyses/documents/{file}".to_owned(), export);
+    }
+    if let Some(files) = paths.get_mut("/jobs-api/analyses/{analysis_id}/files") {
+        if let Some(mut put) = files.post.clone() {
+            put.operation_id = Some("job_upload_file_put".to_owned());
+            files.put = Some(put);
         }
     }
 }

@@ -119,26 +119,3 @@ async fn render(table: Table, xlsx: bool) -> ApiResult<Vec<u8>> {
         Ok(export::to_csv(&table))
     }
 }
-
-/// The alias `/api/analyses/documents/…` of U8: the same handler, its own operation.
-#[utoipa::path(get, path = "/api/analyses/documents/{file}", operation_id = "export_analysis_documents", tag = "analyses",
-    description = "A ready analysis as CSV or XLSX (the path of the Virtool web client).",
-    params(("file" = String, Path, description = "`<analysis_id>.<ext>`, `ext` `csv` or `xlsx`; without a `.` the route is unknown (404)")),
-    responses(
-        (status = 200, description = "The export, as an attachment", content(
-            ("text/csv"),
-            ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))),
-        (status = 400, description = "`Invalid extension: <ext>` or `Parent sample does not exist`", body = ErrorBody),
-        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
-        (status = 403, description = "No read right", body = ErrorBody),
-        (status = 404, description = "No such analysis", body = ErrorBody),
-        (status = 409, description = "`Analysis is still running`", body = ErrorBody),
-    ),
-    security(("api_key" = []), ("session" = [])))]
-pub async fn export_documents(
-    target: ExportTarget,
-    user: AuthUser,
-    state: State<AppState>,
-) -> ApiResult<Response> {
-    export(target, user, state).await
-}

@@ -37,7 +37,7 @@ pub fn routes() -> Router<AppState> {
             get(blast::get_one).put(blast::put),
         )
         .route("/analyses/document/{file}", get(export::export))
-        .route("/analyses/documents/{file}", get(export::export_documents))
+        .route("/analyses/documents/{file}", get(export::export))
         .route("/samples", post(samples::create))
         .route("/samples/{sample_id}", get(samples::get_one))
         .route("/samples/{sample_id}/rights", patch(samples::update_rights))

@@ -224,33 +224,3 @@ pub struct FinalizeBody {
     #[schema(value_type = Object)]
     results: serde_json::Value,
 }
-
-/// PUT of J6: the same handler as POST, its own operation.
-#[utoipa::path(put, path = "/jobs-api/analyses/{analysis_id}/files", operation_id = "job_upload_file_put", tag = "jobs",
-    description = "Upload a file of the job's analysis (POST and PUT alike).",
-    params(("analysis_id" = String, Path, description = "The job's analysis"), ("name" = String, Query, min_length = 1, description = "The original file name (sanitized; at most 255 characters)"),
-        ("format" = Option<crate::model::views::FileFormat>, Query, description = "The file's format; empty counts as absent")),
-    request_body(content = crate::http::multipart::FileUpload, content_type = "multipart/form-data"),
-    responses(
-        (status = 201, description = "The file record", body = AnalysisFile,
-            headers(("Location" = String, description = "`/api/analyses/{analysis_id}/files/{id}`"))),
-        (status = 400, description = "`Unsupported analysis file format` or a malformed multipart body", body = ErrorBody),
-        (status = 401, description = "No, malformed or invalid job credentials (contract §2.3)", body = ErrorBody),
-        (status = 403, description = "Not this job's analysis", body = ErrorBody),
-        (status = 404, description = "No such analysis", body = ErrorBody),
-        (status = 409, description = "`File is already associated with analysis`", body = ErrorBody),
-        (status = 413, description = "Upload over `--max-upload-bytes`", body = ErrorBody),
-        (status = 422, description = "`invalid_query` (bad `name`) or `invalid_input` (no `file` part)", body = ErrorBody),
-        (status = 507, description = "`insufficient_storage`: the disk is full", body = ErrorBody),
-    ),
-    security(("job" = [])))]
-pub async fn upload_put(
-    job: JobAuth,
-    state: State<AppState>,
-    ids: Ids<String>,
-    query: QueryPairs,
-    headers: HeaderMap,
-    body: Body,
-) -> ApiResult<Response> {
-    upload(job, state, ids, query, headers, body).await
-}

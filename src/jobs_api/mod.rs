@@ -21,6 +21,6 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/analyses/{analysis_id}/files",
-            post(analyses::upload).put(analyses::upload_put),
+            post(analyses::upload).put(analyses::upload),
         )
 }
