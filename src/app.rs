@@ -40,7 +40,8 @@ impl App {
             std::time::Duration::from_secs(config.db_acquire_timeout),
         )
         .await?;
-        let files = FileStore::local(&config.storage.data_path).await?;
+        let files =
+            FileStore::open(&config.storage.data_path, &config.file_storage, &config.s3).await?;
         let password_slots = tokio::sync::Semaphore::new(config.login_concurrency as usize);
         let auth_cache_ttl = std::time::Duration::from_millis(config.auth_cache_ms);
         let auth_cache_entries = config.auth_cache_entries;

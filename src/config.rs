@@ -27,6 +27,91 @@ impl StorageOptions {
     }
 }
 
+/// Where analysis files are kept (`--storage`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorageTarget {
+    /// Under the data path (`local:` with no path, the default).
+    DataPath,
+    /// `local:<path>`: a directory (shared by every instance, e.g. over NFS).
+    Local(PathBuf),
+    /// `s3://bucket/prefix`.
+    S3(String),
+}
+
+impl StorageTarget {
+    pub fn parse(value: &str) -> Result<StorageTarget, String> {
+        if let Some(path) = value.strip_prefix("local:") {
+            return Ok(if path.is_empty() {
+                StorageTarget::DataPath
+            } else {
+                StorageTarget::Local(PathBuf::from(path))
+            });
+        }
+        if value.starts_with("s3://") {
+            crate::files::s3::parse_url(value)?;
+            return Ok(StorageTarget::S3(value.to_owned()));
+        }
+        Err(format!(
+            "{value}: expected local:<path> or s3://bucket/prefix"
+        ))
+    }
+}
+
+/// The S3 client's settings; each one not given falls back to the standard `AWS_*` variable
+/// (`AWS_ENDPOINT_URL`, `AWS_REGION`, `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, …).
+#[derive(Clone, Args)]
+pub struct S3Options {
+    /// Endpoint of an S3-compatible store (`http://` is allowed for a store on a private network).
+    #[arg(long, env = "VIRA_S3_ENDPOINT")]
+    pub s3_endpoint: Option<String>,
+
+    /// Region of the bucket.
+    #[arg(long, env = "VIRA_S3_REGION")]
+    pub s3_region: Option<String>,
+
+    /// Access key id.
+    #[arg(long, env = "VIRA_S3_ACCESS_KEY_ID")]
+    pub s3_access_key_id: Option<String>,
+
+    /// Secret access key (prefer the variable to the option: options show in `ps`).
+    #[arg(long, env = "VIRA_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub s3_secret_access_key: Option<String>,
+
+    /// Bytes of one part of a multipart upload (and the most an upload buffers, twice: one part
+    /// received while the previous is sent). Smaller files are one PUT.
+    #[arg(long, env = "VIRA_S3_PART_BYTES", default_value_t = 8_388_608, value_parser = clap::value_parser!(u64).range(5_242_880..=5_368_709_120))]
+    pub s3_part_bytes: u64,
+
+    /// Seconds to connect to the store.
+    #[arg(long, env = "VIRA_S3_CONNECT_TIMEOUT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub s3_connect_timeout: u64,
+
+    /// Seconds the store may stay silent in a request before it fails (longer than
+    /// `--send-timeout`: a download reads from the store at its client's pace).
+    #[arg(long, env = "VIRA_S3_READ_TIMEOUT", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub s3_read_timeout: u64,
+
+    /// Seconds after which an upload whose writer stopped refreshing its marker is abandoned,
+    /// and an object without a record is an orphan (on a store, the sweep goes by age).
+    #[arg(long, env = "VIRA_STALE_UPLOAD_SECS", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(4..))]
+    pub stale_upload_secs: u64,
+}
+
+impl std::fmt::Debug for S3Options {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Options")
+            .field("s3_endpoint", &self.s3_endpoint)
+            .field("s3_region", &self.s3_region)
+            .field("s3_access_key_id", &self.s3_access_key_id)
+            .field(
+                "s3_secret_access_key",
+                &self.s3_secret_access_key.as_ref().map(|_| "…"),
+            )
+            .field("s3_part_bytes", &self.s3_part_bytes)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How log lines are written to standard error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum LogFormat {
@@ -56,6 +141,19 @@ pub struct ServeConfig {
 
     #[command(flatten)]
     pub storage: StorageOptions,
+
+    /// Where analysis files are kept: `local:<path>`, or `s3://bucket/prefix` on an
+    /// S3-compatible store (see the `--s3-*` options); by default the data path itself.
+    #[arg(long = "storage", env = "VIRA_STORAGE", value_parser = StorageTarget::parse, default_value = "local:")]
+    pub file_storage: StorageTarget,
+
+    #[command(flatten)]
+    pub s3: S3Options,
+
+    /// Seconds between sweeps of leftover objects (abandoned uploads, files without a record);
+    /// the first runs at start-up.
+    #[arg(long, env = "VIRA_SWEEP_INTERVAL", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
+    pub sweep_interval: u64,
 
     /// Limit of multipart uploads (files, reference and annotation imports), bytes.
     #[arg(long, env = "VIRA_MAX_UPLOAD_BYTES", default_value_t = 4_294_967_296)]

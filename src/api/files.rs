@@ -2,14 +2,11 @@
 
 use crate::http::error::ErrorBody;
 use crate::model::views::AnalysisFile;
-use std::io::SeekFrom;
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
-use tokio_util::io::ReaderStream;
 
 use crate::app::AppState;
 use crate::db;
@@ -140,20 +137,23 @@ pub async fn download(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let key = analysis_file_key(&analysis_id, &file.name_on_disk);
-    let (mut handle, size) =
-        app.files.open(&key).await?.ok_or_else(|| {
-            ApiError::not_found_msg("Uploaded file not found at expected location")
-        })?;
+    let missing = || ApiError::not_found_msg("Uploaded file not found at expected location");
+    let stored = app.files.open_object(&key).await?.ok_or_else(missing)?;
+    let size = stored.size;
     let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
     let (status, start, length) = match parse_range(range, size) {
         ByteRange::Whole => (StatusCode::OK, 0, size),
         ByteRange::Part(a, b) => (StatusCode::PARTIAL_CONTENT, a, b - a + 1),
         ByteRange::Unsatisfiable => return Err(ApiError::range_not_satisfiable(size)),
     };
-    if start > 0 {
-        handle.seek(SeekFrom::Start(start)).await?;
-    }
-    let stream = ReaderStream::with_capacity(handle.take(length), 1 << 20);
+    // Removed between the look-up and the read: the same 404.
+    let stream = stored
+        .stream(start, length)
+        .await
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => missing(),
+            _ => e.into(),
+        })?;
     let mut response = (status, Body::from_stream(stream)).into_response();
     let h = response.headers_mut();
     let content_type = names::content_type(&file.name, file.format.as_deref());

@@ -1,19 +1,35 @@
-//! The file store: analysis files and temporary upload objects under `<data-path>`.
+//! The file store: analysis files, on a local directory or an S3-compatible object store
+//! (`--storage`), plus local scratch objects for imports.
 //!
 //! Keys are `/`-separated paths built only from sanitized parts (`analyses/<id>/<name_on_disk>`).
-//! Uploads are written to a temporary object under `tmp/` and moved to their key on commit, so a
-//! failed upload never leaves a half-written file under its final key.
+//! An upload becomes visible under its key only when complete (a local rename, or the PUT or
+//! multipart completion on the store), so a failed upload never leaves a half-written object.
 
+pub mod local;
 pub mod names;
+pub mod s3;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use tokio::fs::{self, File};
-use tokio::io::{AsyncWriteExt, BufWriter};
+use bytes::Bytes;
+use futures_util::stream::{BoxStream, StreamExt};
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+
+pub use local::TempObject;
+
+use crate::config::{S3Options, StorageTarget};
 
 #[derive(Debug, Clone)]
 pub struct FileStore {
-    root: PathBuf,
+    objects: Objects,
+    /// Scratch space for files read whole (imports) and the write probe: always local.
+    scratch: local::LocalStore,
+}
+
+#[derive(Debug, Clone)]
+enum Objects {
+    Local(local::LocalStore),
+    S3(s3::S3Store),
 }
 
 /// The storage key of an analysis file (contract §13).
@@ -21,234 +37,260 @@ pub fn analysis_file_key(analysis_id: &str, name_on_disk: &str) -> String {
     format!("analyses/{analysis_id}/{name_on_disk}")
 }
 
+fn analysis_folder(analysis_id: &str) -> String {
+    format!("analyses/{analysis_id}")
+}
+
+/// Where bytes of an upload go: a local temporary object or an upload to the store.
+pub trait Sink {
+    fn size(&self) -> u64;
+    fn write(
+        &mut self,
+        bytes: &[u8],
+    ) -> impl std::future::Future<Output = std::io::Result<()>> + Send;
+}
+
+impl Sink for TempObject {
+    fn size(&self) -> u64 {
+        TempObject::size(self)
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        TempObject::write(self, bytes).await
+    }
+}
+
+/// An upload of an analysis file to its key, visible there only after `commit`.
+pub struct Upload {
+    key: String,
+    target: UploadTarget,
+}
+
+enum UploadTarget {
+    Local(TempObject),
+    S3(s3::S3Upload),
+}
+
+impl Sink for Upload {
+    fn size(&self) -> u64 {
+        match &self.target {
+            UploadTarget::Local(temp) => temp.size(),
+            UploadTarget::S3(upload) => upload.size(),
+        }
+    }
+
+    async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        match &mut self.target {
+            UploadTarget::Local(temp) => temp.write(bytes).await,
+            UploadTarget::S3(upload) => upload.write(bytes).await,
+        }
+    }
+}
+
+/// A committed object: until dropped, no sweep takes it for an orphan (the caller records it
+/// meanwhile).
+pub struct Committed {
+    pub size: u64,
+    _claim: CommittedClaim,
+}
+
+enum CommittedClaim {
+    Lock(#[allow(dead_code)] Option<std::fs::File>),
+    Marker(#[allow(dead_code)] s3::S3Committed),
+}
+
+/// A stored object opened for reading.
+pub struct Stored {
+    pub size: u64,
+    source: StoredSource,
+}
+
+enum StoredSource {
+    Local(tokio::fs::File),
+    S3(s3::S3Store, String),
+}
+
+impl Stored {
+    /// `length` bytes from `start`, streamed in chunks of at most 1 MiB (local) or as the store
+    /// sends them.
+    pub async fn stream(
+        self,
+        start: u64,
+        length: u64,
+    ) -> std::io::Result<BoxStream<'static, std::io::Result<Bytes>>> {
+        match self.source {
+            StoredSource::Local(mut file) => {
+                if start > 0 {
+                    file.seek(std::io::SeekFrom::Start(start)).await?;
+                }
+                Ok(tokio_util::io::ReaderStream::with_capacity(file.take(length), 1 << 20).boxed())
+            }
+            StoredSource::S3(store, key) => store.read(&key, start, length).await,
+        }
+    }
+}
+
+/// Permission to remove an object the sweep found without a record.
+pub struct Claim(#[allow(dead_code)] Option<std::fs::File>);
+
 impl FileStore {
+    /// The store `--storage` names (default: `<data-path>` itself), with scratch under
+    /// `<data-path>/tmp`.
+    pub async fn open(
+        data_path: &Path,
+        target: &StorageTarget,
+        options: &S3Options,
+    ) -> anyhow::Result<FileStore> {
+        let scratch = local::LocalStore::open(data_path).await?;
+        let objects = match target {
+            StorageTarget::DataPath => Objects::Local(scratch.clone()),
+            StorageTarget::Local(root) => Objects::Local(local::LocalStore::open(root).await?),
+            StorageTarget::S3(url) => Objects::S3(s3::S3Store::open(url, options).await?),
+        };
+        Ok(FileStore { objects, scratch })
+    }
+
+    /// Local storage at `root` (objects and scratch alike).
     pub async fn local(root: &Path) -> std::io::Result<FileStore> {
-        fs::create_dir_all(root.join("tmp")).await?;
-        fs::create_dir_all(root.join("analyses")).await?;
+        let store = local::LocalStore::open(root).await?;
         Ok(FileStore {
-            root: root.to_path_buf(),
+            objects: Objects::Local(store.clone()),
+            scratch: store,
         })
     }
 
-    fn path(&self, key: &str) -> PathBuf {
-        self.root.join(key)
+    /// What the readiness report names: `local` or `s3`.
+    pub fn kind(&self) -> &'static str {
+        match self.objects {
+            Objects::Local(_) => "local",
+            Objects::S3(_) => "s3",
+        }
     }
 
-    /// Bytes free for vira on the file system of the data path (statvfs: blocks available to
-    /// unprivileged users).
+    /// Bytes free on the data path (the scratch space; the database file on SQLite).
     pub async fn free_bytes(&self) -> std::io::Result<u64> {
-        let root = self.root.clone();
-        tokio::task::spawn_blocking(move || {
-            let stats = rustix::fs::statvfs(&root)?;
-            Ok(stats.f_bavail.saturating_mul(stats.f_frsize))
-        })
-        .await
-        .map_err(std::io::Error::other)?
+        self.scratch.free_bytes().await
     }
 
-    /// A new temporary object, removed on drop unless committed. It is locked (`flock`) for as
-    /// long as its writer lives, so the start-up sweep of any instance can tell an abandoned object
-    /// (lock free: its process died) from one being written right now.
-    pub async fn create_temp(&self) -> std::io::Result<TempObject> {
-        let path = self
-            .root
-            .join("tmp")
-            .join(format!("{}.part", crate::model::ids::new_id()));
-        let (lock, file) = tokio::task::spawn_blocking({
-            let path = path.clone();
-            move || -> std::io::Result<(std::fs::File, std::fs::File)> {
-                let lock = std::fs::File::create(&path)?;
-                lock.try_lock().map_err(std::io::Error::from)?;
-                let file = lock.try_clone()?;
-                Ok((lock, file))
+    /// A local temporary object for a file read whole (imports), removed on drop.
+    pub async fn create_scratch(&self) -> std::io::Result<TempObject> {
+        self.scratch.create_temp().await
+    }
+
+    /// Write, sync and remove one small object where uploads go.
+    pub async fn probe_write(&self) -> std::io::Result<()> {
+        match &self.objects {
+            Objects::Local(store) => {
+                let mut temp = store.create_temp().await?;
+                temp.write(b"ready").await?;
+                temp.finish().await.map(drop)
             }
-        })
-        .await
-        .map_err(std::io::Error::other)??;
-        Ok(TempObject {
-            path: Some(path),
-            writer: Some(BufWriter::with_capacity(1 << 20, File::from_std(file))),
-            size: 0,
-            lock: Some(lock),
+            Objects::S3(store) => store.probe_write().await,
+        }
+    }
+
+    /// Begin an upload to `key`.
+    pub async fn create_upload(&self, key: &str) -> std::io::Result<Upload> {
+        let target = match &self.objects {
+            Objects::Local(store) => UploadTarget::Local(store.create_temp().await?),
+            Objects::S3(store) => UploadTarget::S3(store.create_upload(key)),
+        };
+        Ok(Upload {
+            key: key.to_owned(),
+            target,
         })
     }
 
-    /// Move a finished temporary object to `key`. The returned guard keeps the object locked
-    /// until the caller has recorded it, so no sweep takes it for an orphan meanwhile.
-    pub async fn commit(&self, mut temp: TempObject, key: &str) -> std::io::Result<Committed> {
-        let size = temp.finish().await?;
-        let target = self.path(key);
-        let source = temp
-            .path
-            .take()
-            .expect("temporary object already committed");
-        // A delete of the analysis may remove the directory between its creation and the rename;
-        // the second attempt recreates it, and the caller then finds the analysis gone (§12).
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            if let Some(parent) = target.parent() {
-                fs::create_dir_all(parent).await?;
+    /// Make a finished upload visible under its key.
+    pub async fn commit(&self, upload: Upload) -> std::io::Result<Committed> {
+        match (&self.objects, upload.target) {
+            (Objects::Local(store), UploadTarget::Local(temp)) => {
+                let (size, lock) = store.commit(temp, &upload.key).await?;
+                Ok(Committed {
+                    size,
+                    _claim: CommittedClaim::Lock(lock),
+                })
             }
-            match fs::rename(&source, &target).await {
-                Ok(()) => {
-                    return Ok(Committed {
-                        size,
-                        _lock: temp.lock.take(),
-                    })
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && attempt < 2 => {}
-                Err(e) => {
-                    let _ = fs::remove_file(&source).await;
-                    return Err(e);
-                }
+            (_, UploadTarget::S3(upload)) => {
+                let (size, marker) = upload.commit().await?;
+                Ok(Committed {
+                    size,
+                    _claim: CommittedClaim::Marker(marker),
+                })
             }
+            (Objects::S3(_), UploadTarget::Local(_)) => Err(std::io::Error::other(
+                "a local upload cannot go to the store",
+            )),
         }
     }
 
     /// Open a stored object; `None` when it does not exist.
-    pub async fn open(&self, key: &str) -> std::io::Result<Option<(File, u64)>> {
-        match File::open(self.path(key)).await {
-            Ok(file) => {
-                let size = file.metadata().await?.len();
-                Ok(Some((file, size)))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
+    pub async fn open_object(&self, key: &str) -> std::io::Result<Option<Stored>> {
+        Ok(match &self.objects {
+            Objects::Local(store) => store.open_file(key).await?.map(|(file, size)| Stored {
+                size,
+                source: StoredSource::Local(file),
+            }),
+            Objects::S3(store) => store.size(key).await?.map(|size| Stored {
+                size,
+                source: StoredSource::S3(store.clone(), key.to_owned()),
+            }),
+        })
     }
 
     /// Remove one object (absent is fine).
     pub async fn remove(&self, key: &str) -> std::io::Result<()> {
-        match fs::remove_file(self.path(key)).await {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        match &self.objects {
+            Objects::Local(store) => store.remove(key).await,
+            Objects::S3(store) => store.remove(key).await,
         }
     }
 
     /// Remove every object of an analysis.
     pub async fn remove_analysis(&self, analysis_id: &str) -> std::io::Result<()> {
-        match fs::remove_dir_all(self.path(&format!("analyses/{analysis_id}"))).await {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
-            _ => Ok(()),
+        let folder = analysis_folder(analysis_id);
+        match &self.objects {
+            Objects::Local(store) => store.remove_folder(&folder).await,
+            Objects::S3(store) => store.remove_folder(&format!("{folder}/")).await,
         }
     }
 
     /// Remove an analysis's folder when it is empty: after an upload that lost to a delete of the
-    /// analysis, so that nothing is left behind (§12).
+    /// analysis, so that nothing is left behind (§12). A store has no folders.
     pub async fn prune_analysis(&self, analysis_id: &str) {
-        let _ = fs::remove_dir(self.path(&format!("analyses/{analysis_id}"))).await;
+        if let Objects::Local(store) = &self.objects {
+            store.prune_folder(&analysis_folder(analysis_id)).await;
+        }
     }
 
-    /// Remove temporary objects that nobody is writing (at start-up); returns how many.
+    /// Remove temporary objects whose writer is gone; returns how many.
     pub async fn clean_temp(&self) -> std::io::Result<usize> {
-        let mut removed = 0;
-        for name in files_in(&self.root.join("tmp")).await? {
-            let key = format!("tmp/{name}");
-            if let Some(_lock) = self.try_claim(&key).await? {
-                self.remove(&key).await?;
-                removed += 1;
+        let mut removed = self.scratch.clean_temp().await?;
+        match &self.objects {
+            Objects::Local(store) if store.root() != self.scratch.root() => {
+                removed += store.clean_temp().await?;
             }
+            Objects::Local(_) => {}
+            Objects::S3(store) => removed += store.clean_temp().await?,
         }
         Ok(removed)
     }
 
-    /// Every analysis folder and the names of the objects in it.
+    /// Analysis folders and the names of the objects in them (on a store: only objects older
+    /// than `--stale-upload-secs`).
     pub async fn analysis_objects(&self) -> std::io::Result<Vec<(String, Vec<String>)>> {
-        let mut found = Vec::new();
-        let mut dirs = fs::read_dir(self.root.join("analyses")).await?;
-        while let Some(dir) = dirs.next_entry().await? {
-            if dir.file_type().await?.is_dir() {
-                let names = files_in(&dir.path()).await?;
-                found.push((dir.file_name().to_string_lossy().into_owned(), names));
-            }
-        }
-        Ok(found)
-    }
-
-    /// Lock an object if no live upload holds it; `None` when someone does (or it is gone).
-    /// Hold the returned lock while deciding whether the object is an orphan.
-    pub async fn try_claim(&self, key: &str) -> std::io::Result<Option<std::fs::File>> {
-        let path = self.path(key);
-        tokio::task::spawn_blocking(move || match std::fs::File::open(&path) {
-            Ok(file) => match file.try_lock() {
-                Ok(()) => Ok(Some(file)),
-                Err(std::fs::TryLockError::WouldBlock) => Ok(None),
-                Err(std::fs::TryLockError::Error(e)) => Err(e),
-            },
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        })
-        .await
-        .map_err(std::io::Error::other)?
-    }
-}
-
-/// The names of the files directly in `dir` (none when it does not exist).
-async fn files_in(dir: &Path) -> std::io::Result<Vec<String>> {
-    let mut names = Vec::new();
-    let mut entries = match fs::read_dir(dir).await {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(names),
-        Err(e) => return Err(e),
-    };
-    while let Some(entry) = entries.next_entry().await? {
-        if entry.file_type().await?.is_file() {
-            names.push(entry.file_name().to_string_lossy().into_owned());
+        match &self.objects {
+            Objects::Local(store) => store.analysis_objects().await,
+            Objects::S3(store) => store.analysis_objects().await,
         }
     }
-    Ok(names)
-}
 
-/// A committed object, still locked until dropped.
-pub struct Committed {
-    pub size: u64,
-    _lock: Option<std::fs::File>,
-}
-
-/// A temporary object being written. Dropping it without `commit` removes the file.
-pub struct TempObject {
-    path: Option<PathBuf>,
-    writer: Option<BufWriter<File>>,
-    size: u64,
-    /// The open file that holds the object's lock.
-    lock: Option<std::fs::File>,
-}
-
-impl TempObject {
-    pub async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
-        let writer = self
-            .writer
-            .as_mut()
-            .ok_or_else(|| std::io::Error::other("temporary object is closed"))?;
-        writer.write_all(bytes).await?;
-        self.size += bytes.len() as u64;
-        Ok(())
-    }
-
-    pub fn size(&self) -> u64 {
-        self.size
-    }
-
-    /// The file path, for readers that need the whole temporary object (imports).
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
-
-    /// Flush and sync; returns the size.
-    pub async fn finish(&mut self) -> std::io::Result<u64> {
-        if let Some(mut writer) = self.writer.take() {
-            writer.flush().await?;
-            writer.get_mut().sync_all().await?;
-        }
-        Ok(self.size)
-    }
-}
-
-impl Drop for TempObject {
-    fn drop(&mut self) {
-        if let Some(path) = self.path.take() {
-            let _ = std::fs::remove_file(path);
+    /// Claim an object for the orphan check if no live upload holds it; `None` when one does (or
+    /// it is gone). Hold the claim while deciding.
+    pub async fn try_claim(&self, key: &str) -> std::io::Result<Option<Claim>> {
+        match &self.objects {
+            Objects::Local(store) => Ok(store.try_lock(key).await?.map(|lock| Claim(Some(lock)))),
+            Objects::S3(store) => Ok(store.claimable(key).await?.then_some(Claim(None))),
         }
     }
 }

@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 
 use super::body::{check_content_length, linger, refuse_declared};
 use super::error::{ApiError, ApiResult};
-use crate::files::TempObject;
+use crate::files::Sink;
 
 fn file_required() -> ApiError {
     ApiError::invalid_field("file", "required field")
@@ -20,7 +20,7 @@ pub async fn receive_file(
     headers: &HeaderMap,
     body: Body,
     limit: u64,
-    temp: &mut TempObject,
+    temp: &mut impl Sink,
 ) -> ApiResult<()> {
     if check_content_length(headers, limit).is_err() {
         return Err(refuse_declared(headers, &mut body.into_data_stream()).await);

@@ -62,12 +62,7 @@ async fn check(app: &AppState) -> Readiness {
 
 /// Write, sync and remove one temporary object, the way an upload does.
 async fn write_probe(app: &AppState) -> Option<String> {
-    let probe = async {
-        let mut temp = app.files.create_temp().await?;
-        temp.write(b"ready").await?;
-        temp.finish().await?;
-        Ok::<_, std::io::Error>(())
-    };
+    let probe = app.files.probe_write();
     match tokio::time::timeout(Duration::from_millis(app.config.ready_db_timeout_ms), probe).await {
         Ok(Ok(())) => None,
         Ok(Err(e)) => {

@@ -16,7 +16,7 @@ pub async fn receive_import(
     body: Body,
     kind: &'static str,
 ) -> ApiResult<Vec<u8>> {
-    let mut temp = app.files.create_temp().await?;
+    let mut temp = app.files.create_scratch().await?;
     let receiving = super::uploads::InProgress::start("import");
     crate::http::multipart::receive_file(headers, body, app.config.max_upload_bytes, &mut temp)
         .await?;

@@ -1,8 +1,13 @@
-//! The start-up cleanup pass: leftover temporary objects, and stored objects without a record
-//! (an upload interrupted between commit and insert, or a delete whose file removal failed).
+//! The cleanup pass, at start-up and every `--sweep-interval`: leftover temporary objects
+//! (abandoned uploads), and stored objects without a record (an upload interrupted between commit
+//! and insert, or a delete whose file removal failed).
 //!
-//! Uploads hold a lock on their object until it is recorded, so the sweep removes only objects
-//! whose writer is gone — safe even while other instances share the data path.
+//! Local uploads hold a lock on their object until it is recorded; on an object store, uploads
+//! keep a marker fresh instead and only objects older than `--stale-upload-secs` are looked at
+//! (`files::s3`). Either way the sweep removes only objects whose writer is gone — safe while
+//! other instances share the storage.
+
+use std::time::Duration;
 
 use crate::app::App;
 use crate::db;
@@ -11,6 +16,36 @@ use crate::files::analysis_file_key;
 pub struct Swept {
     pub temp_objects: usize,
     pub orphan_objects: usize,
+}
+
+impl Swept {
+    pub fn log(&self) {
+        if self.temp_objects + self.orphan_objects > 0 {
+            tracing::info!(
+                temp_objects = self.temp_objects,
+                orphan_objects = self.orphan_objects,
+                "removed leftover objects"
+            );
+        }
+    }
+}
+
+/// Sweep every `--sweep-interval` seconds until `stop` (the first sweep ran at start-up).
+pub async fn every_interval(
+    app: crate::app::AppState,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    let every = Duration::from_secs(app.config.sweep_interval);
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        match run(&app).await {
+            Ok(swept) => swept.log(),
+            Err(e) => tracing::warn!(error = %e, "the sweep of leftover objects failed"),
+        }
+    }
 }
 
 pub async fn run(app: &App) -> anyhow::Result<Swept> {

@@ -82,15 +82,16 @@ pub async fn receive_upload(
     if db::files::name_taken(&app.db, analysis_id, &params.name).await? {
         return Err(duplicate());
     }
-    let mut temp = app.files.create_temp().await?;
-    let receiving = InProgress::start("analysis_file");
-    crate::http::multipart::receive_file(headers, body, app.config.max_upload_bytes, &mut temp)
-        .await?;
-    drop(receiving);
+    // The id comes first: on an object store the upload goes straight to its final key.
     let id = db::files::reserve_id(&app.db).await?;
     let name_on_disk = names::name_on_disk(id, &params.name);
     let key = analysis_file_key(analysis_id, &name_on_disk);
-    let committed = app.files.commit(temp, &key).await?;
+    let mut upload = app.files.create_upload(&key).await?;
+    let receiving = InProgress::start("analysis_file");
+    crate::http::multipart::receive_file(headers, body, app.config.max_upload_bytes, &mut upload)
+        .await?;
+    drop(receiving);
+    let committed = app.files.commit(upload).await?;
     let uploaded_at = now_micros();
     let file = AnalysisFile {
         id,

@@ -49,14 +49,7 @@ pub async fn run(
         jobs: jobs_listener,
         metrics,
     } = listeners;
-    let swept = crate::ops::sweep::run(&app).await?;
-    if swept.temp_objects + swept.orphan_objects > 0 {
-        tracing::info!(
-            temp_objects = swept.temp_objects,
-            orphan_objects = swept.orphan_objects,
-            "removed leftover objects"
-        );
-    }
+    crate::ops::sweep::run(&app).await?.log();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stop_tx_rx = stop_rx.clone();
     tokio::spawn(async move {
@@ -66,6 +59,10 @@ pub async fn run(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    tokio::spawn(crate::ops::sweep::every_interval(
+        app.clone(),
+        stop_rx.clone(),
+    ));
     let worker = (!app.config.no_blast_worker)
         .then(|| tokio::spawn(crate::ops::blast::run(app.clone(), stop_rx.clone())));
     let settings = listener_settings(&app.config);

@@ -21,7 +21,7 @@ use crate::support::{
 const BOUNDARY: &str = "vira-fault-boundary";
 
 /// A multipart body with `content` in the part named `file`.
-fn multipart_body(name: &str, content: &[u8]) -> Vec<u8> {
+pub(crate) fn multipart_body(name: &str, content: &[u8]) -> Vec<u8> {
     let mut body = format!(
         "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
          Content-Type: application/octet-stream\r\n\r\n"
@@ -33,7 +33,7 @@ fn multipart_body(name: &str, content: &[u8]) -> Vec<u8> {
 }
 
 /// Deterministic bytes (xorshift), so a download can be compared without keeping a copy around.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
+pub(crate) fn pattern(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed | 1;
     (0..len)
         .map(|_| {
@@ -47,7 +47,7 @@ fn pattern(len: usize, seed: u64) -> Vec<u8> {
 
 /// Send the request line, headers and the first `sent` bytes of `body`, and keep the connection
 /// open: the server is now in the middle of reading the upload.
-async fn partial_upload(
+pub(crate) async fn partial_upload(
     base: &str,
     path: &str,
     creds: &Creds,
@@ -71,7 +71,7 @@ async fn partial_upload(
 
 /// A small reference, a sample and an analysis with its job acquired, through any server:
 /// `(analysis id, job creds)`.
-async fn analysis_with_job(server: &impl Setup, workflow: &str) -> (String, Creds) {
+pub(crate) async fn analysis_with_job(server: &impl Setup, workflow: &str) -> (String, Creds) {
     let ref_id = server.small_reference().await;
     let started = server.started(&ref_id, workflow).await;
     (started.id, started.job)

@@ -4,8 +4,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both;
-use crate::support::{files_under, Backend, Creds, Setup, TestApp};
+use crate::every_store;
+use crate::support::{Creds, Setup, TestApp};
 
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -29,7 +29,7 @@ async fn ready_reference(app: &TestApp) -> String {
     app.small_reference().await
 }
 
-both!(user_upload_check_table, |app: TestApp| async move {
+every_store!(user_upload_check_table, |app: TestApp| async move {
     let ref_id = ready_reference(&app).await;
     let run = app.started(&ref_id, "pathoscope_bowtie").await;
     let (bob, _) = app.user("bob", &[]).await;
@@ -137,9 +137,9 @@ both!(user_upload_check_table, |app: TestApp| async move {
     assert_eq!(file["name_on_disk"], format!("{id}-my_file__1_.fa"));
     assert_eq!(file["size"], 4);
     let stored = app
-        .analysis_dir(&run.id)
-        .join(format!("{id}-my_file__1_.fa"));
-    assert_eq!(std::fs::read(stored).unwrap(), b"ACGT");
+        .read_stored(&run.id, &format!("{id}-my_file__1_.fa"))
+        .await;
+    assert_eq!(stored.as_deref(), Some(&b"ACGT"[..]));
     let after = app
         .get(&format!("/api/analyses/{}", run.id), &app.admin)
         .await
@@ -168,7 +168,7 @@ both!(user_upload_check_table, |app: TestApp| async move {
         .assert_error(400, "bad_request", "Parent sample does not exist");
 });
 
-both!(job_upload_check_table, |app: TestApp| async move {
+every_store!(job_upload_check_table, |app: TestApp| async move {
     let ref_id = ready_reference(&app).await;
     let run = app.started(&ref_id, "nuvs").await;
     let other = app.started(&ref_id, "nuvs").await;
@@ -233,7 +233,7 @@ both!(job_upload_check_table, |app: TestApp| async move {
     reply.assert_status(201);
 });
 
-both!(
+every_store!(
     concurrent_uploads_of_one_name_have_one_winner,
     |app: TestApp| async move {
         let ref_id = ready_reference(&app).await;
@@ -250,48 +250,62 @@ both!(
         let loser = if a.status == 409 { &a } else { &b };
         loser.assert_error(409, "conflict", "File is already associated with analysis");
         assert_eq!(app.rows("analysis_files", "analysis_id", &run.id).await, 1);
-        assert_eq!(files_under(&app.analysis_dir(&run.id)).len(), 1);
-        assert_eq!(files_under(&app.data.path().join("tmp")).len(), 0);
+        assert_eq!(app.stored_names(&run.id).await.len(), 1);
+        eventually_empty(&app).await;
     }
 );
 
-/// U6 rows 9 and 11: the declared and the actual size limit; nothing is kept either way.
-async fn upload_limits(backend: Backend) {
-    let Some(app) = TestApp::spawn_with(backend, |c| c.max_upload_bytes = 1000).await else {
-        return;
-    };
-    let ref_id = tiny_reference(&app).await;
-    let run = app.started(&ref_id, "nuvs").await;
-    let path = format!("/api/analyses/{}/files?name=big.bin", run.id);
-    // Declared: Content-Length above the limit.
-    app.upload(Method::POST, &path, &app.admin, vec![7; 4000])
+/// No temporary object (or upload marker) is left once the uploads have been answered; markers
+/// are removed in the background, so this waits a little for them.
+async fn eventually_empty(app: &TestApp) {
+    for _ in 0..100 {
+        if app.temporary_objects().await.is_empty() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(app.temporary_objects().await, Vec::<String>::new());
+}
+
+// U6 rows 9 and 11: the declared and the actual size limit; nothing is kept either way.
+every_store!(
+    upload_size_limits,
+    config = |c: &mut vira::config::ServeConfig| c.max_upload_bytes = 1000,
+    |app: TestApp| async move {
+        let ref_id = tiny_reference(&app).await;
+        let run = app.started(&ref_id, "nuvs").await;
+        let path = format!("/api/analyses/{}/files?name=big.bin", run.id);
+        // Declared: Content-Length above the limit.
+        app.upload(Method::POST, &path, &app.admin, vec![7; 4000])
+            .await
+            .assert_error(413, "payload_too_large", "Payload too large");
+        // Streamed without a length: cut off once past the limit.
+        let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+            (0..8).map(|_| Ok(vec![1u8; 500])).collect();
+        let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(
+            futures_util::stream::iter(chunks),
+        ))
+        .file_name("big.bin");
+        let form = reqwest::multipart::Form::new().part("file", part);
+        app.send(
+            app.request(Method::POST, &path, Some(&app.admin))
+                .multipart(form),
+        )
         .await
         .assert_error(413, "payload_too_large", "Payload too large");
-    // Streamed without a length: cut off once past the limit.
-    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = (0..8).map(|_| Ok(vec![1u8; 500])).collect();
-    let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(
-        futures_util::stream::iter(chunks),
-    ))
-    .file_name("big.bin");
-    let form = reqwest::multipart::Form::new().part("file", part);
-    app.send(
-        app.request(Method::POST, &path, Some(&app.admin))
-            .multipart(form),
-    )
-    .await
-    .assert_error(413, "payload_too_large", "Payload too large");
-    assert_eq!(app.rows("analysis_files", "analysis_id", &run.id).await, 0);
-    assert_eq!(files_under(&app.analysis_dir(&run.id)).len(), 0);
-    assert_eq!(files_under(&app.data.path().join("tmp")).len(), 0);
-    // Under the limit it works.
-    app.upload(Method::POST, &path, &app.admin, vec![7; 100])
-        .await
-        .assert_status(201);
-    // Row 8 before row 9: a duplicate name is a 409 even when the body is too large.
-    app.upload(Method::POST, &path, &app.admin, vec![7; 4000])
-        .await
-        .assert_error(409, "conflict", "File is already associated with analysis");
-}
+        assert_eq!(app.rows("analysis_files", "analysis_id", &run.id).await, 0);
+        assert_eq!(app.stored_names(&run.id).await.len(), 0);
+        eventually_empty(&app).await;
+        // Under the limit it works.
+        app.upload(Method::POST, &path, &app.admin, vec![7; 100])
+            .await
+            .assert_status(201);
+        // Row 8 before row 9: a duplicate name is a 409 even when the body is too large.
+        app.upload(Method::POST, &path, &app.admin, vec![7; 4000])
+            .await
+            .assert_error(409, "conflict", "File is already associated with analysis");
+    }
+);
 
 /// A one-sequence reference with an index, small enough for a 1,000-byte upload limit.
 async fn tiny_reference(app: &TestApp) -> String {
@@ -300,19 +314,7 @@ async fn tiny_reference(app: &TestApp) -> String {
     app.reference_from(file.to_string().into_bytes()).await.0
 }
 
-mod upload_size_limits {
-    use super::*;
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite() {
-        upload_limits(Backend::Sqlite).await;
-    }
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn postgres() {
-        upload_limits(Backend::Postgres).await;
-    }
-}
-
-both!(
+every_store!(
     download_of_100_mb_is_byte_identical_with_ranges,
     |app: TestApp| async move {
         let ref_id = ready_reference(&app).await;

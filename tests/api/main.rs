@@ -25,6 +25,7 @@ mod jobs_analyses;
 mod metrics;
 mod migrations;
 mod nuvs;
+mod object_store;
 mod openapi;
 mod pages;
 mod pathoscope;

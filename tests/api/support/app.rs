@@ -50,12 +50,69 @@ macro_rules! both {
     };
 }
 
+/// Run a file test on both databases and both storages: `every_store!(name, |app| async move { … })`
+/// makes `sqlite`, `postgres`, `sqlite_s3` and `postgres_s3` (a real Garage bucket, `garage`).
+#[macro_export]
+macro_rules! every_store {
+    ($name:ident, $body:expr) => {
+        $crate::every_store!(
+            $name,
+            config = |_: &mut vira::config::ServeConfig| {},
+            $body
+        );
+    };
+    ($name:ident, config = $config:expr, $body:expr) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            use $crate::support::{Backend, Store, TestApp};
+            async fn run(backend: Backend, store: Store) {
+                if let Some(app) = TestApp::spawn_on(backend, store, $config).await {
+                    ($body)(app).await;
+                }
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                run(Backend::Sqlite, Store::Local).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                run(Backend::Postgres, Store::Local).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite_s3() {
+                run(Backend::Sqlite, Store::S3).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres_s3() {
+                run(Backend::Postgres, Store::S3).await;
+            }
+        }
+    };
+}
+
+/// Where a test's analysis files go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    /// Under the data path.
+    Local,
+    /// A prefix of its own in the Garage bucket.
+    S3,
+}
+
+/// The test's place in the bucket.
+pub struct S3Place {
+    pub prefix: String,
+    pub client: object_store::aws::AmazonS3,
+}
+
 pub struct TestApp {
     pub http: Http,
     pub app: AppState,
     pub admin: Creds,
     pub backend: Backend,
     pub data: Arc<TempDir>,
+    pub s3: Option<S3Place>,
     stop: Option<oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _pg: Option<PgDatabase>,
@@ -89,6 +146,15 @@ impl TestApp {
         backend: Backend,
         configure: impl FnOnce(&mut ServeConfig),
     ) -> Option<TestApp> {
+        Self::spawn_on(backend, Store::Local, configure).await
+    }
+
+    /// Start vira on `store`; `None` when the database or the store cannot run here (not CI).
+    pub async fn spawn_on(
+        backend: Backend,
+        store: Store,
+        configure: impl FnOnce(&mut ServeConfig),
+    ) -> Option<TestApp> {
         let data = Arc::new(TempDir::new().expect("tempdir"));
         let (database_url, pg) = match backend {
             Backend::Sqlite => (None, None),
@@ -101,6 +167,18 @@ impl TestApp {
             data_path: data.path().to_path_buf(),
             database_url,
         });
+        let s3 = match store {
+            Store::Local => None,
+            Store::S3 => {
+                let garage = super::garage()?;
+                let (url, prefix) = garage.new_prefix_url();
+                garage.configure(&mut config, &url);
+                Some(S3Place {
+                    prefix,
+                    client: garage.client(),
+                })
+            }
+        };
         configure(&mut config);
         let app = App::build(config).await.expect("build app");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -136,6 +214,7 @@ impl TestApp {
             },
             backend,
             data,
+            s3,
             stop: Some(stop),
             server: Some(server),
             _pg: pg,
@@ -188,6 +267,68 @@ impl TestApp {
     /// `<data-path>/analyses/<id>`.
     pub fn analysis_dir(&self, analysis_id: &str) -> PathBuf {
         self.data.path().join("analyses").join(analysis_id)
+    }
+
+    /// The names of the stored objects of an analysis, on either storage, sorted.
+    pub async fn stored_names(&self, analysis_id: &str) -> Vec<String> {
+        match &self.s3 {
+            None => {
+                let mut names: Vec<String> = super::files_under(&self.analysis_dir(analysis_id))
+                    .iter()
+                    .filter_map(|p| p.file_name()?.to_str().map(str::to_owned))
+                    .collect();
+                names.sort();
+                names
+            }
+            Some(place) => {
+                let folder = format!("analyses/{analysis_id}/");
+                super::bucket_keys(&place.client, &place.prefix, &folder)
+                    .await
+                    .into_iter()
+                    .map(|key| key[folder.len()..].to_owned())
+                    .collect()
+            }
+        }
+    }
+
+    /// The bytes of a stored object of an analysis, read from the storage itself.
+    pub async fn read_stored(&self, analysis_id: &str, name_on_disk: &str) -> Option<Vec<u8>> {
+        match &self.s3 {
+            None => std::fs::read(self.analysis_dir(analysis_id).join(name_on_disk)).ok(),
+            Some(place) => {
+                use object_store::ObjectStoreExt;
+                let path = format!("{}/analyses/{analysis_id}/{name_on_disk}", place.prefix);
+                let got = place.client.get(&path.into()).await.ok()?;
+                Some(got.bytes().await.ok()?.to_vec())
+            }
+        }
+    }
+
+    /// Remove a stored object behind vira's back.
+    pub async fn remove_stored(&self, analysis_id: &str, name_on_disk: &str) {
+        match &self.s3 {
+            None => std::fs::remove_file(self.analysis_dir(analysis_id).join(name_on_disk))
+                .expect("remove the stored file"),
+            Some(place) => {
+                let key = format!("analyses/{analysis_id}/{name_on_disk}");
+                super::delete_object(&place.client, &place.prefix, &key).await
+            }
+        }
+    }
+
+    /// What uploads in progress leave: local temporary objects, or upload markers and
+    /// temporary objects in the bucket.
+    pub async fn temporary_objects(&self) -> Vec<String> {
+        let mut found: Vec<String> = super::files_under(&self.data.path().join("tmp"))
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect();
+        if let Some(place) = &self.s3 {
+            for folder in ["uploads/", "tmp/"] {
+                found.extend(super::bucket_keys(&place.client, &place.prefix, folder).await);
+            }
+        }
+        found
     }
 }
 

@@ -14,6 +14,7 @@
 mod app;
 mod browser;
 mod fake_ncbi;
+mod garage;
 mod http;
 mod postgres;
 mod process;
@@ -29,6 +30,7 @@ use serde_json::Value;
 pub use app::*;
 pub use browser::*;
 pub use fake_ncbi::*;
+pub use garage::*;
 pub use http::*;
 pub use postgres::*;
 pub use process::*;
