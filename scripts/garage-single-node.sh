@@ -33,7 +33,8 @@ root_domain = ".s3.garage.localhost"
 api_bind_addr = "127.0.0.1:$admin_port"
 TOML
 g() { "$garage" -c "$config" "$@"; }
-g server >"$dir/server.log" 2>&1 &
+# Not through g: $! must be the server itself, so that stop() kills it.
+"$garage" -c "$config" server >"$dir/server.log" 2>&1 &
 server=$!
 stop() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$dir"; }
 trap stop EXIT

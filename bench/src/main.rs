@@ -73,6 +73,12 @@ struct Args {
     /// run and dropped after. The report then has a column per database.
     #[arg(long)]
     pub database_url: Option<String>,
+
+    /// Also move the transfer file through an S3-compatible store: `s3://bucket/prefix` (the
+    /// endpoint and credentials from the `VIRA_S3_*` or `AWS_*` variables, as `vira serve` takes
+    /// them; `scripts/garage-single-node.sh` prints them for a local Garage).
+    #[arg(long)]
+    pub s3: Option<String>,
 }
 
 /// A PostgreSQL database that exists for one run.
@@ -229,7 +235,12 @@ fn command_line(args: &Args) -> String {
     } else {
         ""
     };
-    format!("vira-bench --size {size}{quick}{pg}")
+    let s3 = if args.s3.is_some() {
+        " --s3 s3://…"
+    } else {
+        ""
+    };
+    format!("vira-bench --size {size}{quick}{pg}{s3}")
 }
 
 fn display(path: &Path) -> String {

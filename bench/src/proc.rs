@@ -96,6 +96,7 @@ impl Server {
         vira: &Path,
         data_path: &Path,
         database_url: Option<&str>,
+        extra: &[&str],
         log: &Path,
     ) -> Result<Server> {
         let probe = reqwest::Client::builder().no_proxy().build()?;
@@ -112,6 +113,7 @@ impl Server {
             if let Some(url) = database_url {
                 command.args(["--database-url", url]);
             }
+            command.args(extra);
             let child = command
                 .env("VIRA_LOG", "warn")
                 .stdin(Stdio::null())

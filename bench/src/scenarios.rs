@@ -13,7 +13,8 @@ use super::load::client;
 use super::measure::{self, latency, throughput, Plan, Target};
 use super::proc::{create_admin, PeakSampler, Server, ADMIN_PASSWORD};
 use super::report::{at_least, at_most, mib, ms, size, Report};
-use super::{transfer, Args, Size};
+use super::transfer::{self, Storage};
+use super::{Args, Size};
 
 pub const MIB: u64 = 1 << 20;
 
@@ -102,7 +103,7 @@ pub async fn run_all(
         Some(_) => "PostgreSQL run",
     });
     let key = create_admin(vira, &data, database_url)?;
-    let server = Server::start(vira, &data, database_url, &work.join("vira.log")).await?;
+    let server = Server::start(vira, &data, database_url, &[], &work.join("vira.log")).await?;
     let api = Api {
         base: server.base.clone(),
         client: client()?,
@@ -233,7 +234,47 @@ pub async fn run_all(
     b.list(&sample, &s_ref).await?;
     let (analysis_id, _) = b.api.analysis(&sample, &s_ref, "pathoscope_bowtie").await?;
     let pid = b.server.pid;
-    transfer::run(&b.api, pid, args.quick, &analysis_id, work, &mut b.report).await?;
+    transfer::run(
+        &b.api,
+        pid,
+        args.quick,
+        &analysis_id,
+        work,
+        Storage::Local,
+        &mut b.report,
+    )
+    .await?;
+    if let Some(url) = &args.s3 {
+        // A second server on the same database, keeping files on the store: same key, same
+        // analysis, only the storage differs.
+        progress("transfer on the object store");
+        let prefix = format!("{}/bench-{}", url.trim_end_matches('/'), std::process::id());
+        let db_url = b.database_url.clone();
+        let (store_analysis, _) = b.api.analysis(&sample, &s_ref, "pathoscope_bowtie").await?;
+        let store_server = Server::start(
+            vira,
+            &work.join("s3-data"),
+            Some(&db_url),
+            &["--storage", &prefix],
+            &work.join("vira-s3.log"),
+        )
+        .await?;
+        let api = Api {
+            base: store_server.base.clone(),
+            client: client()?,
+            admin: b.api.admin.clone(),
+        };
+        transfer::run(
+            &api,
+            store_server.pid,
+            args.quick,
+            &store_analysis,
+            work,
+            Storage::S3,
+            &mut b.report,
+        )
+        .await?;
+    }
 
     for tier in [M, L] {
         if args.size.has(tier.size) {
