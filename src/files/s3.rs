@@ -302,11 +302,16 @@ impl S3Upload {
     pub async fn write(&mut self, mut bytes: &[u8]) -> std::io::Result<()> {
         let part_bytes = self.store.part_bytes;
         while !bytes.is_empty() {
-            if self.buffer.capacity() == 0 {
-                self.buffer
-                    .reserve_exact(part_bytes.min(bytes.len().max(1 << 16)));
-            }
             let take = (part_bytes - self.buffer.len()).min(bytes.len());
+            // A small file keeps a small buffer; a larger one gets exactly one part's worth.
+            if self.buffer.capacity() - self.buffer.len() < take {
+                let wanted = if self.buffer.is_empty() && take < 1 << 16 {
+                    take
+                } else {
+                    part_bytes - self.buffer.len()
+                };
+                self.buffer.reserve_exact(wanted);
+            }
             self.buffer.extend_from_slice(&bytes[..take]);
             bytes = &bytes[take..];
             self.size += take as u64;
@@ -330,15 +335,21 @@ impl S3Upload {
                 .map_err(io_error)?;
             let marker = self.store.path(&marker_key(&self.key));
             let payload = PutPayload::from(Bytes::from(id.clone()));
+            // The marker exists before any part is sent: a writer killed from here on leaves
+            // something the sweep can find.
+            if let Err(e) = self.store.client.put(&marker, payload.clone()).await {
+                let _ = self.store.client.abort_multipart(&path, &id).await;
+                return Err(io_error(e));
+            }
             let heartbeat = tokio::spawn({
                 let client = self.store.client.clone();
                 let every = self.store.stale / 4;
                 async move {
                     loop {
+                        tokio::time::sleep(every).await;
                         if let Err(e) = client.put(&marker, payload.clone()).await {
                             tracing::warn!(error = %e, "could not refresh an upload marker");
                         }
-                        tokio::time::sleep(every).await;
                     }
                 }
             });
