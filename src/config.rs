@@ -48,13 +48,34 @@ impl StorageTarget {
             });
         }
         if value.starts_with("s3://") {
-            crate::files::s3::parse_url(value)?;
+            parse_s3_url(value)?;
             return Ok(StorageTarget::S3(value.to_owned()));
         }
         Err(format!(
             "{value}: expected local:<path> or s3://bucket/prefix"
         ))
     }
+}
+
+/// `s3://bucket/prefix` split into the bucket and the key prefix.
+pub fn parse_s3_url(url: &str) -> Result<(String, String), String> {
+    let rest = url
+        .strip_prefix("s3://")
+        .ok_or_else(|| format!("{url}: expected s3://bucket/prefix"))?;
+    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+    if bucket.is_empty() {
+        return Err(format!("{url}: the bucket is missing"));
+    }
+    let prefix = prefix.trim_matches('/');
+    if prefix.split('/').any(|p| p == "." || p == "..") {
+        return Err(format!("{url}: the prefix may not hold . or .."));
+    }
+    let prefix = if prefix.is_empty() {
+        String::new()
+    } else {
+        format!("{prefix}/")
+    };
+    Ok((bucket.to_owned(), prefix))
 }
 
 /// The S3 client's settings; each one not given falls back to the standard `AWS_*` variable
@@ -355,5 +376,35 @@ impl ServeConfig {
         let mut config = Wrapper::parse_from(["vira"]).config;
         config.storage = storage;
         config
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{parse_s3_url as parse_url, StorageTarget};
+
+    #[test]
+    fn urls() {
+        assert_eq!(parse_url("s3://b"), Ok(("b".into(), "".into())));
+        assert_eq!(parse_url("s3://b/"), Ok(("b".into(), "".into())));
+        assert_eq!(parse_url("s3://b/p/q/"), Ok(("b".into(), "p/q/".into())));
+        assert!(parse_url("s3:///p").is_err());
+        assert!(parse_url("http://b/p").is_err());
+        assert!(parse_url("s3://b/../p").is_err());
+    }
+
+    #[test]
+    fn storage_targets() {
+        assert_eq!(StorageTarget::parse("local:"), Ok(StorageTarget::DataPath));
+        assert_eq!(
+            StorageTarget::parse("local:/srv/vira"),
+            Ok(StorageTarget::Local("/srv/vira".into()))
+        );
+        assert_eq!(
+            StorageTarget::parse("s3://b/p"),
+            Ok(StorageTarget::S3("s3://b/p".into()))
+        );
+        assert!(StorageTarget::parse("/srv/vira").is_err());
+        assert!(StorageTarget::parse("s3://").is_err());
     }
 }

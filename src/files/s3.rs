@@ -21,7 +21,7 @@ use object_store::{
 };
 use tokio::task::JoinHandle;
 
-use crate::config::S3Options;
+use crate::config::{parse_s3_url, S3Options};
 use crate::model::time::now_micros;
 
 #[derive(Debug, Clone)]
@@ -31,27 +31,6 @@ pub struct S3Store {
     prefix: String,
     part_bytes: usize,
     stale: Duration,
-}
-
-/// `s3://bucket/prefix` split into the bucket and the key prefix.
-pub fn parse_url(url: &str) -> Result<(String, String), String> {
-    let rest = url
-        .strip_prefix("s3://")
-        .ok_or_else(|| format!("{url}: expected s3://bucket/prefix"))?;
-    let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
-    if bucket.is_empty() {
-        return Err(format!("{url}: the bucket is missing"));
-    }
-    let prefix = prefix.trim_matches('/');
-    if prefix.split('/').any(|p| p == "." || p == "..") {
-        return Err(format!("{url}: the prefix may not hold . or .."));
-    }
-    let prefix = if prefix.is_empty() {
-        String::new()
-    } else {
-        format!("{prefix}/")
-    };
-    Ok((bucket.to_owned(), prefix))
 }
 
 fn io_error(e: object_store::Error) -> std::io::Error {
@@ -75,7 +54,7 @@ impl S3Store {
     /// A client for `url`; the endpoint, region and credentials come from the options, else from
     /// the standard `AWS_*` environment variables. The bucket must exist (checked here).
     pub async fn open(url: &str, options: &S3Options) -> anyhow::Result<S3Store> {
-        let (bucket, prefix) = parse_url(url).map_err(anyhow::Error::msg)?;
+        let (bucket, prefix) = parse_s3_url(url).map_err(anyhow::Error::msg)?;
         let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
         if let Some(endpoint) = &options.s3_endpoint {
             builder = builder.with_endpoint(endpoint);
@@ -462,20 +441,5 @@ impl Drop for Marker {
                 let _ = store.remove(&key).await;
             });
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_url;
-
-    #[test]
-    fn urls() {
-        assert_eq!(parse_url("s3://b"), Ok(("b".into(), "".into())));
-        assert_eq!(parse_url("s3://b/"), Ok(("b".into(), "".into())));
-        assert_eq!(parse_url("s3://b/p/q/"), Ok(("b".into(), "p/q/".into())));
-        assert!(parse_url("s3:///p").is_err());
-        assert!(parse_url("http://b/p").is_err());
-        assert!(parse_url("s3://b/../p").is_err());
     }
 }
