@@ -386,3 +386,36 @@ every_store!(
         assert_eq!(several.bytes.len(), data.len());
     }
 );
+
+/// `--storage local:<path>`: analysis files go to that directory, not under the data path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn storage_in_another_directory() {
+    let elsewhere = tempfile::TempDir::new().unwrap();
+    let root = elsewhere.path().to_path_buf();
+    let Some(app) = TestApp::spawn_with(crate::support::Backend::Sqlite, |c| {
+        c.file_storage = vira::config::StorageTarget::Local(root.clone())
+    })
+    .await
+    else {
+        return;
+    };
+    let ref_id = ready_reference(&app).await;
+    let run = app.started(&ref_id, "nuvs").await;
+    let path = format!("/jobs-api/analyses/{}/files?name=a.fa", run.id);
+    let reply = app
+        .upload(Method::POST, &path, &run.job, b"ACGT".to_vec())
+        .await;
+    reply.assert_status(201);
+    let file = reply.json();
+    let on_disk = file["name_on_disk"].as_str().unwrap();
+    let stored = root.join("analyses").join(&run.id).join(on_disk);
+    assert_eq!(std::fs::read(stored).unwrap(), b"ACGT");
+    assert!(!app.analysis_dir(&run.id).exists());
+    let download = app
+        .get(
+            &format!("/api/analyses/{}/files/{}", run.id, file["id"]),
+            &app.admin,
+        )
+        .await;
+    assert_eq!(download.bytes, b"ACGT");
+}
