@@ -23,6 +23,8 @@ pub struct App {
     pub job_key_cache: CredentialCache<String>,
     /// Rendered exports of unchanged analyses (`--export-cache-bytes`).
     pub export_cache: crate::export::cache::ExportCache,
+    /// Results of unchanged analyses as encoded for U2 (`--results-cache-bytes`).
+    pub results_cache: crate::export::cache::VersionedCache<crate::format::gzip_splice::Encoded>,
     /// The last readiness report and when it was made (`ops::health`).
     pub readiness: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Readiness>)>>,
 }
@@ -46,6 +48,7 @@ impl App {
         let auth_cache_ttl = std::time::Duration::from_millis(config.auth_cache_ms);
         let auth_cache_entries = config.auth_cache_entries;
         let export_cache_bytes = usize::try_from(config.export_cache_bytes).unwrap_or(usize::MAX);
+        let results_cache_bytes = usize::try_from(config.results_cache_bytes).unwrap_or(usize::MAX);
         let app = Arc::new(App {
             config,
             db,
@@ -55,6 +58,7 @@ impl App {
             auth_cache: CredentialCache::new(auth_cache_ttl, auth_cache_entries),
             job_key_cache: CredentialCache::new(auth_cache_ttl, auth_cache_entries),
             export_cache: crate::export::cache::ExportCache::new(export_cache_bytes),
+            results_cache: crate::export::cache::VersionedCache::new(results_cache_bytes),
             readiness: tokio::sync::Mutex::new(None),
         });
         Ok(app)

@@ -267,6 +267,12 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_EXPORT_CACHE_BYTES", default_value_t = 67_108_864)]
     pub export_cache_bytes: u64,
 
+    /// Bytes of analysis results kept as sent by U2 (plain and compressed, BLAST records
+    /// attached) for analyses that have not changed since: such a GET reads only the head from
+    /// the database. One larger than a quarter of this is never kept; 0 turns the cache off.
+    #[arg(long, env = "VIRA_RESULTS_CACHE_BYTES", default_value_t = 67_108_864)]
+    pub results_cache_bytes: u64,
+
     /// Failed sign-ins per handle and per client address before each further one is delayed.
     #[arg(long, env = "VIRA_LOGIN_FREE_ATTEMPTS", default_value_t = 5)]
     pub login_free_attempts: u64,

@@ -180,7 +180,7 @@ pub async fn get_one(
     Ids(analysis_id): Ids<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let whole = readable_whole(&app, &user.principal, &analysis_id, &headers).await?;
+    let whole = readable_whole(&app, &user.principal, &analysis_id).await?;
     respond_with_analysis(&app, whole, &headers).await
 }
 

@@ -1,7 +1,8 @@
-//! Rendered exports (U8) kept for their analysis's `updated_at`: a second download of an unchanged
-//! analysis is the stored bytes. Every change of an analysis (its results, a BLAST record) bumps
-//! `updated_at`, which is read from the database on each request, so a stale export is never
-//! served, on any instance. Bounded by `--export-cache-bytes`; the oldest entries go first.
+//! Bytes made from an analysis kept for its `updated_at`: rendered exports (U8,
+//! `--export-cache-bytes`) and the results of U2 as encoded for the wire (`--results-cache-bytes`).
+//! A second request for an unchanged analysis is the kept bytes. Every change of an analysis (its
+//! results, a BLAST record) bumps `updated_at`, which is read from the database on each request,
+//! so a stale entry is never served, on any instance. The oldest entries go first.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -10,48 +11,66 @@ use bytes::Bytes;
 
 use crate::model::time::Micros;
 
-struct Entry {
+/// What an entry weighs against the budget.
+pub trait Weighed: Clone {
+    fn weight(&self) -> usize;
+}
+
+impl Weighed for Bytes {
+    fn weight(&self) -> usize {
+        self.len()
+    }
+}
+
+struct Entry<V> {
     updated_at: Micros,
-    bytes: Bytes,
+    value: V,
     /// Insertion order, for eviction.
     seq: u64,
 }
 
-#[derive(Default)]
-struct Entries {
-    map: HashMap<(String, &'static str), Entry>,
+struct Entries<V> {
+    map: HashMap<(String, &'static str), Entry<V>>,
     bytes: usize,
     seq: u64,
 }
 
-pub struct ExportCache {
+/// Values per (analysis, kind), each valid for one `updated_at`, within a byte budget.
+pub struct VersionedCache<V> {
     budget: usize,
-    entries: Mutex<Entries>,
+    entries: Mutex<Entries<V>>,
 }
 
-impl ExportCache {
-    /// A cache holding at most `budget` bytes of exports (0: nothing is kept).
-    pub fn new(budget: usize) -> ExportCache {
-        ExportCache {
+/// Rendered exports by extension.
+pub type ExportCache = VersionedCache<Bytes>;
+
+impl<V: Weighed> VersionedCache<V> {
+    /// A cache holding at most `budget` bytes (0: nothing is kept).
+    pub fn new(budget: usize) -> VersionedCache<V> {
+        VersionedCache {
             budget,
-            entries: Mutex::new(Entries::default()),
+            entries: Mutex::new(Entries {
+                map: HashMap::new(),
+                bytes: 0,
+                seq: 0,
+            }),
         }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries<V>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The export `ext` of `analysis_id` as rendered for `updated_at`.
-    pub fn get(&self, analysis_id: &str, ext: &'static str, updated_at: Micros) -> Option<Bytes> {
+    /// The value of kind `kind` of `analysis_id` as made for `updated_at`.
+    pub fn get(&self, analysis_id: &str, kind: &'static str, updated_at: Micros) -> Option<V> {
         let entries = self.entries();
-        let entry = entries.map.get(&(analysis_id.to_owned(), ext))?;
-        (entry.updated_at == updated_at).then(|| entry.bytes.clone())
+        let entry = entries.map.get(&(analysis_id.to_owned(), kind))?;
+        (entry.updated_at == updated_at).then(|| entry.value.clone())
     }
 
-    /// Keep `bytes` (unless larger than a quarter of the budget), evicting the oldest entries.
-    pub fn put(&self, analysis_id: &str, ext: &'static str, updated_at: Micros, bytes: Bytes) {
-        if bytes.len() > self.budget / 4 {
+    /// Keep `value` (unless larger than a quarter of the budget), evicting the oldest entries.
+    pub fn put(&self, analysis_id: &str, kind: &'static str, updated_at: Micros, value: V) {
+        if value.weight() > self.budget / 4 {
             return;
         }
         let mut entries = self.entries();
@@ -59,11 +78,11 @@ impl ExportCache {
         let entry = Entry {
             updated_at,
             seq: entries.seq,
-            bytes,
+            value,
         };
-        entries.bytes += entry.bytes.len();
-        if let Some(old) = entries.map.insert((analysis_id.to_owned(), ext), entry) {
-            entries.bytes -= old.bytes.len();
+        entries.bytes += entry.value.weight();
+        if let Some(old) = entries.map.insert((analysis_id.to_owned(), kind), entry) {
+            entries.bytes -= old.value.weight();
         }
         while entries.bytes > self.budget {
             let Some(oldest) = entries
@@ -75,7 +94,7 @@ impl ExportCache {
                 break;
             };
             if let Some(gone) = entries.map.remove(&oldest) {
-                entries.bytes -= gone.bytes.len();
+                entries.bytes -= gone.value.weight();
             }
         }
     }

@@ -19,6 +19,38 @@ pub struct Deflated {
     pub length: u64,
 }
 
+/// Results ready to send: plain, or compressed (only when `compressed` was asked for). Cheap to
+/// clone, so the same bytes can be kept (`App::results_cache`) and sent again.
+#[derive(Clone)]
+pub enum Encoded {
+    Plain(Bytes),
+    /// Raw DEFLATE (sync-flushed, never final) with the CRC-32 and length of what it holds.
+    Deflated {
+        deflate: Bytes,
+        crc32: u32,
+        length: u64,
+    },
+}
+
+impl From<Deflated> for Encoded {
+    fn from(d: Deflated) -> Encoded {
+        Encoded::Deflated {
+            deflate: Bytes::from(d.deflate),
+            crc32: d.crc32,
+            length: d.length,
+        }
+    }
+}
+
+impl crate::export::cache::Weighed for Encoded {
+    fn weight(&self) -> usize {
+        match self {
+            Encoded::Plain(bytes) => bytes.len(),
+            Encoded::Deflated { deflate, .. } => deflate.len(),
+        }
+    }
+}
+
 /// Compress `bytes` for [`Deflated`] (default level: this happens once per analysis).
 pub fn deflate_once(bytes: &[u8]) -> Deflated {
     let mut compress = Compress::new(Compression::default(), false);

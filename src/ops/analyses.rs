@@ -7,13 +7,13 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
 
-use super::results::Encoded;
 use crate::app::App;
 use crate::auth::rights::{can_read, can_write, Principal};
 use crate::db;
 use crate::db::analyses::{AnalysisCore, Delete};
 use crate::db::analysis_whole::AnalysisWhole;
 use crate::format::gzip_splice::splice;
+use crate::format::gzip_splice::Encoded;
 use crate::http::caching;
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::time::Micros;
@@ -64,15 +64,15 @@ pub fn results_with_head(headers: &HeaderMap) -> Option<bool> {
     (!headers.contains_key(header::IF_MODIFIED_SINCE)).then(|| caching::accepts_gzip(headers))
 }
 
-/// U2: the analysis for a reader, checked as [`access`] does, with its body's head (and, for a
-/// request that cannot be answered 304, its results: one round trip).
+/// U2: the analysis for a reader, checked as [`access`] does, with its body's head.
 pub async fn readable_whole(
     app: &App,
     principal: &Principal,
     analysis_id: &str,
-    headers: &HeaderMap,
 ) -> ApiResult<AnalysisWhole> {
-    let whole = db::analysis_whole::get(&app.db, analysis_id, results_with_head(headers))
+    // The head alone: the results come from `App::results_cache` for an unchanged analysis,
+    // else from a second round trip (`body_of`), and never for a 304.
+    let whole = db::analysis_whole::get(&app.db, analysis_id, None)
         .await?
         .ok_or_else(ApiError::not_found)?;
     check(principal, &whole.core, Right::Read)?;
@@ -137,7 +137,14 @@ async fn body_of(app: &App, whole: AnalysisWhole, gzip: bool) -> ApiResult<Analy
     let results = match whole.results {
         Some((stored, records)) => Some(super::results::encode(stored, records).await?),
         None if minimal.ready => {
-            super::results::encoded_results(app, &minimal.id, &minimal.workflow, gzip).await?
+            super::results::cached_results(
+                app,
+                &minimal.id,
+                &minimal.workflow,
+                gzip,
+                minimal.updated_at_micros,
+            )
+            .await?
         }
         None => None,
     };
@@ -151,22 +158,13 @@ async fn body_of(app: &App, whole: AnalysisWhole, gzip: bool) -> ApiResult<Analy
     head.extend_from_slice(b",\"results\":");
     const TAIL: &[u8] = b"}";
     let (parts, gzip) = match results {
-        Some(Encoded::Deflated(stored)) => (
-            splice(
-                &head,
-                Bytes::from(stored.deflate),
-                stored.crc32,
-                stored.length,
-                TAIL,
-            ),
-            true,
-        ),
+        Some(Encoded::Deflated {
+            deflate,
+            crc32,
+            length,
+        }) => (splice(&head, deflate, crc32, length, TAIL), true),
         Some(Encoded::Plain(results)) => (
-            [
-                Bytes::from(head),
-                Bytes::from(results),
-                Bytes::from_static(TAIL),
-            ],
+            [Bytes::from(head), results, Bytes::from_static(TAIL)],
             false,
         ),
         None => (

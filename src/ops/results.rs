@@ -4,17 +4,35 @@
 
 use std::collections::BTreeMap;
 
+use bytes::Bytes;
+
 use crate::app::App;
 use crate::db;
 use crate::db::analysis_whole::Stored;
 use crate::db::blast::BlastRecord;
-use crate::format::gzip_splice::{deflate_once, Deflated};
+use crate::format::gzip_splice::{deflate_once, Deflated, Encoded};
 use crate::http::error::{ApiError, ApiResult};
 
-/// Results ready to send: plain, or compressed (only when `compressed` was asked for).
-pub enum Encoded {
-    Plain(Vec<u8>),
-    Deflated(Deflated),
+/// The encoded results of a ready analysis as of `updated_at`: kept ones, or read (one round
+/// trip) and kept. The key is the `updated_at` read with the head, before the results: what is
+/// read after is never older than that, and any later change moves `updated_at` on.
+pub async fn cached_results(
+    app: &App,
+    analysis_id: &str,
+    workflow: &str,
+    compressed: bool,
+    updated_at: crate::model::time::Micros,
+) -> ApiResult<Option<Encoded>> {
+    let kind = if compressed { "deflate" } else { "plain" };
+    if let Some(kept) = app.results_cache.get(analysis_id, kind, updated_at) {
+        return Ok(Some(kept));
+    }
+    let encoded = encoded_results(app, analysis_id, workflow, compressed).await?;
+    if let Some(encoded) = &encoded {
+        app.results_cache
+            .put(analysis_id, kind, updated_at, encoded.clone());
+    }
+    Ok(encoded)
 }
 
 /// The formatted `results` of a ready analysis, BLAST records attached for NuVs (one round trip),
@@ -39,8 +57,8 @@ pub async fn encoded_results(
 pub async fn encode(stored: Stored, records: Vec<BlastRecord>) -> ApiResult<Encoded> {
     if records.is_empty() {
         return Ok(match stored {
-            Stored::Plain(bytes) => Encoded::Plain(bytes),
-            Stored::Deflated(deflated) => Encoded::Deflated(deflated),
+            Stored::Plain(bytes) => Encoded::Plain(Bytes::from(bytes)),
+            Stored::Deflated(deflated) => deflated.into(),
         });
     }
     let mut blast = BTreeMap::new();
@@ -50,9 +68,9 @@ pub async fn encode(stored: Stored, records: Vec<BlastRecord>) -> ApiResult<Enco
         blast.insert(record.sequence_index, json);
     }
     Ok(match stored {
-        Stored::Plain(prepared) => {
-            Encoded::Plain(crate::format::nuvs::fill_blast(&prepared, &blast))
-        }
+        Stored::Plain(prepared) => Encoded::Plain(Bytes::from(crate::format::nuvs::fill_blast(
+            &prepared, &blast,
+        ))),
         Stored::Deflated(deflated) => {
             let filled = super::blocking(move || -> std::io::Result<Deflated> {
                 let prepared = inflate(&deflated.deflate)?;
@@ -62,7 +80,7 @@ pub async fn encode(stored: Stored, records: Vec<BlastRecord>) -> ApiResult<Enco
             })
             .await?
             .map_err(ApiError::internal)?;
-            Encoded::Deflated(filled)
+            filled.into()
         }
     })
 }
