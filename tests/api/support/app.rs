@@ -23,30 +23,13 @@ macro_rules! both {
         );
     };
     ($name:ident, config = $config:expr, $body:expr) => {
-        mod $name {
-            #[allow(unused_imports)]
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                let app =
-                    $crate::support::TestApp::spawn_with($crate::support::Backend::Sqlite, $config)
-                        .await
-                        .expect("start vira on SQLite");
-                ($body)(app).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                let Some(app) = $crate::support::TestApp::spawn_with(
-                    $crate::support::Backend::Postgres,
-                    $config,
-                )
-                .await
-                else {
-                    return;
-                };
-                ($body)(app).await;
-            }
-        }
+        $crate::test_matrix!(
+            $name,
+            $config,
+            $body,
+            (sqlite, Sqlite, Local),
+            (postgres, Postgres, Local)
+        );
     };
 }
 
@@ -62,33 +45,60 @@ macro_rules! every_store {
         );
     };
     ($name:ident, config = $config:expr, $body:expr) => {
+        $crate::test_matrix!(
+            $name,
+            $config,
+            $body,
+            (sqlite, Sqlite, Local),
+            (postgres, Postgres, Local),
+            (sqlite_s3, Sqlite, S3),
+            (postgres_s3, Postgres, S3)
+        );
+    };
+}
+
+/// A module `name` with one test per `(test, backend, store)`, each running `body` on a `TestApp`
+/// started with `config` (see [`run_on`]).
+#[macro_export]
+macro_rules! test_matrix {
+    ($name:ident, $config:expr, $body:expr, $(($test:ident, $backend:ident, $store:ident)),+) => {
         mod $name {
             #[allow(unused_imports)]
             use super::*;
-            use $crate::support::{Backend, Store, TestApp};
-            async fn run(backend: Backend, store: Store) {
-                if let Some(app) = TestApp::spawn_on(backend, store, $config).await {
-                    ($body)(app).await;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $test() {
+                    $crate::support::run_on(
+                        $crate::support::Backend::$backend,
+                        $crate::support::Store::$store,
+                        $config,
+                        $body,
+                    )
+                    .await;
                 }
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite() {
-                run(Backend::Sqlite, Store::Local).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres() {
-                run(Backend::Postgres, Store::Local).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn sqlite_s3() {
-                run(Backend::Sqlite, Store::S3).await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn postgres_s3() {
-                run(Backend::Postgres, Store::S3).await;
-            }
+            )+
         }
     };
+}
+
+/// Start vira on `backend` and `store` and run `body` on it; a PostgreSQL or S3 run that cannot
+/// start here is skipped (as `TestApp::spawn_on` says), a local SQLite one never is.
+pub async fn run_on<F, Fut>(
+    backend: Backend,
+    store: Store,
+    configure: impl FnOnce(&mut ServeConfig),
+    body: F,
+) where
+    F: FnOnce(TestApp) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    match TestApp::spawn_on(backend, store, configure).await {
+        Some(app) => body(app).await,
+        None if backend == Backend::Sqlite && store == Store::Local => {
+            panic!("vira did not start on SQLite")
+        }
+        None => {}
+    }
 }
 
 /// Where a test's analysis files go.
