@@ -214,7 +214,7 @@ both!(
 );
 
 /// A stream over an mpsc receiver.
-fn tokio_stream_from<T: Send + 'static>(
+pub(crate) fn tokio_stream_from<T: Send + 'static>(
     rx: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures_util::Stream<Item = T> {
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })

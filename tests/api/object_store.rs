@@ -144,6 +144,49 @@ async fn cut_off_upload_leaves_nothing_postgres() {
     cut_off_upload(Backend::Postgres).await;
 }
 
+/// An upload that completes after its analysis was deleted (J5) gets 404 and leaves no object:
+/// the multipart upload is completed, finds no analysis to record it in, and is removed.
+async fn upload_completing_after_delete(backend: Backend) {
+    let Some(app) = s3_app(backend).await else {
+        return;
+    };
+    let (id, job) = analysis_with_job(&app, "nuvs").await;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
+    let body = reqwest::Body::wrap_stream(crate::downloads::tokio_stream_from(rx));
+    let part = reqwest::multipart::Part::stream(body).file_name("slow.bin");
+    let form = reqwest::multipart::Form::new().part("file", part);
+    let path = format!("/jobs-api/analyses/{id}/files?name=slow.bin");
+    let upload = app.send(app.request(Method::POST, &path, Some(&job)).multipart(form));
+    let drive = async {
+        // More than a part: the multipart upload and its marker exist, then the analysis goes.
+        tx.send(Ok(pattern(6 << 20, 2))).await.unwrap();
+        bucket_until(&app, "uploads/", "the upload is in flight", |k| {
+            k.len() == 1
+        })
+        .await;
+        app.delete(&format!("/jobs-api/analyses/{id}"), &job)
+            .await
+            .assert_status(204);
+        tx.send(Ok(vec![2; 1 << 16])).await.unwrap();
+        drop(tx);
+    };
+    let (reply, ()) = tokio::join!(upload, drive);
+    reply.assert_error(404, "not_found", "Not found");
+    assert_eq!(app.rows("analysis_files", "analysis_id", &id).await, 0);
+    assert!(app.stored_names(&id).await.is_empty());
+    bucket_until(&app, "uploads/", "the marker is removed", |k| k.is_empty()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_completing_after_delete_sqlite() {
+    upload_completing_after_delete(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn upload_completing_after_delete_postgres() {
+    upload_completing_after_delete(Backend::Postgres).await;
+}
+
 /// `vira serve` options of an instance on the bucket under `url`, with a short stale age so the
 /// sweep's decisions show within a test.
 fn s3_options(url: &str) -> Vec<String> {
