@@ -183,7 +183,7 @@ impl S3Store {
             .map_err(io_error)
     }
 
-    /// Objects under the folder key `folder` older than the stale age: (key, age in µs).
+    /// The keys of the objects under the folder key `folder` older than the stale age.
     async fn settled(&self, folder: &str) -> std::io::Result<Vec<String>> {
         let stale = self.stale_micros();
         let objects: Vec<_> = self
