@@ -3,8 +3,8 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::support::{files_under, Reply, Setup, TestApp};
-use crate::{both, every_store};
+use crate::every_store;
+use crate::support::{Reply, Setup, TestApp};
 
 fn enc(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
@@ -168,10 +168,11 @@ every_store!(
     }
 );
 
-// Local storage only: it waits for the temporary file (on a store a small upload stays in memory
-// until commit); tests/api/object_store.rs races a delete with a multipart upload.
-both!(
+// An upload of more than one part (5 MiB here), so that it is in flight on either storage: a
+// temporary file locally, a multipart upload and its marker on the store.
+every_store!(
     upload_committing_after_delete_gets_404_and_leaves_nothing,
+    config = |c: &mut vira::config::ServeConfig| c.s3.s3_part_bytes = 5 << 20,
     |app: TestApp| async move {
         let ref_id = app.small_reference().await;
         let run = app.started(&ref_id, "nuvs").await;
@@ -185,16 +186,19 @@ both!(
                 .multipart(form),
         );
         let drive = async {
-            tx.send(Ok(vec![1; 1 << 16])).await.unwrap();
-            // Wait until the server is writing the temporary object, then delete the analysis (J5).
-            let tmp = app.data.path().join("tmp");
+            tx.send(Ok(vec![1; 6 << 20])).await.unwrap();
+            // Wait until the server is writing the upload, then delete the analysis (J5).
             for _ in 0..200 {
-                if !files_under(&tmp).is_empty() {
+                if !app.temporary_objects().await.is_empty() {
                     break;
                 }
                 tokio::time::sleep(std::time::Duration::from_millis(10)).await;
             }
-            assert_eq!(files_under(&tmp).len(), 1, "the upload is in flight");
+            assert_eq!(
+                app.temporary_objects().await.len(),
+                1,
+                "the upload is in flight"
+            );
             app.delete(&format!("/jobs-api/analyses/{}", run.id), &run.job)
                 .await
                 .assert_status(204);
@@ -204,17 +208,17 @@ both!(
         let (reply, ()) = tokio::join!(upload, drive);
         reply.assert_error(404, "not_found", "Not found");
         assert_eq!(app.rows("analysis_files", "analysis_id", &run.id).await, 0);
-        assert_eq!(files_under(&app.analysis_dir(&run.id)).len(), 0);
+        assert!(app.stored_names(&run.id).await.is_empty());
         assert!(
             !app.analysis_dir(&run.id).exists(),
             "no directory is left for the deleted analysis"
         );
-        assert_eq!(files_under(&app.data.path().join("tmp")).len(), 0);
+        app.assert_no_temporary_objects().await;
     }
 );
 
 /// A stream over an mpsc receiver.
-pub(crate) fn tokio_stream_from<T: Send + 'static>(
+fn tokio_stream_from<T: Send + 'static>(
     rx: tokio::sync::mpsc::Receiver<T>,
 ) -> impl futures_util::Stream<Item = T> {
     futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })

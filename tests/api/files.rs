@@ -251,21 +251,9 @@ every_store!(
         loser.assert_error(409, "conflict", "File is already associated with analysis");
         assert_eq!(app.rows("analysis_files", "analysis_id", &run.id).await, 1);
         assert_eq!(app.stored_names(&run.id).await.len(), 1);
-        eventually_empty(&app).await;
+        app.assert_no_temporary_objects().await;
     }
 );
-
-/// No temporary object (or upload marker) is left once the uploads have been answered; markers
-/// are removed in the background, so this waits a little for them.
-async fn eventually_empty(app: &TestApp) {
-    for _ in 0..100 {
-        if app.temporary_objects().await.is_empty() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    assert_eq!(app.temporary_objects().await, Vec::<String>::new());
-}
 
 // U6 rows 9 and 11: the declared and the actual size limit; nothing is kept either way.
 every_store!(
@@ -295,7 +283,7 @@ every_store!(
         .assert_error(413, "payload_too_large", "Payload too large");
         assert_eq!(app.rows("analysis_files", "analysis_id", &run.id).await, 0);
         assert_eq!(app.stored_names(&run.id).await.len(), 0);
-        eventually_empty(&app).await;
+        app.assert_no_temporary_objects().await;
         // Under the limit it works.
         app.upload(Method::POST, &path, &app.admin, vec![7; 100])
             .await

@@ -11,13 +11,22 @@ use serde_json::json;
 use crate::faults::{analysis_with_job, multipart_body, partial_upload, pattern};
 use crate::support::{
     bucket_keys, create_admin_process, garage, process_storage, put_object, Backend, Instance,
-    Setup, Store, TestApp,
+    Setup, TestApp,
 };
 
 const PART: u64 = 5 << 20;
 
-async fn s3_app(backend: Backend) -> Option<TestApp> {
-    TestApp::spawn_on(backend, Store::S3, |c| c.s3.s3_part_bytes = PART).await
+/// A test on the store only, on both databases, with parts of [`PART`] bytes.
+macro_rules! on_the_store {
+    ($name:ident, $body:expr) => {
+        crate::test_matrix!(
+            $name,
+            |c: &mut vira::config::ServeConfig| c.s3.s3_part_bytes = PART,
+            $body,
+            (sqlite, Sqlite, S3),
+            (postgres, Postgres, S3)
+        );
+    };
 }
 
 /// Poll the bucket until `check` holds for the keys under `folder` (10 s at most).
@@ -41,10 +50,7 @@ async fn bucket_until(
     );
 }
 
-async fn multipart_upload_and_ranges(backend: Backend) {
-    let Some(app) = s3_app(backend).await else {
-        return;
-    };
+on_the_store!(multipart_upload_and_ranges, |app: TestApp| async move {
     let (id, job) = analysis_with_job(&app, "nuvs").await;
     // 12 MiB: two full parts of 5 MiB and a last one of 2 MiB.
     let data = pattern(12 << 20, 5);
@@ -93,24 +99,11 @@ async fn multipart_upload_and_ranges(backend: Backend) {
         .await
         .assert_status(204);
     assert!(app.stored_names(&id).await.is_empty());
-}
+});
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn multipart_upload_and_ranges_sqlite() {
-    multipart_upload_and_ranges(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn multipart_upload_and_ranges_postgres() {
-    multipart_upload_and_ranges(Backend::Postgres).await;
-}
-
-/// A client that goes away after two parts: the multipart upload is aborted, its marker removed,
-/// no object and no row is left, and the name is free again.
-async fn cut_off_upload(backend: Backend) {
-    let Some(app) = s3_app(backend).await else {
-        return;
-    };
+// A client that goes away after two parts: the multipart upload is aborted, its marker removed,
+// no object and no row is left, and the name is free again.
+on_the_store!(cut_off_upload_leaves_nothing, |app: TestApp| async move {
     let (id, _) = analysis_with_job(&app, "nuvs").await;
     let body = multipart_body("big.bin", &pattern(16 << 20, 9));
     let path = format!("/api/analyses/{id}/files?name=big.bin");
@@ -132,60 +125,7 @@ async fn cut_off_upload(backend: Backend) {
     )
     .await
     .assert_status(201);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cut_off_upload_leaves_nothing_sqlite() {
-    cut_off_upload(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cut_off_upload_leaves_nothing_postgres() {
-    cut_off_upload(Backend::Postgres).await;
-}
-
-/// An upload that completes after its analysis was deleted (J5) gets 404 and leaves no object:
-/// the multipart upload is completed, finds no analysis to record it in, and is removed.
-async fn upload_completing_after_delete(backend: Backend) {
-    let Some(app) = s3_app(backend).await else {
-        return;
-    };
-    let (id, job) = analysis_with_job(&app, "nuvs").await;
-    let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(4);
-    let body = reqwest::Body::wrap_stream(crate::downloads::tokio_stream_from(rx));
-    let part = reqwest::multipart::Part::stream(body).file_name("slow.bin");
-    let form = reqwest::multipart::Form::new().part("file", part);
-    let path = format!("/jobs-api/analyses/{id}/files?name=slow.bin");
-    let upload = app.send(app.request(Method::POST, &path, Some(&job)).multipart(form));
-    let drive = async {
-        // More than a part: the multipart upload and its marker exist, then the analysis goes.
-        tx.send(Ok(pattern(6 << 20, 2))).await.unwrap();
-        bucket_until(&app, "uploads/", "the upload is in flight", |k| {
-            k.len() == 1
-        })
-        .await;
-        app.delete(&format!("/jobs-api/analyses/{id}"), &job)
-            .await
-            .assert_status(204);
-        tx.send(Ok(vec![2; 1 << 16])).await.unwrap();
-        drop(tx);
-    };
-    let (reply, ()) = tokio::join!(upload, drive);
-    reply.assert_error(404, "not_found", "Not found");
-    assert_eq!(app.rows("analysis_files", "analysis_id", &id).await, 0);
-    assert!(app.stored_names(&id).await.is_empty());
-    bucket_until(&app, "uploads/", "the marker is removed", |k| k.is_empty()).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn upload_completing_after_delete_sqlite() {
-    upload_completing_after_delete(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn upload_completing_after_delete_postgres() {
-    upload_completing_after_delete(Backend::Postgres).await;
-}
+});
 
 /// `vira serve` options of an instance on the bucket under `url`, with a short stale age so the
 /// sweep's decisions show within a test.

@@ -326,6 +326,18 @@ impl TestApp {
         }
     }
 
+    /// Assert that no temporary object (or upload marker) is left once the uploads have been
+    /// answered; markers are removed in the background, so this waits a little for them.
+    pub async fn assert_no_temporary_objects(&self) {
+        for _ in 0..100 {
+            if self.temporary_objects().await.is_empty() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(self.temporary_objects().await, Vec::<String>::new());
+    }
+
     /// What uploads in progress leave: local temporary objects, or upload markers and
     /// temporary objects in the bucket.
     pub async fn temporary_objects(&self) -> Vec<String> {
