@@ -66,22 +66,23 @@ pub struct Upload {
     target: UploadTarget,
 }
 
+/// Each kind carries its store, so the upload commits where it was begun.
 enum UploadTarget {
-    Local(TempObject),
+    Local(local::LocalStore, TempObject),
     S3(s3::S3Upload),
 }
 
 impl Sink for Upload {
     fn size(&self) -> u64 {
         match &self.target {
-            UploadTarget::Local(temp) => temp.size(),
+            UploadTarget::Local(_, temp) => temp.size(),
             UploadTarget::S3(upload) => upload.size(),
         }
     }
 
     async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         match &mut self.target {
-            UploadTarget::Local(temp) => temp.write(bytes).await,
+            UploadTarget::Local(_, temp) => temp.write(bytes).await,
             UploadTarget::S3(upload) => upload.write(bytes).await,
         }
     }
@@ -192,7 +193,7 @@ impl FileStore {
     /// Begin an upload to `key`.
     pub async fn create_upload(&self, key: &str) -> std::io::Result<Upload> {
         let target = match &self.objects {
-            Objects::Local(store) => UploadTarget::Local(store.create_temp().await?),
+            Objects::Local(store) => UploadTarget::Local(store.clone(), store.create_temp().await?),
             Objects::S3(store) => UploadTarget::S3(store.create_upload(key)),
         };
         Ok(Upload {
@@ -203,24 +204,21 @@ impl FileStore {
 
     /// Make a finished upload visible under its key.
     pub async fn commit(&self, upload: Upload) -> std::io::Result<Committed> {
-        match (&self.objects, upload.target) {
-            (Objects::Local(store), UploadTarget::Local(temp)) => {
+        match upload.target {
+            UploadTarget::Local(store, temp) => {
                 let (size, lock) = store.commit(temp, &upload.key).await?;
                 Ok(Committed {
                     size,
                     _claim: CommittedClaim::Lock(lock),
                 })
             }
-            (_, UploadTarget::S3(upload)) => {
+            UploadTarget::S3(upload) => {
                 let (size, marker) = upload.commit().await?;
                 Ok(Committed {
                     size,
                     _claim: CommittedClaim::Marker(marker),
                 })
             }
-            (Objects::S3(_), UploadTarget::Local(_)) => Err(std::io::Error::other(
-                "a local upload cannot go to the store",
-            )),
         }
     }
 
