@@ -49,6 +49,14 @@ async fn sign_in(browser: &Browser, base: &str, handle: &str) {
         .click()
         .await
         .unwrap();
+    // The sign-in page has an h1 of its own: wait for the navigation (the password hash takes a
+    // while on a loaded machine), then for the page it led to.
+    for _ in 0..100 {
+        if browser.path().await != "/sign-in" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     browser.css("h1").await;
     assert_eq!(browser.path().await, "/analyses");
 }
