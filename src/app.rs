@@ -15,6 +15,8 @@ pub struct App {
     pub db: Db,
     pub files: FileStore,
     pub blast: Blast,
+    /// Bounds the background brotli compressions at once (`--brotli-workers`).
+    pub brotli_slot: tokio::sync::Semaphore,
     /// Bounds the password hashes computed at once (`--login-concurrency`).
     pub password_slots: tokio::sync::Semaphore,
     /// User keys checked within `--auth-cache-ms` (no database round trip for them).
@@ -22,9 +24,12 @@ pub struct App {
     /// Job keys checked within `--auth-cache-ms`, to the job's id.
     pub job_key_cache: CredentialCache<String>,
     /// Rendered exports of unchanged analyses (`--export-cache-bytes`).
-    pub export_cache: crate::export::cache::ExportCache,
+    pub export_cache: crate::cache::ExportCache,
     /// Results of unchanged analyses as encoded for U2 (`--results-cache-bytes`).
-    pub results_cache: crate::export::cache::VersionedCache<crate::format::gzip_splice::Encoded>,
+    pub results_cache: crate::cache::VersionedCache<crate::format::gzip_splice::Encoded>,
+    /// Reads kept while nothing has changed since, per change generation of `db::changes`
+    /// (`--read-cache-bytes`; `ops::read_cache`).
+    pub read_cache: crate::cache::ReadCache,
     /// The last readiness report and when it was made (`ops::health`).
     pub readiness: tokio::sync::Mutex<Option<(std::time::Instant, Arc<Readiness>)>>,
 }
@@ -40,25 +45,30 @@ impl App {
             &config.storage.database_url(),
             config.db_connections,
             std::time::Duration::from_secs(config.db_acquire_timeout),
+            std::time::Duration::from_millis(config.db_ping_after_idle_ms),
         )
         .await?;
         let files =
             FileStore::open(&config.storage.data_path, &config.file_storage, &config.s3).await?;
         let password_slots = tokio::sync::Semaphore::new(config.login_concurrency as usize);
+        let brotli_slot = tokio::sync::Semaphore::new(config.brotli_workers as usize);
         let auth_cache_ttl = std::time::Duration::from_millis(config.auth_cache_ms);
         let auth_cache_entries = config.auth_cache_entries;
         let export_cache_bytes = usize::try_from(config.export_cache_bytes).unwrap_or(usize::MAX);
         let results_cache_bytes = usize::try_from(config.results_cache_bytes).unwrap_or(usize::MAX);
+        let read_cache_bytes = usize::try_from(config.read_cache_bytes).unwrap_or(usize::MAX);
         let app = Arc::new(App {
             config,
             db,
             files,
             blast,
             password_slots,
+            brotli_slot,
             auth_cache: CredentialCache::new(auth_cache_ttl, auth_cache_entries),
             job_key_cache: CredentialCache::new(auth_cache_ttl, auth_cache_entries),
-            export_cache: crate::export::cache::ExportCache::new(export_cache_bytes),
-            results_cache: crate::export::cache::VersionedCache::new(results_cache_bytes),
+            export_cache: crate::cache::ExportCache::new(export_cache_bytes),
+            results_cache: crate::cache::VersionedCache::new(results_cache_bytes),
+            read_cache: crate::cache::ReadCache::new(read_cache_bytes),
             readiness: tokio::sync::Mutex::new(None),
         });
         Ok(app)

@@ -273,6 +273,30 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_RESULTS_CACHE_BYTES", default_value_t = 67_108_864)]
     pub results_cache_bytes: u64,
 
+    /// Bytes of reads kept in memory while nothing they show has changed: analysis heads (U2, J3
+    /// and the rights checks of U5–U8), U1 pages, samples. Any write moves them out; on
+    /// PostgreSQL every instance that caches is told of every write before the write is answered
+    /// (see --read-cache-lease-ms). 0 turns the cache off.
+    #[arg(long, env = "VIRA_READ_CACHE_BYTES", default_value_t = 16_777_216)]
+    pub read_cache_bytes: u64,
+
+    /// Background compressions of finalized results with brotli (quality 11) at a time; `br`
+    /// replies splice that copy. 0 makes no copies (gzip is sent to every client that asks).
+    #[arg(long, env = "VIRA_BROTLI_WORKERS", default_value_t = 1, value_parser = clap::value_parser!(u64).range(0..=64))]
+    pub brotli_workers: u64,
+
+    /// PostgreSQL: the lease of an instance's read cache, renewed every quarter of it. A request
+    /// that wrote waits for every other caching instance to acknowledge it, but never longer than
+    /// that instance's lease (an instance that stopped answering stops trusting its cache first).
+    #[arg(long, env = "VIRA_READ_CACHE_LEASE_MS", default_value_t = 1000, value_parser = clap::value_parser!(u64).range(100..=60_000))]
+    pub read_cache_lease_ms: u64,
+
+    /// PostgreSQL: a pooled connection idle for longer than this many milliseconds is checked
+    /// with a round trip before a request uses it (one in steady use is not: a ping before every
+    /// query would double the round trips).
+    #[arg(long, env = "VIRA_DB_PING_AFTER_IDLE_MS", default_value_t = 1000)]
+    pub db_ping_after_idle_ms: u64,
+
     /// Failed sign-ins per handle and per client address before each further one is delayed.
     #[arg(long, env = "VIRA_LOGIN_FREE_ATTEMPTS", default_value_t = 5)]
     pub login_free_attempts: u64,

@@ -8,6 +8,8 @@ pub mod app;
 pub mod auth;
 /// BLAST support (NCBI and local BLAST+).
 pub mod blast;
+/// Values kept in memory for one version of what they were made from.
+pub mod cache;
 /// Charts of the web pages (coverage, ORF maps) as plain functions.
 pub mod charts;
 /// The command line.

@@ -27,6 +27,10 @@ pub fn router(state: AppState) -> Router {
             // their bodies as they are.
             .merge(crate::web::routes().layer(CompressionLayer::new().gzip(true)))
             .fallback(unknown_path)
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::ops::read_cache::publish_writes,
+            ))
             .with_state(state),
     )
 }
@@ -65,6 +69,10 @@ pub fn jobs_router(state: AppState) -> Router {
         Router::new()
             .nest("/jobs-api", crate::jobs_api::routes())
             .fallback(|| async { ApiError::not_found() })
+            .layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                crate::ops::read_cache::publish_writes,
+            ))
             .with_state(state),
     )
 }

@@ -2,7 +2,7 @@
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::auth::rights::{can_read, can_write};
@@ -12,12 +12,12 @@ use crate::db::IdTable;
 use crate::http::body::JsonObject;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::query::{page_request, QueryPairs};
-use crate::http::{json_response, Ids};
+use crate::http::{json_response, Ids, JsonBytes};
 use crate::model::page::Page;
 use crate::model::time::now_micros;
 use crate::model::views::Analysis;
 use crate::ops::analyses::{
-    access, delete_cascade, full_body, readable_whole, respond_with_analysis, Right,
+    access, delete_cascade, full_body, readable_head, readable_page, respond_with_analysis, Right,
 };
 use crate::ops::auth::AuthUser;
 
@@ -39,12 +39,8 @@ pub async fn list(
     query: QueryPairs,
 ) -> ApiResult<Response> {
     let page = page_request(&query, app.config.max_per_page)?;
-    let (documents, found) =
-        db::analyses::list_readable(&app.db, &user.principal, &Default::default(), page).await?;
-    Ok(json_response(
-        StatusCode::OK,
-        &Page::new(documents, found, page),
-    ))
+    let body = readable_page(&app, &user.principal, page).await?;
+    Ok((StatusCode::OK, JsonBytes(body)).into_response())
 }
 
 #[utoipa::path(get, path = "/api/samples/{sample_id}/analyses", operation_id = "list_sample_analyses", tag = "analyses",
@@ -180,8 +176,8 @@ pub async fn get_one(
     Ids(analysis_id): Ids<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let whole = readable_whole(&app, &user.principal, &analysis_id).await?;
-    respond_with_analysis(&app, whole, &headers).await
+    let head = readable_head(&app, &user.principal, &analysis_id).await?;
+    respond_with_analysis(&app, &head, &headers).await
 }
 
 #[utoipa::path(delete, path = "/api/analyses/{analysis_id}", operation_id = "delete_analysis", tag = "analyses",

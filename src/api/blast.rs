@@ -18,7 +18,7 @@ use crate::ops::auth::AuthUser;
 use crate::ops::blast::submit_in_request;
 
 fn record_response(json: String, location: Option<&str>) -> Response {
-    let mut response = (StatusCode::OK, JsonBytes(json.into_bytes())).into_response();
+    let mut response = (StatusCode::OK, JsonBytes(json.into_bytes().into())).into_response();
     if let Some(location) = location.and_then(|l| HeaderValue::from_str(l).ok()) {
         response.headers_mut().insert(header::LOCATION, location);
     }

@@ -1,6 +1,8 @@
 //! `/api/samples` (U11, U12, U13). A sample's rights govern its analyses (contract §4).
 
 use crate::http::error::ErrorBody;
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -18,6 +20,7 @@ use crate::http::{created, json_response, Ids};
 use crate::model::time::{now_micros, rfc3339};
 use crate::model::views::Sample;
 use crate::ops::auth::AuthUser;
+use crate::ops::read_cache::read_through;
 
 /// Read `group`: a group id, `"none"` or null (both meaning no group). `Some(..)` when given.
 fn group_field(fields: &mut Fields) -> Option<Option<String>> {
@@ -37,10 +40,17 @@ async fn check_group(app: &AppState, group: &Option<String>) -> ApiResult<()> {
 }
 
 /// Load a sample and check the read right: 404, then 403.
-pub async fn readable_sample(app: &AppState, user: &AuthUser, id: &str) -> ApiResult<SampleRow> {
-    let sample = db::samples::get(&app.db, id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+pub async fn readable_sample(
+    app: &AppState,
+    user: &AuthUser,
+    id: &str,
+) -> ApiResult<Arc<SampleRow>> {
+    // The weight: a sample row is a few short strings.
+    let sample = read_through(app, "sample", id, |_| 512, async {
+        Ok(db::samples::get(&app.db, id).await?)
+    })
+    .await?
+    .ok_or_else(ApiError::not_found)?;
     if !can_read(&user.principal, &sample.rights) {
         return Err(ApiError::insufficient_rights());
     }

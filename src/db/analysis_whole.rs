@@ -146,6 +146,53 @@ fn blast_json(db: &Db, analysis: &str) -> String {
     )
 }
 
+/// The brotli copy of a ready analysis's prepared results (`format::brotli_splice`), when it has
+/// been made and no BLAST record has to be filled in (those replies are made per request).
+pub async fn brotli_results(db: &Db, id: &str) -> DbResult<Option<Vec<u8>>> {
+    Ok(sqlx::query_scalar(
+        "SELECT res.prepared_brotli FROM analysis_results res WHERE res.analysis_id = $1 \
+         AND res.prepared_brotli IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM blast_records b WHERE b.analysis_id = $1)",
+    )
+    .bind(id)
+    .fetch_optional(db.reader())
+    .await?)
+}
+
+/// Keep the brotli copy of analysis `id`'s prepared results (made once; a second is ignored).
+pub async fn store_brotli(db: &Db, id: &str, stream: &[u8]) -> DbResult<()> {
+    sqlx::query(
+        "UPDATE analysis_results SET prepared_brotli = $2 \
+         WHERE analysis_id = $1 AND prepared_brotli IS NULL",
+    )
+    .bind(id)
+    .bind(stream)
+    .execute(&mut *db.write().await?)
+    .await?;
+    Ok(())
+}
+
+/// The prepared results of analysis `id` while they have no brotli copy.
+pub async fn prepared_without_brotli(db: &Db, id: &str) -> DbResult<Option<Vec<u8>>> {
+    Ok(sqlx::query_scalar(
+        "SELECT prepared FROM analysis_results WHERE analysis_id = $1 AND prepared_brotli IS NULL",
+    )
+    .bind(id)
+    .fetch_optional(db.reader())
+    .await?)
+}
+
+/// Up to `limit` analyses whose prepared results have no brotli copy yet.
+pub async fn without_brotli(db: &Db, limit: i64) -> DbResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT analysis_id FROM analysis_results WHERE prepared_brotli IS NULL \
+         ORDER BY analysis_id LIMIT $1",
+    )
+    .bind(limit)
+    .fetch_all(db.reader())
+    .await?)
+}
+
 /// The stored results' columns of `analysis_results res`: the plain bytes only when they are
 /// wanted or nothing else is stored.
 fn results_columns(compressed: bool) -> &'static str {

@@ -195,7 +195,7 @@ pub async fn claim_due(
         .bind(now)
         // Unchanged since it was read: another instance may have worked it in between.
         .bind(record.updated_at)
-        .execute(db.writer())
+        .execute(&mut *db.write().await?)
         .await?
         .rows_affected();
         if won == 1 {
@@ -217,7 +217,7 @@ pub async fn renew_lease(db: &Db, id: i64, owner: &str, until: Micros) -> DbResu
     .bind(until)
     .bind(id)
     .bind(owner)
-    .execute(db.writer())
+    .execute(&mut *db.write().await?)
     .await?
     .rows_affected();
     Ok(n == 1)
@@ -301,7 +301,7 @@ pub async fn release_lease(db: &Db, id: i64, owner: &str) -> DbResult<()> {
     )
     .bind(id)
     .bind(owner)
-    .execute(db.writer())
+    .execute(&mut *db.write().await?)
     .await?;
     Ok(())
 }
@@ -310,7 +310,7 @@ pub async fn release_lease(db: &Db, id: i64, owner: &str) -> DbResult<()> {
 pub async fn release_leases(db: &Db, owner: &str) -> DbResult<()> {
     sqlx::query("UPDATE blast_records SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1")
         .bind(owner)
-        .execute(db.writer())
+        .execute(&mut *db.write().await?)
         .await?;
     Ok(())
 }

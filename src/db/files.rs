@@ -56,7 +56,7 @@ pub async fn reserve_id(db: &Db) -> DbResult<i64> {
     Ok(sqlx::query_scalar(
         "UPDATE counters SET value = value + 1 WHERE name = 'analysis_files' RETURNING value",
     )
-    .fetch_one(db.writer())
+    .fetch_one(&mut *db.write().await?)
     .await?)
 }
 

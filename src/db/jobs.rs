@@ -169,7 +169,7 @@ pub async fn ping(db: &Db, job_id: &str, now: Micros) -> DbResult<bool> {
     let updated = sqlx::query("UPDATE jobs SET pinged_at = $1 WHERE id = $2")
         .bind(now)
         .bind(job_id)
-        .execute(db.writer())
+        .execute(&mut *db.write().await?)
         .await?
         .rows_affected();
     Ok(updated > 0)

@@ -9,6 +9,7 @@
 pub mod analyses;
 pub mod analysis_whole;
 pub mod blast;
+pub mod changes;
 pub mod files;
 pub mod hmms;
 mod ids;
@@ -20,16 +21,84 @@ pub mod sessions;
 pub mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::pool::PoolConnection;
+use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
+
+use changes::Changes;
 
 pub use ids::{fresh_id, IdTable};
 pub use sqlx::Row;
 
-/// A transaction on the write pool.
-pub type Tx = sqlx::Transaction<'static, sqlx::Any>;
+/// A transaction on the write pool. Used as a connection (`&mut *tx`); when it is gone
+/// (committed or not), this instance's read generation moves on ([`changes`]).
+pub struct Tx {
+    inner: Option<sqlx::Transaction<'static, Any>>,
+    changes: Arc<Changes>,
+}
+
+impl Tx {
+    pub async fn commit(mut self) -> DbResult<()> {
+        if let Some(inner) = self.inner.take() {
+            inner.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for Tx {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        self.inner
+            .as_ref()
+            .expect("a transaction is used only before it commits")
+    }
+}
+
+impl std::ops::DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        self.inner
+            .as_mut()
+            .expect("a transaction is used only before it commits")
+    }
+}
+
+impl Drop for Tx {
+    fn drop(&mut self) {
+        self.changes.wrote();
+    }
+}
+
+/// A connection of the write pool for one statement (`&mut *db.write().await?`); when it is
+/// released, this instance's read generation moves on, as after a [`Tx`].
+pub struct Write {
+    conn: PoolConnection<Any>,
+    changes: Arc<Changes>,
+}
+
+impl std::ops::Deref for Write {
+    type Target = AnyConnection;
+
+    fn deref(&self) -> &AnyConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for Write {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.conn
+    }
+}
+
+impl Drop for Write {
+    fn drop(&mut self) {
+        self.changes.wrote();
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -114,6 +183,8 @@ pub struct Db {
     read: AnyPool,
     write: AnyPool,
     dialect: Dialect,
+    /// The generation of what this instance has read (the read cache's coherence).
+    changes: Arc<Changes>,
 }
 
 impl Db {
@@ -121,11 +192,13 @@ impl Db {
     ///
     /// `acquire_timeout` bounds how long a request waits for a PostgreSQL connection, so requests
     /// fail fast with 503 while the server is unreachable. SQLite keeps a long wait, since there it
-    /// only orders writers behind the single write connection.
+    /// only orders writers behind the single write connection. A pooled PostgreSQL connection
+    /// idle for longer than `ping_after_idle` is checked with a round trip before it is used.
     pub async fn connect(
         url: &str,
         max_connections: u32,
         acquire_timeout: Duration,
+        ping_after_idle: Duration,
     ) -> anyhow::Result<Db> {
         sqlx::any::install_default_drivers();
         let dialect = if url.starts_with("sqlite:") {
@@ -161,21 +234,33 @@ impl Db {
                     read,
                     write,
                     dialect,
+                    changes: Arc::new(Changes::new(dialect)),
                 }
             }
             Dialect::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(max_connections.max(2))
                     .acquire_timeout(acquire_timeout)
-                    // A pooled connection whose server went away (restart, pg_terminate_backend)
-                    // fails its ping and is replaced instead of failing the request.
-                    .test_before_acquire(true)
+                    // A ping before every use would double the round trips of a request. A
+                    // connection idle for a while (the server may have restarted meanwhile) is
+                    // pinged, and replaced instead of failing the request when that fails; one
+                    // in steady use that broke fails its request (503) and is dropped.
+                    .test_before_acquire(false)
+                    .before_acquire(move |conn, meta| {
+                        Box::pin(async move {
+                            if meta.idle_for > ping_after_idle {
+                                conn.ping().await?;
+                            }
+                            Ok(true)
+                        })
+                    })
                     .connect(url)
                     .await?;
                 Db {
                     read: pool.clone(),
                     write: pool,
                     dialect,
+                    changes: Arc::new(Changes::new(dialect)),
                 }
             }
         };
@@ -200,14 +285,30 @@ impl Db {
         &self.read
     }
 
-    /// The pool for single-statement writes.
-    pub fn writer(&self) -> &AnyPool {
+    /// The write pool itself, for the migrator (before anything is served or cached).
+    fn writer(&self) -> &AnyPool {
         &self.write
+    }
+
+    /// A connection for one writing statement.
+    pub async fn write(&self) -> DbResult<Write> {
+        Ok(Write {
+            conn: self.write.acquire().await?,
+            changes: self.changes.clone(),
+        })
     }
 
     /// Start a write transaction.
     pub async fn begin(&self) -> DbResult<Tx> {
-        Ok(self.write.begin().await?)
+        Ok(Tx {
+            inner: Some(self.write.begin().await?),
+            changes: self.changes.clone(),
+        })
+    }
+
+    /// The generation of what this instance reads ([`changes`]).
+    pub fn changes(&self) -> &Changes {
+        &self.changes
     }
 
     /// One round trip that proves the database answers (readiness).

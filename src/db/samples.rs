@@ -75,7 +75,7 @@ pub async fn insert(db: &Db, sample: &Sample, created_at: Micros) -> DbResult<()
     .bind(flag(sample.all_read))
     .bind(flag(sample.all_write))
     .bind(created_at)
-    .execute(db.writer())
+    .execute(&mut *db.write().await?)
     .await?;
     Ok(())
 }
@@ -92,7 +92,7 @@ pub async fn update_rights(db: &Db, id: &str, rights: &SampleRights) -> DbResult
     .bind(flag(rights.all_read))
     .bind(flag(rights.all_write))
     .bind(id)
-    .execute(db.writer())
+    .execute(&mut *db.write().await?)
     .await?;
     Ok(())
 }
@@ -110,7 +110,7 @@ pub async fn insert_subtraction(
     .bind(&subtraction.nickname)
     .bind(&subtraction.user.id)
     .bind(created_at)
-    .execute(db.writer())
+    .execute(&mut *db.write().await?)
     .await?;
     Ok(())
 }

@@ -76,7 +76,7 @@ pub async fn find(db: &Db, token_digest: &str, now: Micros) -> DbResult<Option<S
 pub async fn revoke(db: &Db, token_digest: &str) -> DbResult<()> {
     sqlx::query("DELETE FROM sessions WHERE token_digest = $1")
         .bind(token_digest)
-        .execute(db.writer())
+        .execute(&mut *db.write().await?)
         .await?;
     Ok(())
 }
@@ -141,7 +141,7 @@ pub async fn record_failure(
 pub async fn clear_failures(db: &Db, subject: &str) -> DbResult<()> {
     sqlx::query("DELETE FROM login_failures WHERE subject = $1")
         .bind(subject)
-        .execute(db.writer())
+        .execute(&mut *db.write().await?)
         .await?;
     Ok(())
 }

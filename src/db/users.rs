@@ -199,7 +199,7 @@ pub async fn insert_group(db: &Db, group: &Group) -> DbResult<bool> {
     let result = sqlx::query("INSERT INTO groups (id, name) VALUES ($1, $2)")
         .bind(&group.id)
         .bind(&group.name)
-        .execute(db.writer())
+        .execute(&mut *db.write().await?)
         .await;
     match result.map_err(DbError::from) {
         Ok(_) => Ok(true),

@@ -1,6 +1,5 @@
 //! CSV and XLSX exports (contract §10): one table model, two writers.
 
-pub mod cache;
 pub mod pyfmt;
 pub mod xlsx;
 

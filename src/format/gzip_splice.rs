@@ -19,8 +19,8 @@ pub struct Deflated {
     pub length: u64,
 }
 
-/// Results ready to send: plain, or compressed (only when `compressed` was asked for). Cheap to
-/// clone, so the same bytes can be kept (`App::results_cache`) and sent again.
+/// Results ready to send: plain, or compressed (only when a compressed form was asked for).
+/// Cheap to clone, so the same bytes can be kept (`App::results_cache`) and sent again.
 #[derive(Clone)]
 pub enum Encoded {
     Plain(Bytes),
@@ -30,6 +30,8 @@ pub enum Encoded {
         crc32: u32,
         length: u64,
     },
+    /// The brotli copy, ready to be joined (`format::brotli_splice`).
+    Brotli(super::brotli_splice::Joinable),
 }
 
 impl From<Deflated> for Encoded {
@@ -42,11 +44,12 @@ impl From<Deflated> for Encoded {
     }
 }
 
-impl crate::export::cache::Weighed for Encoded {
+impl crate::cache::Weighed for Encoded {
     fn weight(&self) -> usize {
         match self {
             Encoded::Plain(bytes) => bytes.len(),
             Encoded::Deflated { deflate, .. } => deflate.len(),
+            Encoded::Brotli(joinable) => joinable.header.len() + joinable.rest.len(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Results formatting (contract §9) as plain functions: checked and prepared once at finalize
 //! (`ops::finalize`), served as stored bytes (§9.4).
 
+pub mod brotli_splice;
 pub mod coverage;
 pub mod gzip_splice;
 pub mod nuvs;

@@ -26,10 +26,17 @@ pub fn add_headers(headers: &mut HeaderMap, updated_at: Micros) {
     }
 }
 
-/// Whether the client accepts a gzip-encoded body (`Accept-Encoding: gzip`, `x-gzip` or `*`,
-/// with a non-zero quality; RFC 9110 §12.5.3).
-pub fn accepts_gzip(headers: &HeaderMap) -> bool {
-    let mut star = None;
+/// The content codings a reply may use, as the client's `Accept-Encoding` allows them
+/// (RFC 9110 §12.5.3: listed with a non-zero quality, or covered by `*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Codings {
+    pub br: bool,
+    pub gzip: bool,
+}
+
+/// What `Accept-Encoding` allows; a coding's own entry wins over `*`.
+pub fn accepted_codings(headers: &HeaderMap) -> Codings {
+    let (mut br, mut gzip, mut star) = (None, None, None);
     for value in headers.get_all(header::ACCEPT_ENCODING) {
         let Ok(value) = value.to_str() else { continue };
         for item in value.split(',') {
@@ -39,15 +46,23 @@ pub fn accepts_gzip(headers: &HeaderMap) -> bool {
                 .filter_map(|p| p.trim().strip_prefix("q=").or(p.trim().strip_prefix("Q=")))
                 .find_map(|q| q.trim().parse::<f32>().ok())
                 .unwrap_or(1.0);
-            if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
-                return quality > 0.0;
-            }
-            if coding == "*" {
-                star = Some(quality > 0.0);
-            }
+            let slot =
+                if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+                    &mut gzip
+                } else if coding.eq_ignore_ascii_case("br") {
+                    &mut br
+                } else if coding == "*" {
+                    &mut star
+                } else {
+                    continue;
+                };
+            slot.get_or_insert(quality > 0.0);
         }
     }
-    star.unwrap_or(false)
+    Codings {
+        br: br.or(star).unwrap_or(false),
+        gzip: gzip.or(star).unwrap_or(false),
+    }
 }
 
 /// `Vary: Accept-Encoding` on a reply whose body depends on it.
@@ -59,37 +74,35 @@ pub fn vary_on_encoding(headers: &mut HeaderMap) {
 mod tests {
     use super::*;
 
-    fn accepts(value: &str) -> bool {
+    fn codings(value: &str) -> Codings {
         let mut headers = HeaderMap::new();
         headers.insert(
             header::ACCEPT_ENCODING,
             HeaderValue::from_str(value).unwrap(),
         );
-        accepts_gzip(&headers)
+        accepted_codings(&headers)
     }
 
     #[test]
-    fn gzip_is_accepted_when_listed_with_a_non_zero_quality() {
-        assert!(!accepts_gzip(&HeaderMap::new()));
-        for yes in [
-            "gzip",
-            "GZIP",
-            "br, gzip;q=0.5",
-            "deflate, x-gzip",
-            "*",
-            "br;q=1, *;q=0.1",
+    fn codings_are_accepted_when_listed_with_a_non_zero_quality() {
+        assert_eq!(accepted_codings(&HeaderMap::new()), Codings::default());
+        for (value, br, gzip) in [
+            ("gzip", false, true),
+            ("GZIP", false, true),
+            ("br, gzip;q=0.5", true, true),
+            ("deflate, x-gzip", false, true),
+            ("*", true, true),
+            ("br;q=1, *;q=0.1", true, true),
+            ("identity", false, false),
+            ("br, deflate", true, false),
+            ("gzip;q=0", false, false),
+            ("gzip; q=0.0, *", true, false),
+            ("*;q=0", false, false),
+            ("br;q=0, *", false, true),
+            ("BR", true, false),
+            ("", false, false),
         ] {
-            assert!(accepts(yes), "{yes}");
-        }
-        for no in [
-            "identity",
-            "br, deflate",
-            "gzip;q=0",
-            "gzip; q=0.0, *",
-            "*;q=0",
-            "",
-        ] {
-            assert!(!accepts(no), "{no}");
+            assert_eq!(codings(value), Codings { br, gzip }, "{value}");
         }
     }
 }

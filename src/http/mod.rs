@@ -25,7 +25,9 @@ pub struct ClientAddr(pub std::net::IpAddr);
 
 /// A compact JSON body with the contract's content type.
 pub fn json_body<T: Serialize + ?Sized>(value: &T) -> JsonBytes {
-    JsonBytes(serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()))
+    JsonBytes(bytes::Bytes::from(
+        serde_json::to_vec(value).unwrap_or_else(|_| b"null".to_vec()),
+    ))
 }
 
 /// A status plus a JSON body.
@@ -34,7 +36,7 @@ pub fn json_response<T: Serialize + ?Sized>(status: StatusCode, value: &T) -> Re
 }
 
 /// Bytes that are already JSON.
-pub struct JsonBytes(pub Vec<u8>);
+pub struct JsonBytes(pub bytes::Bytes);
 
 impl IntoResponse for JsonBytes {
     fn into_response(self) -> Response {

@@ -16,7 +16,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
 use crate::http::Ids;
 use crate::ops;
-use crate::ops::analyses::{delete_cascade, full_body, respond_with_analysis, results_with_head};
+use crate::ops::analyses::{delete_cascade, full_body, head, respond_with_analysis};
 use crate::ops::auth::JobAuth;
 use crate::ops::finalize::{already_finalized, no_such_analysis};
 use crate::ops::uploads::{receive_upload, upload_params};
@@ -56,16 +56,16 @@ pub async fn get_one(
     Ids(analysis_id): Ids<String>,
     headers: HeaderMap,
 ) -> ApiResult<Response> {
-    let whole = db::analysis_whole::get(&app.db, &analysis_id, results_with_head(&headers))
+    let head = head(&app, &analysis_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    if whole.core.job_id != job.job_id {
+    if head.core.job_id != job.job_id {
         return Err(ApiError::insufficient_rights());
     }
-    if whole.core.sample.is_none() {
+    if head.core.sample.is_none() {
         return Err(ApiError::parent_sample_missing());
     }
-    respond_with_analysis(&app, whole, &headers).await
+    respond_with_analysis(&app, &head, &headers).await
 }
 
 /// The raw `results` of a finalize body (J4 rows 3–4), without parsing the results themselves.

@@ -7,15 +7,20 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
 
+use std::sync::Arc;
+
+use super::read_cache::read_through;
 use crate::app::App;
 use crate::auth::rights::{can_read, can_write, Principal};
 use crate::db;
 use crate::db::analyses::{AnalysisCore, Delete};
-use crate::db::analysis_whole::AnalysisWhole;
-use crate::format::gzip_splice::splice;
-use crate::format::gzip_splice::Encoded;
-use crate::http::caching;
+use crate::db::analysis_whole::{AnalysisWhole, Stored};
+use crate::db::blast::BlastRecord;
+use crate::format::gzip_splice::{splice, Encoded};
+use crate::http::caching::{self, Codings};
 use crate::http::error::{ApiError, ApiResult};
+use crate::http::json_body;
+use crate::model::page::{Page, PageRequest};
 use crate::model::time::Micros;
 use crate::model::views::{AnalysisFile, AnalysisMinimal};
 
@@ -23,6 +28,52 @@ use crate::model::views::{AnalysisFile, AnalysisMinimal};
 pub enum Right {
     Read,
     Write,
+}
+
+/// An analysis as U2 and J3 answer from it, and the rights checks of U3–U8 read it: the rights
+/// columns, and the body's head as JSON up to `"results":` (`None` when the parent sample is
+/// missing). Kept in the read cache.
+pub struct AnalysisHead {
+    pub core: AnalysisCore,
+    json: Option<Bytes>,
+}
+
+impl AnalysisHead {
+    fn of(whole: AnalysisWhole) -> ApiResult<AnalysisHead> {
+        let json = match whole.head {
+            None => None,
+            Some((minimal, files)) => {
+                let mut json = serde_json::to_vec(&HeadFields {
+                    minimal: &minimal,
+                    files: &files,
+                })
+                .map_err(ApiError::internal)?;
+                // The prepared results are spliced in as the last key, never re-serialized.
+                json.pop();
+                json.extend_from_slice(b",\"results\":");
+                Some(Bytes::from(json))
+            }
+        };
+        Ok(AnalysisHead {
+            core: whole.core,
+            json,
+        })
+    }
+
+    fn weight(&self) -> usize {
+        self.json.as_ref().map_or(0, Bytes::len) + 256
+    }
+}
+
+/// The head of analysis `analysis_id` (`None`: no such analysis), kept or read in one round trip.
+pub async fn head(app: &App, analysis_id: &str) -> ApiResult<Option<Arc<AnalysisHead>>> {
+    read_through(app, "analysis", analysis_id, AnalysisHead::weight, async {
+        match db::analysis_whole::get(&app.db, analysis_id, None).await? {
+            Some(whole) => AnalysisHead::of(whole).map(Some),
+            None => Ok(None),
+        }
+    })
+    .await
 }
 
 /// The user-API checks shared by U2–U8: 404 (with `not_found` as message), 400 parent sample missing,
@@ -34,11 +85,11 @@ pub async fn access(
     right: Right,
     not_found: &'static str,
 ) -> ApiResult<AnalysisCore> {
-    let analysis = db::analyses::get_core(&app.db, analysis_id)
+    let analysis = head(app, analysis_id)
         .await?
         .ok_or_else(|| ApiError::not_found_msg(not_found))?;
-    check(principal, &analysis, right)?;
-    Ok(analysis)
+    check(principal, &analysis.core, right)?;
+    Ok(analysis.core.clone())
 }
 
 /// 400 when the parent sample is missing, then 403 unless the principal has the right.
@@ -58,29 +109,21 @@ fn check(principal: &Principal, analysis: &AnalysisCore, right: Right) -> ApiRes
     }
 }
 
-/// What a GET with these headers needs read with the head: the results too (`Some(compressed)`)
-/// unless the reply may be a 304, which needs only the head.
-pub fn results_with_head(headers: &HeaderMap) -> Option<bool> {
-    (!headers.contains_key(header::IF_MODIFIED_SINCE)).then(|| caching::accepts_gzip(headers))
-}
-
-/// U2: the analysis for a reader, checked as [`access`] does, with its body's head.
-pub async fn readable_whole(
+/// U2: the analysis's head for a reader, checked as [`access`] does.
+pub async fn readable_head(
     app: &App,
     principal: &Principal,
     analysis_id: &str,
-) -> ApiResult<AnalysisWhole> {
-    // The head alone: the results come from `App::results_cache` for an unchanged analysis,
-    // else from a second round trip (`body_of`), and never for a 304.
-    let whole = db::analysis_whole::get(&app.db, analysis_id, None)
+) -> ApiResult<Arc<AnalysisHead>> {
+    let head = head(app, analysis_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    check(principal, &whole.core, Right::Read)?;
-    Ok(whole)
+    check(principal, &head.core, Right::Read)?;
+    Ok(head)
 }
 
 #[derive(Serialize)]
-struct AnalysisHead<'a> {
+struct HeadFields<'a> {
     #[serde(flatten)]
     minimal: &'a AnalysisMinimal,
     files: &'a [AnalysisFile],
@@ -90,8 +133,8 @@ struct AnalysisHead<'a> {
 /// are sent without another copy; shared by U2, U10, J3 and J4.
 pub struct AnalysisBody {
     parts: [Bytes; 3],
-    /// The parts make one gzip member (`Content-Encoding: gzip`).
-    gzip: bool,
+    /// The parts make one stream of this content coding (`gzip`, `br`), else identity.
+    coding: Option<&'static str>,
     pub updated_at: Micros,
 }
 
@@ -114,8 +157,8 @@ impl AnalysisBody {
             HeaderValue::from_static(crate::http::JSON_CONTENT_TYPE),
         );
         headers.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-        if self.gzip {
-            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        if let Some(coding) = self.coding {
+            headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
         }
         caching::vary_on_encoding(headers);
         caching::add_headers(headers, self.updated_at);
@@ -125,79 +168,98 @@ impl AnalysisBody {
 
 /// The body of analysis `analysis_id` (U10, J4: just written, so no 304; never compressed).
 pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> {
-    let whole = db::analysis_whole::get(&app.db, analysis_id, Some(false))
+    let mut whole = db::analysis_whole::get(&app.db, analysis_id, Some(false))
         .await?
         .ok_or_else(ApiError::not_found)?;
-    body_of(app, whole, false).await
+    let results = whole.results.take();
+    body_of(app, &AnalysisHead::of(whole)?, results, Codings::default()).await
 }
 
-/// The body, gzip-encoded from the stored compressed results when `gzip` (and they are stored so).
-async fn body_of(app: &App, whole: AnalysisWhole, gzip: bool) -> ApiResult<AnalysisBody> {
-    let (minimal, files) = whole.head.ok_or_else(ApiError::parent_sample_missing)?;
-    let results = match whole.results {
+/// The body, encoded from a stored compressed copy of the results when the client accepts one
+/// (`codings`; brotli first): from `results` when they were read with the head, else kept ones
+/// or a second round trip.
+async fn body_of(
+    app: &App,
+    head: &AnalysisHead,
+    results: Option<(Stored, Vec<BlastRecord>)>,
+    codings: Codings,
+) -> ApiResult<AnalysisBody> {
+    let json = head
+        .json
+        .clone()
+        .ok_or_else(ApiError::parent_sample_missing)?;
+    let core = &head.core;
+    let results = match results {
         Some((stored, records)) => Some(super::results::encode(stored, records).await?),
-        None if minimal.ready => {
-            super::results::cached_results(
-                app,
-                &minimal.id,
-                &minimal.workflow,
-                gzip,
-                minimal.updated_at_micros,
-            )
-            .await?
-        }
+        None if core.ready => super::results::results_for(app, core, codings).await?,
         None => None,
     };
-    let mut head = serde_json::to_vec(&AnalysisHead {
-        minimal: &minimal,
-        files: &files,
-    })
-    .map_err(ApiError::internal)?;
-    // Splice the prepared results in as the last key instead of re-serializing them.
-    head.pop();
-    head.extend_from_slice(b",\"results\":");
     const TAIL: &[u8] = b"}";
-    let (parts, gzip) = match results {
+    let (parts, coding) = match results {
+        Some(Encoded::Brotli(joinable)) => (
+            crate::format::brotli_splice::splice(&json, &joinable, TAIL),
+            Some("br"),
+        ),
         Some(Encoded::Deflated {
             deflate,
             crc32,
             length,
-        }) => (splice(&head, deflate, crc32, length, TAIL), true),
-        Some(Encoded::Plain(results)) => (
-            [Bytes::from(head), results, Bytes::from_static(TAIL)],
-            false,
-        ),
+        }) => (splice(&json, deflate, crc32, length, TAIL), Some("gzip")),
+        Some(Encoded::Plain(results)) => ([json, results, Bytes::from_static(TAIL)], None),
         None => (
-            [
-                Bytes::from(head),
-                Bytes::from_static(b"null"),
-                Bytes::from_static(TAIL),
-            ],
-            false,
+            [json, Bytes::from_static(b"null"), Bytes::from_static(TAIL)],
+            None,
         ),
     };
     Ok(AnalysisBody {
         parts,
-        gzip,
-        updated_at: minimal.updated_at_micros,
+        coding,
+        updated_at: core.updated_at,
     })
 }
 
 /// A 200 with the caching headers of §11, or the 304 (then without reading the results). The body
-/// is gzip-encoded when the client accepts it and the results are stored compressed.
+/// is brotli- or gzip-encoded when the client accepts it and the results are stored so.
 pub async fn respond_with_analysis(
     app: &App,
-    whole: AnalysisWhole,
+    head: &AnalysisHead,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
-    if let Some(mut not_modified) = caching::not_modified(headers, whole.core.updated_at) {
+    if let Some(mut not_modified) = caching::not_modified(headers, head.core.updated_at) {
         caching::vary_on_encoding(not_modified.headers_mut());
         return Ok(not_modified);
     }
-    let gzip = caching::accepts_gzip(headers);
-    Ok(body_of(app, whole, gzip)
+    let codings = caching::accepted_codings(headers);
+    Ok(body_of(app, head, None, codings)
         .await?
         .into_response(StatusCode::OK))
+}
+
+/// U1: one page of the analyses `principal` can read, as the JSON body; kept per principal and
+/// page.
+pub async fn readable_page(
+    app: &App,
+    principal: &Principal,
+    page: PageRequest,
+) -> ApiResult<Bytes> {
+    let mut groups = principal.groups.clone();
+    groups.sort();
+    // Ids hold no control characters (`model::text`), so the separator cannot be forged.
+    let key = format!(
+        "{}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{}",
+        principal.administrator,
+        principal.id,
+        groups.join("\u{1f}"),
+        page.page,
+        page.per_page
+    );
+    let body = read_through(app, "analyses page", &key, Bytes::len, async {
+        let (documents, found) =
+            db::analyses::list_readable(&app.db, principal, &Default::default(), page).await?;
+        Ok(Some(json_body(&Page::new(documents, found, page)).0))
+    })
+    .await?;
+    Ok(body.map(|body| (*body).clone()).unwrap_or_default())
 }
 
 /// Delete an analysis whose `ready` flag equals `required_ready`, then its stored files (§12).

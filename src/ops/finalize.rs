@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use bytes::Bytes;
 
 use super::blocking;
-use crate::app::App;
+use crate::app::{App, AppState};
 use crate::db;
 use crate::db::analyses::{AnalysisCore, Finalize, Results};
 use crate::format::gzip_splice::{deflate_once, Deflated};
@@ -91,7 +91,7 @@ async fn deflated(results: Vec<u8>) -> ApiResult<(Vec<u8>, Deflated)> {
 
 /// Prepare `raw` for `analysis` and store it; 409 when another finalize won, 404 when the analysis
 /// was deleted meanwhile.
-pub async fn finalize(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<()> {
+pub async fn finalize(app: &AppState, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<()> {
     let started = std::time::Instant::now();
     let outcome = prepare_and_store(app, analysis, raw).await;
     let labels = [
@@ -112,7 +112,7 @@ fn outcome_label(outcome: &ApiResult<()>) -> &'static str {
     }
 }
 
-async fn prepare_and_store(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<()> {
+async fn prepare_and_store(app: &AppState, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<()> {
     let prepared = prepare(app, analysis, raw).await?;
     let results = Results {
         raw: &prepared.raw_gzip,
@@ -122,7 +122,10 @@ async fn prepare_and_store(app: &App, analysis: &AnalysisCore, raw: Bytes) -> Ap
         read_count: prepared.read_count,
     };
     match db::analyses::finalize(&app.db, &analysis.id, &results, now_micros()).await? {
-        Finalize::Done => Ok(()),
+        Finalize::Done => {
+            super::results::compress_in_background(app, analysis.id.clone(), prepared.results_json);
+            Ok(())
+        }
         Finalize::AlreadyReady => Err(already_finalized()),
         Finalize::NotFound => Err(no_such_analysis(&analysis.id)),
     }

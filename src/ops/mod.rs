@@ -10,6 +10,7 @@ pub mod finalize;
 pub mod health;
 pub mod imports;
 pub mod metrics;
+pub mod read_cache;
 pub mod results;
 pub mod sessions;
 pub mod sweep;

@@ -6,12 +6,119 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 
-use crate::app::App;
+use crate::app::{App, AppState};
+use crate::cache::Kept;
 use crate::db;
+use crate::db::analyses::AnalysisCore;
 use crate::db::analysis_whole::Stored;
 use crate::db::blast::BlastRecord;
+use crate::format::brotli_splice::{compress_once, Joinable};
 use crate::format::gzip_splice::{deflate_once, Deflated, Encoded};
+use crate::http::caching::Codings;
 use crate::http::error::{ApiError, ApiResult};
+
+/// The results of a ready analysis as a reply to a client that accepts `codings` sends them: the
+/// brotli copy when it accepts `br` and the copy exists (made in the background after finalize;
+/// and none is made per request), else as [`cached_results`] gives them.
+pub async fn results_for(
+    app: &App,
+    analysis: &AnalysisCore,
+    codings: Codings,
+) -> ApiResult<Option<Encoded>> {
+    if codings.br {
+        if let Some(brotli) = brotli_results(app, analysis).await? {
+            return Ok(Some(brotli));
+        }
+    }
+    cached_results(
+        app,
+        &analysis.id,
+        &analysis.workflow,
+        codings.gzip,
+        analysis.updated_at,
+    )
+    .await
+}
+
+/// The brotli copy as of `updated_at`, kept or read; that there is none yet is kept too, until
+/// the next write (the copy's own arrival is one).
+async fn brotli_results(app: &App, analysis: &AnalysisCore) -> ApiResult<Option<Encoded>> {
+    let id = &analysis.id;
+    if let Some(kept) = app.results_cache.get(id, "brotli", analysis.updated_at) {
+        return Ok(Some(kept));
+    }
+    let generation = app.db.changes().snapshot();
+    if let Some(generation) = generation {
+        if app.read_cache.get(id, "no brotli", generation).is_some() {
+            return Ok(None);
+        }
+    }
+    let joinable = db::analysis_whole::brotli_results(&app.db, id)
+        .await?
+        .and_then(|stream| Joinable::of(&Bytes::from(stream)));
+    match joinable {
+        Some(joinable) => {
+            let encoded = Encoded::Brotli(joinable);
+            app.results_cache
+                .put(id, "brotli", analysis.updated_at, encoded.clone());
+            Ok(Some(encoded))
+        }
+        None => {
+            if let Some(generation) = generation {
+                let none = Kept::new(std::sync::Arc::new(()), id.len() + 64);
+                app.read_cache.put(id, "no brotli", generation, none);
+            }
+            Ok(None)
+        }
+    }
+}
+
+/// Make the brotli copy of an analysis's prepared results (`format::brotli_splice`) in the
+/// background, one at a time per instance (`App::brotli_slot`): brotli's best quality takes
+/// seconds on a large analysis, which no request should wait for.
+pub fn compress_in_background(app: &AppState, analysis_id: String, prepared: Vec<u8>) {
+    if app.config.brotli_workers == 0 {
+        return;
+    }
+    let app = app.clone();
+    tokio::spawn(async move {
+        let Ok(_slot) = app.brotli_slot.acquire().await else {
+            return;
+        };
+        let stream = match super::blocking(move || compress_once(&prepared)).await {
+            Ok(stream) => stream,
+            Err(error) => {
+                return tracing::warn!(error = %error.message, "brotli compression failed")
+            }
+        };
+        if let Err(error) = db::analysis_whole::store_brotli(&app.db, &analysis_id, &stream).await {
+            tracing::warn!(%error, analysis_id, "could not store the brotli copy");
+        }
+    });
+}
+
+/// Make the missing brotli copies (analyses finalized before there were any, or whose instance
+/// stopped before it made one), one after another; at start-up and with every sweep.
+pub async fn fill_missing_brotli(app: &AppState) -> ApiResult<usize> {
+    let mut made = 0;
+    if app.config.brotli_workers == 0 {
+        return Ok(made);
+    }
+    for analysis_id in db::analysis_whole::without_brotli(&app.db, 1000).await? {
+        let Ok(_slot) = app.brotli_slot.acquire().await else {
+            break;
+        };
+        let Some(prepared) =
+            db::analysis_whole::prepared_without_brotli(&app.db, &analysis_id).await?
+        else {
+            continue;
+        };
+        let stream = super::blocking(move || compress_once(&prepared)).await?;
+        db::analysis_whole::store_brotli(&app.db, &analysis_id, &stream).await?;
+        made += 1;
+    }
+    Ok(made)
+}
 
 /// The encoded results of a ready analysis as of `updated_at`: kept ones, or read (one round
 /// trip) and kept. The key is the `updated_at` read with the head, before the results: what is

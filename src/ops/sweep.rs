@@ -45,6 +45,17 @@ pub async fn every_interval(
             Ok(swept) => swept.log(),
             Err(e) => tracing::warn!(error = %e, "the sweep of leftover objects failed"),
         }
+        fill_missing_brotli(&app).await;
+    }
+}
+
+/// Make the brotli copies that are missing (`ops::results::fill_missing_brotli`), logging the
+/// outcome.
+pub async fn fill_missing_brotli(app: &crate::app::AppState) {
+    match super::results::fill_missing_brotli(app).await {
+        Ok(0) => {}
+        Ok(made) => tracing::info!(made, "made missing brotli copies of results"),
+        Err(e) => tracing::warn!(error = %e.message, "making missing brotli copies failed"),
     }
 }
 

@@ -59,7 +59,15 @@ pub async fn run(
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
     };
+    tokio::spawn({
+        let app = app.clone();
+        async move { crate::ops::sweep::fill_missing_brotli(&app).await }
+    });
     tokio::spawn(crate::ops::sweep::every_interval(
+        app.clone(),
+        stop_rx.clone(),
+    ));
+    let coherence = tokio::spawn(crate::ops::read_cache::keep_coherent(
         app.clone(),
         stop_rx.clone(),
     ));
@@ -118,6 +126,9 @@ pub async fn run(
         // The worker stops at its next step; bound the wait so a hung backend cannot block exit.
         let _ = tokio::time::timeout(Duration::from_secs(10), worker).await;
     }
+    // It leaves the peers (so writers elsewhere stop waiting for it) within a lease.
+    let lease = Duration::from_millis(app.config.read_cache_lease_ms);
+    let _ = tokio::time::timeout(lease + Duration::from_secs(1), coherence).await;
     app.db.close().await;
     Ok(())
 }

@@ -65,7 +65,7 @@ crate::both!(
     |app: TestApp| async move {
         // As if an older binary had migrated this database: the newest migration is missing.
         sqlx::query("DELETE FROM _sqlx_migrations WHERE version = (SELECT MAX(version) FROM _sqlx_migrations)")
-        .execute(app.app.db.writer())
+        .execute(&mut *app.app.db.write().await.unwrap())
         .await
         .unwrap();
         let ready = health(&app, "ready").await;

@@ -29,6 +29,7 @@ mod object_store;
 mod openapi;
 mod pages;
 mod pathoscope;
+mod read_cache;
 mod samples;
 mod scaleout;
 mod scaleout_blast;

@@ -17,7 +17,7 @@ async fn database(backend: Backend) -> Option<(String, TempDir, Option<PgDatabas
 }
 
 async fn connect(url: &str) -> anyhow::Result<Db> {
-    Db::connect(url, 2, Duration::from_secs(5)).await
+    Db::connect(url, 2, Duration::from_secs(5), Duration::from_secs(1)).await
 }
 
 async fn raw_connection(url: &str) -> sqlx::AnyConnection {

@@ -252,7 +252,7 @@ impl TestApp {
     pub async fn drop_sample(&self, sample_id: &str) {
         sqlx::query("DELETE FROM samples WHERE id = $1")
             .bind(sample_id)
-            .execute(self.app.db.writer())
+            .execute(&mut *self.app.db.write().await.unwrap())
             .await
             .unwrap();
     }

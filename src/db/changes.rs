@@ -1,0 +1,457 @@
+//! What this instance has read may still be served from memory: the change generation behind the
+//! read cache, kept coherent across instances (README "Several instances", ARCHITECTURE).
+//!
+//! Every write through [`Db`] moves the generation on once it is done (the `Tx` and `Write`
+//! guards), so a reader that noted the generation before reading knows whether what it read could
+//! be older than a write of this instance. On PostgreSQL the other instances' writes move it too:
+//!
+//! - every table a cached read shows has a row trigger that notifies `vira_changes` (migration
+//!   0006), so any committed change — by any instance, or by hand — reaches every listener;
+//! - an instance that caches is a *peer*: it LISTENs on one connection of its own, holds a lease
+//!   in `read_cache_peers` renewed on that connection every quarter of `--read-cache-lease-ms`,
+//!   and trusts its cache only until three quarters of a lease after the last renewal was sent,
+//!   while the connection is up;
+//! - a request that wrote *publishes* before it answers: `vira_publish(token)` notifies the token
+//!   and returns the peers with a live lease, and the request waits until each has acknowledged
+//!   the token (a peer acknowledges after it moved its generation on) or its lease has run out.
+//!   So once a write is answered, no instance serves what it read before that write.
+//! - a peer that joins (or re-joins after its connection or lease was lost) LISTENs, registers,
+//!   then takes the exclusive advisory lock that every publish holds shared: a publish that did
+//!   not see it as a peer has ended before it starts caching.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use sqlx::postgres::{PgListener, PgPoolOptions};
+
+use super::{Db, DbResult, Dialect};
+
+/// The channel of data changes (row triggers, and publish tokens).
+const CHANGES: &str = "vira_changes";
+/// The channel on which peers acknowledge publish tokens.
+const ACKS: &str = "vira_acks";
+/// The advisory lock key shared by publishes and taken alone by a joining peer (`vira_publish`).
+const JOIN_LOCK: i64 = 0x7669_7261_6361_6368; // "viracach"
+
+/// The generation of this instance's reads, and whether cached reads may be served now.
+pub struct Changes {
+    /// Moves on after every local write and every batch of change notifications.
+    generation: AtomicU64,
+    /// Local writes only: a request that moved it must publish before it answers.
+    local_writes: AtomicU64,
+    /// Cached reads are coherent until this many nanoseconds after `epoch` (0: not coherent).
+    coherent_until: AtomicU64,
+    epoch: Instant,
+    /// This process's peer id (random, so a restarted process is a new peer).
+    instance: String,
+    next_token: AtomicU64,
+    /// Per peer, the highest token of ours it has acknowledged.
+    acks: Mutex<HashMap<String, u64>>,
+    acked: tokio::sync::Notify,
+}
+
+impl std::fmt::Debug for Changes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Changes")
+            .field("instance", &self.instance)
+            .field("generation", &self.generation)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Changes {
+    /// SQLite: one process writes, so local writes are all there is and reads are always coherent.
+    /// PostgreSQL: not coherent until the listener has joined.
+    pub(super) fn new(dialect: Dialect) -> Changes {
+        let always = match dialect {
+            Dialect::Sqlite => u64::MAX,
+            Dialect::Postgres => 0,
+        };
+        Changes {
+            generation: AtomicU64::new(1),
+            local_writes: AtomicU64::new(0),
+            coherent_until: AtomicU64::new(always),
+            epoch: Instant::now(),
+            instance: hex::encode(rand::random::<[u8; 8]>()),
+            next_token: AtomicU64::new(0),
+            acks: Mutex::new(HashMap::new()),
+            acked: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// The generation to tag a read with, taken *before* reading; `None` when cached reads may
+    /// not be served now.
+    pub fn snapshot(&self) -> Option<u64> {
+        let until = self.coherent_until.load(Ordering::SeqCst);
+        let generation = self.generation.load(Ordering::SeqCst);
+        (self.nanos(Instant::now()) < until).then_some(generation)
+    }
+
+    /// Local writes so far (a request compares it before and after to know whether it wrote).
+    pub fn local_writes(&self) -> u64 {
+        self.local_writes.load(Ordering::SeqCst)
+    }
+
+    /// A write of this instance is done (committed or not): what was read before may be stale.
+    pub(super) fn wrote(&self) {
+        self.local_writes.fetch_add(1, Ordering::SeqCst);
+        self.bump();
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+    }
+
+    fn nanos(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.epoch).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    /// Stop serving cached reads, and make everything read so far stale.
+    fn lose(&self) {
+        self.coherent_until.store(0, Ordering::SeqCst);
+        self.bump();
+    }
+
+    /// Serve cached reads until `until` (a lease was taken or renewed).
+    fn coherent_until(&self, until: Instant) {
+        // Never 0 or MAX by accident: 0 means "not coherent".
+        self.coherent_until
+            .store(self.nanos(until).clamp(1, u64::MAX - 1), Ordering::SeqCst);
+    }
+
+    fn record_acks(&self, payload: &str) {
+        let mut words = payload.split(' ');
+        let Some(peer) = words.next() else { return };
+        let mut changed = false;
+        {
+            let mut acks = self.acks.lock().unwrap_or_else(|e| e.into_inner());
+            for (writer, seq) in words.filter_map(parse_token) {
+                if writer == self.instance {
+                    let acked = acks.entry(peer.to_owned()).or_insert(0);
+                    if seq > *acked {
+                        *acked = seq;
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if changed {
+            self.acked.notify_waiters();
+        }
+    }
+
+    /// A batch of notifications: acknowledgements are recorded; data changes move the
+    /// generation on. The acknowledgement to send for other writers' tokens, if any.
+    fn receive(&self, batch: &[sqlx::postgres::PgNotification]) -> Option<String> {
+        let mut data_changed = false;
+        let mut tokens: HashMap<&str, u64> = HashMap::new();
+        for notification in batch {
+            if notification.channel() == ACKS {
+                self.record_acks(notification.payload());
+                continue;
+            }
+            data_changed = true;
+            if let Some((writer, seq)) = parse_token(notification.payload()) {
+                if writer != self.instance {
+                    let latest = tokens.entry(writer).or_insert(0);
+                    *latest = (*latest).max(seq);
+                }
+            }
+        }
+        if data_changed {
+            self.bump();
+        }
+        if tokens.is_empty() {
+            return None;
+        }
+        let mut payload = self.instance.clone();
+        for (writer, seq) in tokens {
+            payload.push_str(&format!(" {writer}:{seq}"));
+        }
+        Some(payload)
+    }
+
+    fn acked_by(&self, peer: &str) -> u64 {
+        let acks = self.acks.lock().unwrap_or_else(|e| e.into_inner());
+        acks.get(peer).copied().unwrap_or(0)
+    }
+}
+
+/// `writer:seq` of a publish token.
+fn parse_token(word: &str) -> Option<(&str, u64)> {
+    let (writer, seq) = word.split_once(':')?;
+    Some((writer, seq.parse().ok()?))
+}
+
+/// The settings of the PostgreSQL listener.
+#[derive(Debug, Clone, Copy)]
+pub struct Coherence {
+    /// `--read-cache-lease-ms`.
+    pub lease: Duration,
+    /// Whether this instance caches reads at all (`--read-cache-bytes` > 0): only then is it a peer.
+    pub caching: bool,
+}
+
+/// After a request wrote: make every peer move its generation on before the request answers
+/// (see the module documentation). Nothing to do on SQLite.
+pub async fn publish(db: &Db) -> DbResult<()> {
+    if db.dialect() != Dialect::Postgres {
+        return Ok(());
+    }
+    let changes = &db.changes;
+    let seq = changes.next_token.fetch_add(1, Ordering::SeqCst) + 1;
+    let token = format!("{}:{seq}", changes.instance);
+    let peers: Vec<(String, i64)> =
+        sqlx::query_as("SELECT peer, remaining_us FROM vira_publish($1)")
+            .bind(&token)
+            .fetch_all(db.reader())
+            .await?;
+    let started = tokio::time::Instant::now();
+    let waits: Vec<(String, tokio::time::Instant)> = peers
+        .into_iter()
+        .filter(|(peer, _)| *peer != changes.instance)
+        .map(|(peer, remaining_us)| {
+            let remaining = Duration::from_micros(u64::try_from(remaining_us).unwrap_or(0));
+            (peer, started + remaining)
+        })
+        .collect();
+    loop {
+        let acked = changes.acked.notified();
+        tokio::pin!(acked);
+        acked.as_mut().enable();
+        let now = tokio::time::Instant::now();
+        let next_deadline = waits
+            .iter()
+            .filter(|(peer, deadline)| changes.acked_by(peer) < seq && now < *deadline)
+            .map(|(_, deadline)| *deadline)
+            .min();
+        let Some(deadline) = next_deadline else {
+            return Ok(());
+        };
+        let _ = tokio::time::timeout_at(deadline, acked).await;
+    }
+}
+
+/// Keep this instance's cache coherent until `stop`. PostgreSQL: be a peer — join, then serve
+/// notifications and renew the lease; whenever the connection, a renewal or the lease is lost,
+/// stop trusting the cache and join again. SQLite: see changes made by another process (the
+/// `sqlite3` shell, say) within a quarter of the lease. Returns at once when this instance does
+/// not cache.
+pub async fn listen(
+    db: Db,
+    url: String,
+    settings: Coherence,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    if !settings.caching {
+        return;
+    }
+    if db.dialect() == Dialect::Sqlite {
+        return watch_sqlite_file(&db, &url, settings.lease / 4, stop).await;
+    }
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        db.changes.lose();
+        let outcome = tokio::select! {
+            outcome = peer_session(&db, &url, settings) => outcome,
+            _ = stop.wait_for(|stop| *stop) => break,
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(error = %format!("{error:#}"), "read cache: not coherent, joining again");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff) => {}
+            _ = stop.wait_for(|stop| *stop) => break,
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
+    }
+    db.changes.lose();
+    // Leave, so that writers do not wait for us until the lease runs out.
+    let _ = tokio::time::timeout(
+        settings.lease,
+        sqlx::query("DELETE FROM read_cache_peers WHERE id = $1")
+            .bind(&db.changes.instance)
+            .execute(db.reader()),
+    )
+    .await;
+}
+
+/// Every `every`, ask SQLite whether another connection changed the file (`PRAGMA
+/// data_version`, which this instance's own writes move too: harmless).
+async fn watch_sqlite_file(
+    db: &Db,
+    url: &str,
+    every: Duration,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    use sqlx::Connection;
+    let mut conn = None;
+    let mut last: Option<i64> = None;
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        if conn.is_none() {
+            conn = match super::sqlite_url(url) {
+                Ok(url) => sqlx::SqliteConnection::connect(&url).await.ok(),
+                Err(_) => None,
+            };
+        }
+        let Some(open) = conn.as_mut() else {
+            db.changes.bump();
+            continue;
+        };
+        match sqlx::query_scalar::<_, i64>("PRAGMA data_version")
+            .fetch_one(open)
+            .await
+        {
+            Ok(version) => {
+                if last.is_some_and(|last| last != version) {
+                    db.changes.bump();
+                }
+                last = Some(version);
+            }
+            Err(error) => {
+                tracing::warn!(%error, "read cache: cannot watch the SQLite file");
+                db.changes.bump();
+                conn = None;
+                last = None;
+            }
+        }
+    }
+}
+
+/// `what`, failed when it takes longer than `limit`.
+async fn bounded<T>(
+    limit: Duration,
+    what: &'static str,
+    operation: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+) -> anyhow::Result<T> {
+    tokio::time::timeout(limit, operation)
+        .await
+        .map_err(|_| anyhow::anyhow!("{what}: no answer within the lease"))?
+        .with_context(|| what)
+}
+
+/// One connection's life as a peer; ends only with the error that ended it.
+async fn peer_session(db: &Db, url: &str, settings: Coherence) -> anyhow::Result<()> {
+    let changes = &db.changes;
+    let lease = settings.lease;
+    let lease_ms = i64::try_from(lease.as_millis()).unwrap_or(i64::MAX);
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(lease)
+        .connect_lazy(url)?;
+    let mut listener = bounded(lease, "connect", PgListener::connect_with(&pool)).await?;
+    // A lost connection ends the session (and so the cache's trust), never a silent reconnect.
+    listener.eager_reconnect(false);
+    bounded(lease, "listen", listener.listen_all([CHANGES, ACKS])).await?;
+    let registered = Instant::now();
+    let register = sqlx::query(
+        "INSERT INTO read_cache_peers (id, lease_until) \
+         VALUES ($1, vira_clock_us() + $2 * 1000) \
+         ON CONFLICT (id) DO UPDATE SET lease_until = EXCLUDED.lease_until",
+    )
+    .bind(&changes.instance)
+    .bind(lease_ms)
+    .execute(&mut listener);
+    bounded(lease, "register", register).await?;
+    // Publishes in flight may not have seen us: wait them out (they hold the lock shared).
+    let wait_out = sqlx::query("SELECT pg_advisory_xact_lock($1)")
+        .bind(JOIN_LOCK)
+        .execute(&mut listener);
+    bounded(lease, "join lock", wait_out).await?;
+    changes.bump();
+    changes.coherent_until(registered + lease * 3 / 4);
+    tracing::debug!(peer = %changes.instance, "read cache: coherent");
+
+    let mut next_renewal = tokio::time::Instant::now() + lease / 4;
+    loop {
+        tokio::select! {
+            received = listener.try_recv() => {
+                let first = received?.ok_or_else(|| anyhow::anyhow!("listener connection lost"))?;
+                let mut batch = vec![first];
+                while let Some(more) = listener.next_buffered() {
+                    batch.push(more);
+                }
+                if let Some(payload) = changes.receive(&batch) {
+                    let ack = sqlx::query("SELECT pg_notify($1, $2)")
+                        .bind(ACKS)
+                        .bind(payload)
+                        .execute(&mut listener);
+                    bounded(lease, "acknowledge", ack).await?;
+                }
+            }
+            _ = tokio::time::sleep_until(next_renewal) => {
+                let sent = Instant::now();
+                let renew = sqlx::query(
+                    "UPDATE read_cache_peers \
+                     SET lease_until = vira_clock_us() + $2 * 1000 \
+                     WHERE id = $1 AND lease_until > vira_clock_us()",
+                )
+                .bind(&changes.instance)
+                .bind(lease_ms)
+                .execute(&mut listener);
+                if bounded(lease, "renew", renew).await?.rows_affected() == 0 {
+                    anyhow::bail!("the lease ran out before it was renewed");
+                }
+                changes.coherent_until(sent + lease * 3 / 4);
+                next_renewal = tokio::time::Instant::now() + lease / 4;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_reads_are_coherent_and_writes_move_the_generation() {
+        let changes = Changes::new(Dialect::Sqlite);
+        let before = changes.snapshot().expect("always coherent");
+        changes.wrote();
+        let after = changes.snapshot().expect("always coherent");
+        assert_ne!(before, after);
+        assert_eq!(changes.local_writes(), 1);
+    }
+
+    #[test]
+    fn postgres_reads_are_coherent_only_within_the_lease() {
+        let changes = Changes::new(Dialect::Postgres);
+        assert_eq!(changes.snapshot(), None, "not joined yet");
+        changes.coherent_until(Instant::now() + Duration::from_secs(60));
+        let first = changes.snapshot().expect("within the lease");
+        changes.lose();
+        assert_eq!(changes.snapshot(), None);
+        changes.coherent_until(Instant::now() + Duration::from_secs(60));
+        assert_ne!(
+            changes.snapshot(),
+            Some(first),
+            "what was read before is stale"
+        );
+        changes.coherent_until(Instant::now() - Duration::from_millis(1));
+        assert_eq!(changes.snapshot(), None, "the lease is over");
+    }
+
+    #[test]
+    fn acks_count_only_tokens_of_this_instance() {
+        let changes = Changes::new(Dialect::Postgres);
+        let me = changes.instance.clone();
+        changes.record_acks(&format!("peer-b {me}:3 other:9"));
+        assert_eq!(changes.acked_by("peer-b"), 3);
+        changes.record_acks(&format!("peer-b {me}:2"));
+        assert_eq!(
+            changes.acked_by("peer-b"),
+            3,
+            "acknowledgements never go back"
+        );
+        changes.record_acks("peer-c other:4");
+        assert_eq!(changes.acked_by("peer-c"), 0);
+        assert_eq!(parse_token("a:b"), None);
+    }
+}

@@ -1,0 +1,80 @@
+//! Reads served from memory while nothing has changed since they were made (`--read-cache-bytes`):
+//! analysis heads, U1 pages and samples. A kept read is valid for the change generation of
+//! `db::changes` it was made in, so every write of this instance, and on PostgreSQL every write
+//! of any instance (acknowledged before that write is answered), makes it stale.
+
+use std::any::Any;
+use std::future::Future;
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::app::{App, AppState};
+use crate::cache::Kept;
+use crate::db;
+use crate::http::error::ApiResult;
+
+/// The value of kind `kind` for `id`: kept, or made by `read` (which returns `None` for "no such
+/// thing": that is never kept) and kept for the generation noted before it ran.
+pub async fn read_through<T, R>(
+    app: &App,
+    kind: &'static str,
+    id: &str,
+    weight: impl FnOnce(&T) -> usize,
+    read: R,
+) -> ApiResult<Option<Arc<T>>>
+where
+    T: Any + Send + Sync,
+    R: Future<Output = ApiResult<Option<T>>>,
+{
+    let generation = app.db.changes().snapshot();
+    if let Some(generation) = generation {
+        if let Some(kept) = app.read_cache.get(id, kind, generation) {
+            if let Some(value) = kept.get::<T>() {
+                return Ok(Some(value));
+            }
+        }
+    }
+    let Some(value) = read.await? else {
+        return Ok(None);
+    };
+    let value = Arc::new(value);
+    if let Some(generation) = generation {
+        let weight = weight(&value) + id.len() + 64;
+        app.read_cache
+            .put(id, kind, generation, Kept::new(value.clone(), weight));
+    }
+    Ok(Some(value))
+}
+
+/// Around every request: one that wrote publishes its writes before it answers (on PostgreSQL,
+/// every other caching instance acknowledges them first; `db::changes::publish`).
+pub async fn publish_writes(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let before = app.db.changes().local_writes();
+    let response = next.run(request).await;
+    if app.db.changes().local_writes() != before {
+        if let Err(error) = db::changes::publish(&app.db).await {
+            // The write's own notification still reaches every instance; only the wait for
+            // their acknowledgements is lost.
+            tracing::warn!(%error, "could not publish a write to the other instances");
+        }
+    }
+    response
+}
+
+/// Keep this instance's cache coherent with the others' writes (PostgreSQL) until `stop`.
+pub async fn keep_coherent(app: AppState, stop: tokio::sync::watch::Receiver<bool>) {
+    let settings = db::changes::Coherence {
+        lease: std::time::Duration::from_millis(app.config.read_cache_lease_ms),
+        caching: app.config.read_cache_bytes > 0,
+    };
+    db::changes::listen(
+        app.db.clone(),
+        app.config.storage.database_url(),
+        settings,
+        stop,
+    )
+    .await;
+}
