@@ -37,6 +37,8 @@ pub struct Finalized {
     pub peaks: Vec<u64>,
     /// Server RSS before the first finalize.
     pub rss_before: u64,
+    /// After each finalize's reply, until its brotli copy (made in the background) was served.
+    pub brotli_after: Vec<Duration>,
 }
 
 /// A client with one keep-alive connection (HTTP/1.1, no proxy, Nagle off).
@@ -222,6 +224,7 @@ impl Api {
             times: Vec::new(),
             peaks: Vec::new(),
             rss_before: 0,
+            brotli_after: Vec::new(),
         };
         for i in 0..repeats.max(1) {
             let (analysis_id, job_id) = self.analysis(sample, ref_id, workflow).await?;
@@ -242,11 +245,40 @@ impl Api {
             self.expect(request, StatusCode::OK).await?;
             done.times.push(start.elapsed());
             done.peaks.push(sampler.finish());
+            // The next step starts once the background compression is over, so that nothing
+            // measured later shares the cores with it.
+            let replied = Instant::now();
+            self.wait_for_brotli(&analysis_id).await?;
+            done.brotli_after.push(replied.elapsed());
             if i == 0 {
                 done.analysis_id = analysis_id;
             }
         }
         Ok(done)
+    }
+
+    /// Until `GET /api/analyses/{analysis_id}` is answered in br (its brotli copy exists); at
+    /// most ten minutes.
+    pub async fn wait_for_brotli(&self, analysis_id: &str) -> Result<()> {
+        let deadline = Instant::now() + Duration::from_secs(600);
+        let path = format!("/api/analyses/{analysis_id}");
+        while Instant::now() < deadline {
+            let response = self
+                .request(Method::GET, &path, Some(&self.admin))
+                .header("accept-encoding", "br")
+                .send()
+                .await?;
+            let br = response
+                .headers()
+                .get("content-encoding")
+                .is_some_and(|v| v == "br");
+            response.bytes().await?;
+            if br {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        bail!("{path}: no brotli copy within ten minutes")
     }
 
     /// U1's `total_count` (every analysis, for the administrator).

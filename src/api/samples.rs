@@ -1,8 +1,8 @@
 //! `/api/samples` (U11, U12, U13). A sample's rights govern its analyses (contract §4).
 
-use crate::http::error::ErrorBody;
 use std::sync::Arc;
 
+use crate::http::error::ErrorBody;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;

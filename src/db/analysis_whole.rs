@@ -59,19 +59,19 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str) -> DbResult<T> {
     serde_json::from_str(text).map_err(|e| DbError::Other(e.into()))
 }
 
-/// The head of analysis `id`, in one round trip; with `results` (`Some(compressed)`) its stored
-/// results and BLAST records come in the same row (for a reply that cannot be a 304).
-pub async fn get(db: &Db, id: &str, results: Option<bool>) -> DbResult<Option<AnalysisWhole>> {
+/// The head of analysis `id`, in one round trip; with `results` (`Some(forms)`) its stored
+/// results and BLAST records come in the same row.
+pub async fn get(db: &Db, id: &str, results: Option<Forms>) -> DbResult<Option<AnalysisWhole>> {
     let lists = match db.dialect() {
         super::Dialect::Sqlite => SQLITE_LISTS,
         super::Dialect::Postgres => POSTGRES_LISTS,
     };
     let sql = match results {
         None => format!("{HEAD_COLUMNS}{lists}{HEAD_JOINS} WHERE a.id = $1"),
-        Some(compressed) => format!(
+        Some(forms) => format!(
             "{HEAD_COLUMNS}{lists}, res.analysis_id AS res_id, {}, {} AS blast_json \
              {HEAD_JOINS}{RESULTS_JOIN} WHERE a.id = $1",
-            results_columns(compressed),
+            results_columns(forms),
             blast_json(db, "a.id"),
         ),
     };
@@ -83,8 +83,8 @@ pub async fn get(db: &Db, id: &str, results: Option<bool>) -> DbResult<Option<An
         return Ok(None);
     };
     let results = match results {
-        Some(compressed) if row.try_get::<Option<String>, _>("res_id")?.is_some() => {
-            Some(stored_from_row(&row, compressed, id)?)
+        Some(_) if row.try_get::<Option<String>, _>("res_id")?.is_some() => {
+            Some(stored_from_row(&row, id)?)
         }
         _ => None,
     };
@@ -123,10 +123,11 @@ pub async fn get(db: &Db, id: &str, results: Option<bool>) -> DbResult<Option<An
     }))
 }
 
-/// Prepared results as stored: plain, or compressed at finalize.
+/// Prepared results as stored: plain, compressed at finalize, or the brotli copy.
 pub enum Stored {
     Plain(Vec<u8>),
     Deflated(Deflated),
+    Brotli(Vec<u8>),
 }
 
 /// The BLAST records of analysis `analysis` (an SQL expression) as one JSON text.
@@ -144,19 +145,6 @@ fn blast_json(db: &Db, analysis: &str) -> String {
          b.updated_at, b.last_checked_at, b.interval, b.rid, b.ready, b.error, b.result, \
          b.deadline_at{close} FROM blast_records b WHERE b.analysis_id = {analysis})"
     )
-}
-
-/// The brotli copy of a ready analysis's prepared results (`format::brotli_splice`), when it has
-/// been made and no BLAST record has to be filled in (those replies are made per request).
-pub async fn brotli_results(db: &Db, id: &str) -> DbResult<Option<Vec<u8>>> {
-    Ok(sqlx::query_scalar(
-        "SELECT res.prepared_brotli FROM analysis_results res WHERE res.analysis_id = $1 \
-         AND res.prepared_brotli IS NOT NULL \
-         AND NOT EXISTS (SELECT 1 FROM blast_records b WHERE b.analysis_id = $1)",
-    )
-    .bind(id)
-    .fetch_optional(db.reader())
-    .await?)
 }
 
 /// Keep the brotli copy of analysis `id`'s prepared results (made once; a second is ignored).
@@ -193,24 +181,44 @@ pub async fn without_brotli(db: &Db, limit: i64) -> DbResult<Vec<String>> {
     .await?)
 }
 
-/// The stored results' columns of `analysis_results res`: the plain bytes only when they are
-/// wanted or nothing else is stored.
-fn results_columns(compressed: bool) -> &'static str {
-    if compressed {
-        "CASE WHEN res.prepared_deflate IS NULL THEN res.prepared END AS prepared, \
-         res.prepared_deflate, res.prepared_crc32, res.prepared_length"
-    } else {
-        "res.prepared"
-    }
+/// Which stored copies of the prepared results a reply may use (the client's codings); the
+/// plain bytes are read only when no wanted copy is stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Forms {
+    /// The brotli copy, when it exists and no BLAST record has to be filled in.
+    pub brotli: bool,
+    /// The DEFLATE copy of finalize.
+    pub deflate: bool,
 }
 
-/// The prepared results of a ready analysis (compressed when `compressed` and stored so) and,
-/// with `with_blast` (NuVs), its BLAST records; one round trip.
+/// The stored results' columns of `analysis_results res` for `forms`: at most one copy is read.
+fn results_columns(forms: Forms) -> String {
+    let brotli = if forms.brotli {
+        "(res.prepared_brotli IS NOT NULL AND NOT EXISTS \
+         (SELECT 1 FROM blast_records b WHERE b.analysis_id = res.analysis_id))"
+    } else {
+        "1 = 0"
+    };
+    let deflate = if forms.deflate {
+        format!("(NOT {brotli} AND res.prepared_deflate IS NOT NULL)")
+    } else {
+        "1 = 0".to_owned()
+    };
+    format!(
+        "CASE WHEN {brotli} THEN res.prepared_brotli END AS prepared_brotli, \
+         CASE WHEN {deflate} THEN res.prepared_deflate END AS prepared_deflate, \
+         res.prepared_crc32, res.prepared_length, \
+         CASE WHEN NOT {brotli} AND NOT {deflate} THEN res.prepared END AS prepared"
+    )
+}
+
+/// The prepared results of a ready analysis in the best of `forms` stored and, with `with_blast`
+/// (NuVs), its BLAST records; one round trip.
 pub async fn results(
     db: &Db,
     id: &str,
     with_blast: bool,
-    compressed: bool,
+    forms: Forms,
 ) -> DbResult<Option<(Stored, Vec<BlastRecord>)>> {
     let blast = if with_blast {
         blast_json(db, "$1")
@@ -219,7 +227,7 @@ pub async fn results(
     };
     let sql = format!(
         "SELECT {}, {blast} AS blast_json FROM analysis_results res WHERE res.analysis_id = $1",
-        results_columns(compressed)
+        results_columns(forms)
     );
     let Some(row) = sqlx::query(&sql)
         .bind(id)
@@ -228,7 +236,7 @@ pub async fn results(
     else {
         return Ok(None);
     };
-    stored_from_row(&row, compressed, id).map(Some)
+    stored_from_row(&row, id).map(Some)
 }
 
 type BlastColumns = (
@@ -248,23 +256,17 @@ type BlastColumns = (
 );
 
 /// The results and BLAST records of a row with [`results_columns`] and `blast_json`.
-fn stored_from_row(
-    row: &AnyRow,
-    compressed: bool,
-    id: &str,
-) -> DbResult<(Stored, Vec<BlastRecord>)> {
-    let deflate = if compressed {
-        row.try_get::<Option<Vec<u8>>, _>("prepared_deflate")?
-    } else {
-        None
-    };
-    let stored = match deflate {
-        Some(deflate) => Stored::Deflated(Deflated {
+fn stored_from_row(row: &AnyRow, id: &str) -> DbResult<(Stored, Vec<BlastRecord>)> {
+    let brotli = row.try_get::<Option<Vec<u8>>, _>("prepared_brotli")?;
+    let deflate = row.try_get::<Option<Vec<u8>>, _>("prepared_deflate")?;
+    let stored = match (brotli, deflate) {
+        (Some(brotli), _) => Stored::Brotli(brotli),
+        (None, Some(deflate)) => Stored::Deflated(Deflated {
             deflate,
             crc32: row.try_get::<i64, _>("prepared_crc32")? as u32,
             length: row.try_get::<i64, _>("prepared_length")? as u64,
         }),
-        None => Stored::Plain(row.try_get("prepared")?),
+        (None, None) => Stored::Plain(row.try_get("prepared")?),
     };
     let columns: Vec<BlastColumns> = parse(&row.try_get::<String, _>("blast_json")?)?;
     let records = columns

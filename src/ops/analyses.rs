@@ -1,13 +1,13 @@
 //! Analyses for every front door: reading one for a principal (404, 400, 403 in the contract's
 //! order), its full body (head + prepared results, sent without a copy), and delete with cascade.
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde::Serialize;
-
-use std::sync::Arc;
 
 use super::read_cache::read_through;
 use crate::app::App;
@@ -168,7 +168,7 @@ impl AnalysisBody {
 
 /// The body of analysis `analysis_id` (U10, J4: just written, so no 304; never compressed).
 pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> {
-    let mut whole = db::analysis_whole::get(&app.db, analysis_id, Some(false))
+    let mut whole = db::analysis_whole::get(&app.db, analysis_id, Some(Default::default()))
         .await?
         .ok_or_else(ApiError::not_found)?;
     let results = whole.results.take();

@@ -10,7 +10,7 @@ use crate::app::{App, AppState};
 use crate::cache::Kept;
 use crate::db;
 use crate::db::analyses::AnalysisCore;
-use crate::db::analysis_whole::Stored;
+use crate::db::analysis_whole::{Forms, Stored};
 use crate::db::blast::BlastRecord;
 use crate::format::brotli_splice::{compress_once, Joinable};
 use crate::format::gzip_splice::{deflate_once, Deflated, Encoded};
@@ -18,58 +18,55 @@ use crate::http::caching::Codings;
 use crate::http::error::{ApiError, ApiResult};
 
 /// The results of a ready analysis as a reply to a client that accepts `codings` sends them: the
-/// brotli copy when it accepts `br` and the copy exists (made in the background after finalize;
-/// and none is made per request), else as [`cached_results`] gives them.
+/// brotli copy when it accepts br and the copy exists (it is made in the background after
+/// finalize), else the DEFLATE copy of finalize when it accepts gzip, else plain — never
+/// compressed per request. Kept per analysis `updated_at` (every change of results or BLAST
+/// records moves it; the key is the `updated_at` read with the head, before the results, so what
+/// is read after is never older), else read in one round trip and kept. That there is no brotli
+/// copy yet is kept until the next write (the copy's arrival is one).
 pub async fn results_for(
     app: &App,
     analysis: &AnalysisCore,
     codings: Codings,
 ) -> ApiResult<Option<Encoded>> {
-    if codings.br {
-        if let Some(brotli) = brotli_results(app, analysis).await? {
-            return Ok(Some(brotli));
-        }
-    }
-    cached_results(
-        app,
-        &analysis.id,
-        &analysis.workflow,
-        codings.gzip,
-        analysis.updated_at,
-    )
-    .await
-}
-
-/// The brotli copy as of `updated_at`, kept or read; that there is none yet is kept too, until
-/// the next write (the copy's own arrival is one).
-async fn brotli_results(app: &App, analysis: &AnalysisCore) -> ApiResult<Option<Encoded>> {
-    let id = &analysis.id;
-    if let Some(kept) = app.results_cache.get(id, "brotli", analysis.updated_at) {
+    let (id, updated_at) = (&analysis.id, analysis.updated_at);
+    let generation = app.db.changes().snapshot();
+    let no_brotli_yet =
+        generation.is_some_and(|g| app.read_cache.get(id, "no brotli", g).is_some());
+    let forms = Forms {
+        brotli: codings.br && !no_brotli_yet,
+        deflate: codings.gzip,
+    };
+    if let Some(kept) = app.results_cache.get(id, kind(forms), updated_at) {
         return Ok(Some(kept));
     }
-    let generation = app.db.changes().snapshot();
-    if let Some(generation) = generation {
-        if app.read_cache.get(id, "no brotli", generation).is_some() {
-            return Ok(None);
-        }
+    let nuvs = analysis.workflow == "nuvs";
+    let Some((stored, records)) = db::analysis_whole::results(&app.db, id, nuvs, forms).await?
+    else {
+        return Ok(None);
+    };
+    let encoded = encode(stored, records).await?;
+    let got = match encoded {
+        Encoded::Brotli(_) => "brotli",
+        Encoded::Deflated { .. } => "deflate",
+        Encoded::Plain(_) => "plain",
+    };
+    if let (true, "deflate" | "plain", Some(generation)) = (forms.brotli, got, generation) {
+        let none = Kept::new(std::sync::Arc::new(()), id.len() + 64);
+        app.read_cache.put(id, "no brotli", generation, none);
     }
-    let joinable = db::analysis_whole::brotli_results(&app.db, id)
-        .await?
-        .and_then(|stream| Joinable::of(&Bytes::from(stream)));
-    match joinable {
-        Some(joinable) => {
-            let encoded = Encoded::Brotli(joinable);
-            app.results_cache
-                .put(id, "brotli", analysis.updated_at, encoded.clone());
-            Ok(Some(encoded))
-        }
-        None => {
-            if let Some(generation) = generation {
-                let none = Kept::new(std::sync::Arc::new(()), id.len() + 64);
-                app.read_cache.put(id, "no brotli", generation, none);
-            }
-            Ok(None)
-        }
+    app.results_cache.put(id, got, updated_at, encoded.clone());
+    Ok(Some(encoded))
+}
+
+/// The kind of kept results that `forms` asks for first.
+fn kind(forms: Forms) -> &'static str {
+    if forms.brotli {
+        "brotli"
+    } else if forms.deflate {
+        "deflate"
+    } else {
+        "plain"
     }
 }
 
@@ -120,52 +117,17 @@ pub async fn fill_missing_brotli(app: &AppState) -> ApiResult<usize> {
     Ok(made)
 }
 
-/// The encoded results of a ready analysis as of `updated_at`: kept ones, or read (one round
-/// trip) and kept. The key is the `updated_at` read with the head, before the results: what is
-/// read after is never older than that, and any later change moves `updated_at` on.
-pub async fn cached_results(
-    app: &App,
-    analysis_id: &str,
-    workflow: &str,
-    compressed: bool,
-    updated_at: crate::model::time::Micros,
-) -> ApiResult<Option<Encoded>> {
-    let kind = if compressed { "deflate" } else { "plain" };
-    if let Some(kept) = app.results_cache.get(analysis_id, kind, updated_at) {
-        return Ok(Some(kept));
-    }
-    let encoded = encoded_results(app, analysis_id, workflow, compressed).await?;
-    if let Some(encoded) = &encoded {
-        app.results_cache
-            .put(analysis_id, kind, updated_at, encoded.clone());
-    }
-    Ok(encoded)
-}
-
-/// The formatted `results` of a ready analysis, BLAST records attached for NuVs (one round trip),
-/// compressed when `compressed` and the analysis has its results stored so. NuVs results with
-/// BLAST records are filled in per request, and then compressed per request too.
-pub async fn encoded_results(
-    app: &App,
-    analysis_id: &str,
-    workflow: &str,
-    compressed: bool,
-) -> ApiResult<Option<Encoded>> {
-    let nuvs = workflow == "nuvs";
-    let Some((stored, records)) =
-        db::analysis_whole::results(&app.db, analysis_id, nuvs, compressed).await?
-    else {
-        return Ok(None);
-    };
-    encode(stored, records).await.map(Some)
-}
-
 /// Stored results with their BLAST records attached, ready to send.
 pub async fn encode(stored: Stored, records: Vec<BlastRecord>) -> ApiResult<Encoded> {
     if records.is_empty() {
         return Ok(match stored {
             Stored::Plain(bytes) => Encoded::Plain(Bytes::from(bytes)),
             Stored::Deflated(deflated) => deflated.into(),
+            Stored::Brotli(stream) => {
+                Encoded::Brotli(Joinable::of(&Bytes::from(stream)).ok_or_else(|| {
+                    ApiError::internal(anyhow::anyhow!("a stored brotli copy cannot be joined"))
+                })?)
+            }
         });
     }
     let mut blast = BTreeMap::new();
@@ -178,6 +140,15 @@ pub async fn encode(stored: Stored, records: Vec<BlastRecord>) -> ApiResult<Enco
         Stored::Plain(prepared) => Encoded::Plain(Bytes::from(crate::format::nuvs::fill_blast(
             &prepared, &blast,
         ))),
+        // Not read when there are records (`Forms::brotli`); filled in plain if it ever were.
+        Stored::Brotli(stream) => {
+            let mut prepared = Vec::with_capacity(stream.len() * 4);
+            brotli::BrotliDecompress(&mut stream.as_slice(), &mut prepared)
+                .map_err(ApiError::internal)?;
+            Encoded::Plain(Bytes::from(crate::format::nuvs::fill_blast(
+                &prepared, &blast,
+            )))
+        }
         Stored::Deflated(deflated) => {
             let filled = super::blocking(move || -> std::io::Result<Deflated> {
                 let prepared = inflate(&deflated.deflate)?;
