@@ -5,6 +5,7 @@
 # `inferno-collapse-perf`/`inferno-flamegraph` are installed: `cargo install inferno`).
 #
 #   scripts/profile.sh [SECONDS=10] [OUT=/tmp/vira-profile] [PATH=nuvs|pathoscope|floor]
+#   (VIRA_READ_CACHE_BYTES=0 scripts/profile.sh … profiles the reads that miss the read cache)
 #
 # Needs: wrk, curl, jq, perf (linux-perf), a PostgreSQL at VIRA_TEST_DATABASE_URL's server.
 set -euo pipefail
@@ -61,6 +62,6 @@ wait $PERF || true
 # (`head` closes the pipe early: not a failure.)
 perf report -i "$OUT.perf.data" --no-children --sort dso,symbol -g none --stdio 2>/dev/null | grep -E "^ +[0-9]" | cut -c1-140 | head -40 || true
 if command -v inferno-collapse-perf >/dev/null && command -v inferno-flamegraph >/dev/null; then
-  perf script -i "$OUT.perf.data" 2>/dev/null | inferno-collapse-perf | inferno-flamegraph > "$OUT.svg"
+  perf script -i "$OUT.perf.data" 2>/dev/null | inferno-collapse-perf | inferno-flamegraph --minwidth 1.5 > "$OUT.svg"
   echo "flame graph: $OUT.svg"
 fi
