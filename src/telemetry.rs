@@ -110,6 +110,23 @@ fn describe_metrics() {
         "How long the most overdue pending BLAST record has waited past its due time."
     );
     describe_gauge!("vira_uploads_in_progress", "Uploads being received now.");
+    describe_counter!(
+        "vira_read_cache_lookups_total",
+        "Reads asked of the read cache, by kind and outcome (hit; miss; bypass: not coherent now)."
+    );
+    describe_gauge!(
+        "vira_read_cache_coherent",
+        "1 while this instance may serve kept reads (on PostgreSQL: it holds its lease and listens)."
+    );
+    describe_histogram!(
+        "vira_read_cache_publish_seconds",
+        Unit::Seconds,
+        "After a request that wrote: announcing it and waiting for the other instances' acknowledgements."
+    );
+    describe_counter!(
+        "vira_brotli_copies_total",
+        "Brotli copies of prepared results made in the background, by outcome (made, failed)."
+    );
     describe_histogram!(
         "vira_finalize_duration_seconds",
         Unit::Seconds,

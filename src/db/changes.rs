@@ -252,13 +252,19 @@ pub async fn listen(
     if db.dialect() == Dialect::Sqlite {
         return watch_sqlite_file(&db, &url, settings.lease / 4, stop).await;
     }
-    let mut backoff = Duration::from_millis(50);
+    const FIRST_BACKOFF: Duration = Duration::from_millis(50);
+    let mut backoff = FIRST_BACKOFF;
     loop {
         db.changes.lose();
+        let started = Instant::now();
         let outcome = tokio::select! {
             outcome = peer_session(&db, &url, settings) => outcome,
             _ = stop.wait_for(|stop| *stop) => break,
         };
+        // A session that lasted is no sign of a persistent failure: retry soon.
+        if started.elapsed() > settings.lease * 10 {
+            backoff = FIRST_BACKOFF;
+        }
         if let Err(error) = outcome {
             tracing::warn!(error = %format!("{error:#}"), "read cache: not coherent, joining again");
         }

@@ -41,6 +41,8 @@ pub async fn refresh(app: &AppState) {
         Ok(Err(e)) => tracing::warn!(error = %e, "metrics: BLAST record counts"),
         Err(_) => tracing::warn!("metrics: BLAST record counts timed out"),
     }
+    let coherent = app.db.changes().snapshot().is_some() && app.config.read_cache_bytes > 0;
+    metrics::gauge!("vira_read_cache_coherent").set(if coherent { 1.0 } else { 0.0 });
     if let Some(resident) = resident_bytes() {
         metrics::gauge!("vira_process_resident_memory_bytes").set(resident as f64);
     }

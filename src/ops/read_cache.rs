@@ -30,13 +30,20 @@ where
     R: Future<Output = ApiResult<Option<T>>>,
 {
     let generation = app.db.changes().snapshot();
-    if let Some(generation) = generation {
-        if let Some(kept) = app.read_cache.get(id, kind, generation) {
-            if let Some(value) = kept.get::<T>() {
+    let outcome = match generation {
+        Some(generation) => {
+            let kept = app.read_cache.get(id, kind, generation);
+            if let Some(value) = kept.and_then(Kept::get::<T>) {
+                metrics::counter!("vira_read_cache_lookups_total", "kind" => kind, "outcome" => "hit")
+                    .increment(1);
                 return Ok(Some(value));
             }
+            "miss"
         }
-    }
+        None => "bypass",
+    };
+    metrics::counter!("vira_read_cache_lookups_total", "kind" => kind, "outcome" => outcome)
+        .increment(1);
     let Some(value) = read.await? else {
         return Ok(None);
     };
@@ -55,7 +62,11 @@ pub async fn publish_writes(State(app): State<AppState>, request: Request, next:
     let before = app.db.changes().local_writes();
     let response = next.run(request).await;
     if app.db.changes().local_writes() != before {
-        if let Err(error) = db::changes::publish(&app.db).await {
+        let started = std::time::Instant::now();
+        let published = db::changes::publish(&app.db).await;
+        metrics::histogram!("vira_read_cache_publish_seconds")
+            .record(started.elapsed().as_secs_f64());
+        if let Err(error) = published {
             // The write's own notification still reaches every instance; only the wait for
             // their acknowledgements is lost.
             tracing::warn!(%error, "could not publish a write to the other instances");

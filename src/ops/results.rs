@@ -85,12 +85,18 @@ pub fn compress_in_background(app: &AppState, analysis_id: String, prepared: Vec
         let stream = match super::blocking(move || compress_once(&prepared)).await {
             Ok(stream) => stream,
             Err(error) => {
-                return tracing::warn!(error = %error.message, "brotli compression failed")
+                metrics::counter!("vira_brotli_copies_total", "outcome" => "failed").increment(1);
+                return tracing::warn!(error = %error.message, "brotli compression failed");
             }
         };
-        if let Err(error) = db::analysis_whole::store_brotli(&app.db, &analysis_id, &stream).await {
-            tracing::warn!(%error, analysis_id, "could not store the brotli copy");
-        }
+        let outcome = match db::analysis_whole::store_brotli(&app.db, &analysis_id, &stream).await {
+            Ok(()) => "made",
+            Err(error) => {
+                tracing::warn!(%error, analysis_id, "could not store the brotli copy");
+                "failed"
+            }
+        };
+        metrics::counter!("vira_brotli_copies_total", "outcome" => outcome).increment(1);
     });
 }
 
@@ -112,6 +118,7 @@ pub async fn fill_missing_brotli(app: &AppState) -> ApiResult<usize> {
         };
         let stream = super::blocking(move || compress_once(&prepared)).await?;
         db::analysis_whole::store_brotli(&app.db, &analysis_id, &stream).await?;
+        metrics::counter!("vira_brotli_copies_total", "outcome" => "made").increment(1);
         made += 1;
     }
     Ok(made)

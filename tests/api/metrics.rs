@@ -87,8 +87,46 @@ async fn metrics_of_a_real_process(backend: Backend) {
     )
     .await
     .assert_status(422);
+    // Read twice (the second from the read cache), and until its brotli copy is served.
+    let path = format!("/api/analyses/{}", run.id);
+    for _ in 0..2 {
+        instance.http.get(&path, &admin).await.assert_status(200);
+    }
+    let mut brotli = false;
+    for _ in 0..600 {
+        let reply = instance
+            .http
+            .send(
+                instance
+                    .http
+                    .request(Method::GET, &path, Some(&admin))
+                    .header("accept-encoding", "br"),
+            )
+            .await;
+        if reply.header("content-encoding").as_deref() == Some("br") {
+            brotli = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(brotli, "no brotli copy within 30 s");
 
     let text = scrape(&client, &metrics_addr).await;
+    assert!(
+        sample(
+            &text,
+            "vira_read_cache_lookups_total{kind=\"analysis\",outcome=\"hit\"}"
+        )
+        .unwrap_or(0.0)
+            >= 1.0,
+        "{text}"
+    );
+    assert_eq!(sample(&text, "vira_read_cache_coherent"), Some(1.0));
+    assert!(sample(&text, "vira_read_cache_publish_seconds_count").unwrap_or(0.0) >= 1.0);
+    assert_eq!(
+        sample(&text, "vira_brotli_copies_total{outcome=\"made\"}"),
+        Some(1.0)
+    );
     let route = "/api/analyses/{analysis_id}";
     assert_eq!(
         sample(

@@ -8,14 +8,14 @@
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
-use serde_json::{json, Value};
+use serde_json::json;
 use tempfile::TempDir;
 
 use crate::support::{
-    create_admin_process, create_pg_database, Creds, Instance, PgDatabase, Reply, Setup,
+    create_admin_process, create_pg_database, file_names, Creds, Instance, PgDatabase, Setup,
+    PATHOSCOPE_EMPTY,
 };
 
-const PATHOSCOPE_EMPTY: &str = r#"{"results": {"hits": [], "read_count": 0}}"#;
 /// The lease of every instance here (`--read-cache-lease-ms`).
 const LEASE: Duration = Duration::from_millis(1000);
 
@@ -88,33 +88,18 @@ impl Pair {
             .a
             .acquire(analysis["job"]["id"].as_str().unwrap())
             .await;
-        finalize(&self.a, &job, &id).await.assert_status(200);
+        a.finalize_raw(&job, &id, PATHOSCOPE_EMPTY.to_owned())
+            .await
+            .assert_status(200);
         (sample, id, job)
     }
-}
 
-async fn finalize(via: &Instance, job: &Creds, analysis: &str) -> Reply {
-    via.send(
-        via.request(
-            Method::PATCH,
-            &format!("/jobs-api/analyses/{analysis}"),
-            Some(job),
-        )
-        .header("content-type", "application/json")
-        .body(PATHOSCOPE_EMPTY),
-    )
-    .await
-}
-
-fn file_names(analysis: &Value) -> Vec<String> {
-    let mut names: Vec<String> = analysis["files"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no files in {analysis}"))
-        .iter()
-        .map(|f| f["name"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
+    /// A delete through A: B, which had just read the analysis, answers 404 at once.
+    async fn delete_through_a_is_seen_by_b(&self, path: &str) {
+        self.b.get(path, &self.admin).await.assert_status(200);
+        self.a.delete(path, &self.admin).await.assert_status(204);
+        self.b.get(path, &self.admin).await.assert_status(404);
+    }
 }
 
 /// Every write through A is seen by the very next read through B, which had read (and kept) the
@@ -180,10 +165,7 @@ async fn a_write_through_one_instance_is_seen_at_once_through_the_other() {
         );
     }
 
-    // A delete through A: B answers 404 at once.
-    b.get(&path, admin).await.assert_status(200);
-    a.delete(&path, admin).await.assert_status(204);
-    b.get(&path, admin).await.assert_status(404);
+    pair.delete_through_a_is_seen_by_b(&path).await;
 }
 
 /// What an instance keeps is served from memory: a change made behind vira's back without its
@@ -261,9 +243,7 @@ async fn a_stopped_instance_holds_writes_at_most_a_lease_and_then_reads_afresh()
     );
     // B joins again, and is waited for again.
     pair.wait_for_peers(2).await;
-    b.get(&path, admin).await.assert_status(200);
-    a.delete(&path, admin).await.assert_status(204);
-    b.get(&path, admin).await.assert_status(404);
+    pair.delete_through_a_is_seen_by_b(&path).await;
 }
 
 /// When PostgreSQL ends every connection (a restart, `pg_terminate_backend`), an instance stops

@@ -11,9 +11,9 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 
 use crate::support::{
-    create_admin_process, create_pg_database, files_under, fixture_bytes, pg_admin_url,
+    create_admin_process, create_pg_database, file_names, files_under, fixture_bytes, pg_admin_url,
     pg_host_port, pg_url_via, Backend, Creds, Instance, PgDatabase, Reply, Setup, TcpProxy,
-    TestApp,
+    TestApp, PATHOSCOPE_EMPTY,
 };
 
 /// Longest a request may take while the database is unreachable (`--db-acquire-timeout` is 1 s).
@@ -21,8 +21,6 @@ const OUTAGE_REPLY_LIMIT: Duration = Duration::from_secs(5);
 /// Bounded polling for recovery: attempts and the pause between them (≈ 15 s at most).
 const RECOVERY_POLLS: u32 = 300;
 const RECOVERY_PAUSE: Duration = Duration::from_millis(50);
-
-const PATHOSCOPE_EMPTY: &str = r#"{"results": {"hits": [], "read_count": 0}}"#;
 
 fn id(value: &Value) -> String {
     value["id"]
@@ -83,17 +81,6 @@ async fn upload(via: &Instance, job: &Creds, analysis: &str, name: &str, bytes: 
         bytes.to_vec(),
     )
     .await
-}
-
-fn file_names(analysis: &Value) -> Vec<String> {
-    let mut names: Vec<String> = analysis["files"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no files in {analysis}"))
-        .iter()
-        .map(|f| f["name"].as_str().unwrap().to_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 /// Two `vira serve` processes on one fresh PostgreSQL database and one data path, with an
@@ -399,8 +386,9 @@ async fn wait_for_recovery(app: &TestApp) -> Duration {
     panic!("vira did not recover");
 }
 
-/// The database goes away (every connection cut, new ones refused) while vira runs: requests get
-/// 503 quickly, never 500 or a hang; when it is back, vira answers again by itself.
+/// The database goes away (every connection cut, new ones refused) while vira runs: requests that
+/// need it get 503 quickly, never 500 or a hang (a read kept in memory may still be answered, but
+/// not after the read cache's lease); when it is back, vira answers again by itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_cut_gives_503_then_recovers() {
     let proxy = TcpProxy::start(pg_host_port(&pg_admin_url())).await;
@@ -423,6 +411,8 @@ async fn connection_cut_gives_503_then_recovers() {
         .assert_status(200);
 
     for outage in 0..2 {
+        // Not read before the cut, so not in the read cache.
+        let unread = app.sample(&app.admin, json!({"name": "unread"})).await;
         proxy.cut().await;
         // Requests at once while pooled connections are dead and new ones refused, then reads,
         // writes and the jobs API together.
@@ -442,7 +432,7 @@ async fn connection_cut_gives_503_then_recovers() {
                 "GET sample",
                 app.request(
                     Method::GET,
-                    &format!("/api/samples/{sample}"),
+                    &format!("/api/samples/{unread}"),
                     Some(&app.admin),
                 ),
             ),
@@ -461,6 +451,20 @@ async fn connection_cut_gives_503_then_recovers() {
                     .body(r#"{"acquired": true}"#),
             ),
         );
+
+        // What was read before the cut may be answered from memory, but not once the instance's
+        // read-cache lease has run out without a renewal.
+        tokio::time::sleep(Duration::from_millis(app.app.config.read_cache_lease_ms)).await;
+        expect_unavailable(
+            &app,
+            "GET sample read before",
+            app.request(
+                Method::GET,
+                &format!("/api/samples/{sample}"),
+                Some(&app.admin),
+            ),
+        )
+        .await;
 
         proxy.restore().await;
         let took = wait_for_recovery(&app).await;

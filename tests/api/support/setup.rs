@@ -26,6 +26,21 @@ pub fn nuvs_results() -> Value {
     json!({ "hits": list })
 }
 
+/// A finalize body with no hits: an analysis becomes ready without fixture results.
+pub const PATHOSCOPE_EMPTY: &str = r#"{"results": {"hits": [], "read_count": 0}}"#;
+
+/// The names of the files of an analysis body, sorted.
+pub fn file_names(analysis: &Value) -> Vec<String> {
+    let mut names: Vec<String> = analysis["files"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no files in {analysis}"))
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 /// The setup helpers; a server kind provides its client and administrator.
 #[allow(async_fn_in_trait)]
 pub trait Setup {
