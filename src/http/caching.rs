@@ -27,11 +27,13 @@ pub fn add_headers(headers: &mut HeaderMap, updated_at: Micros) {
 }
 
 /// The content codings a reply may use, as the client's `Accept-Encoding` allows them
-/// (RFC 9110 §12.5.3: listed with a non-zero quality, or covered by `*`).
+/// (RFC 9110 §12.5.3: listed with a non-zero quality, or covered by `*`), and which it prefers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Codings {
     pub br: bool,
     pub gzip: bool,
+    /// The client ranks gzip above br (br is taken otherwise: it is the smaller).
+    pub gzip_first: bool,
 }
 
 /// What `Accept-Encoding` allows; a coding's own entry wins over `*`.
@@ -56,12 +58,14 @@ pub fn accepted_codings(headers: &HeaderMap) -> Codings {
                 } else {
                     continue;
                 };
-            slot.get_or_insert(quality > 0.0);
+            slot.get_or_insert(quality.max(0.0));
         }
     }
+    let (br, gzip) = (br.or(star).unwrap_or(0.0), gzip.or(star).unwrap_or(0.0));
     Codings {
-        br: br.or(star).unwrap_or(false),
-        gzip: gzip.or(star).unwrap_or(false),
+        br: br > 0.0,
+        gzip: gzip > 0.0,
+        gzip_first: gzip > br,
     }
 }
 
@@ -102,7 +106,13 @@ mod tests {
             ("BR", true, false),
             ("", false, false),
         ] {
-            assert_eq!(codings(value), Codings { br, gzip }, "{value}");
+            let got = codings(value);
+            assert_eq!((got.br, got.gzip), (br, gzip), "{value}");
+        }
+        assert!(codings("gzip;q=1, br;q=0.5").gzip_first);
+        assert!(codings("gzip, *;q=0.5").gzip_first);
+        for value in ["gzip, br", "br;q=0.5, gzip;q=0.5", "br", "*"] {
+            assert!(!codings(value).gzip_first, "{value}");
         }
     }
 }

@@ -18,8 +18,9 @@ use crate::http::caching::Codings;
 use crate::http::error::{ApiError, ApiResult};
 
 /// The results of a ready analysis as a reply to a client that accepts `codings` sends them: the
-/// brotli copy when it accepts br and the copy exists (it is made in the background after
-/// finalize), else the DEFLATE copy of finalize when it accepts gzip, else plain — never
+/// brotli copy when it accepts br (and does not rank gzip higher) and the copy exists (it is made
+/// in the background after finalize), else the DEFLATE copy of finalize when it accepts gzip,
+/// else plain — never
 /// compressed per request. Kept per analysis `updated_at` (every change of results or BLAST
 /// records moves it; the key is the `updated_at` read with the head, before the results, so what
 /// is read after is never older), else read in one round trip and kept. That there is no brotli
@@ -34,7 +35,7 @@ pub async fn results_for(
     let no_brotli_yet =
         generation.is_some_and(|g| app.read_cache.get(id, "no brotli", g).is_some());
     let forms = Forms {
-        brotli: codings.br && !no_brotli_yet,
+        brotli: codings.br && !codings.gzip_first && !no_brotli_yet,
         deflate: codings.gzip,
     };
     if let Some(kept) = app.results_cache.get(id, kind(forms), updated_at) {

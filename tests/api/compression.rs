@@ -207,6 +207,9 @@ both!(
         );
         let either = get_with(&app, &path, &app.admin, Some("gzip, br")).await;
         assert_eq!(either.header("content-encoding").as_deref(), Some("br"));
+        // A client that ranks gzip higher gets gzip.
+        let ranked = get_with(&app, &path, &app.admin, Some("gzip;q=1, br;q=0.5")).await;
+        assert_eq!(ranked.header("content-encoding").as_deref(), Some("gzip"));
         let jobs_path = format!("/jobs-api/analyses/{}", run.id);
         let reply = get_with(&app, &jobs_path, &run.job, Some("br")).await;
         assert_eq!(reply.header("content-encoding").as_deref(), Some("br"));
