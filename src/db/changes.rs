@@ -19,7 +19,7 @@
 //!   then takes the exclusive advisory lock that every publish holds shared: a publish that did
 //!   not see it as a peer has ended before it starts caching.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -48,8 +48,10 @@ pub struct Changes {
     /// This process's peer id (random, so a restarted process is a new peer).
     instance: String,
     next_token: AtomicU64,
-    /// Per peer, the highest token of ours it has acknowledged.
-    acks: Mutex<HashMap<String, u64>>,
+    /// Per token of ours being published, the peers that acknowledged it. Per token, not "the
+    /// highest acknowledged": concurrent publishes commit in any order, so a later token's
+    /// acknowledgement says nothing of an earlier one's write.
+    acks: Mutex<HashMap<u64, HashSet<String>>>,
     acked: tokio::sync::Notify,
 }
 
@@ -122,19 +124,21 @@ impl Changes {
             .store(self.nanos(until).clamp(1, u64::MAX - 1), Ordering::SeqCst);
     }
 
+    fn acks(&self) -> std::sync::MutexGuard<'_, HashMap<u64, HashSet<String>>> {
+        self.acks.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// `peer writer:seq …`: the peer moved its generation on after the writes these tokens
+    /// announce. Only tokens of ours still being published are noted.
     fn record_acks(&self, payload: &str) {
         let mut words = payload.split(' ');
         let Some(peer) = words.next() else { return };
         let mut changed = false;
         {
-            let mut acks = self.acks.lock().unwrap_or_else(|e| e.into_inner());
+            let mut acks = self.acks();
             for (writer, seq) in words.filter_map(parse_token) {
-                if writer == self.instance {
-                    let acked = acks.entry(peer.to_owned()).or_insert(0);
-                    if seq > *acked {
-                        *acked = seq;
-                        changed = true;
-                    }
+                if let (true, Some(peers)) = (writer == self.instance, acks.get_mut(&seq)) {
+                    changed |= peers.insert(peer.to_owned());
                 }
             }
         }
@@ -144,40 +148,53 @@ impl Changes {
     }
 
     /// A batch of notifications: acknowledgements are recorded; data changes move the
-    /// generation on. The acknowledgement to send for other writers' tokens, if any.
-    fn receive(&self, batch: &[sqlx::postgres::PgNotification]) -> Option<String> {
+    /// generation on. The acknowledgements to send for other writers' tokens, if any.
+    fn receive(&self, batch: &[sqlx::postgres::PgNotification]) -> Option<Vec<String>> {
         let mut data_changed = false;
-        let mut tokens: HashMap<&str, u64> = HashMap::new();
+        let mut tokens = Vec::new();
         for notification in batch {
             if notification.channel() == ACKS {
                 self.record_acks(notification.payload());
                 continue;
             }
             data_changed = true;
-            if let Some((writer, seq)) = parse_token(notification.payload()) {
-                if writer != self.instance {
-                    let latest = tokens.entry(writer).or_insert(0);
-                    *latest = (*latest).max(seq);
-                }
+            let token = notification.payload();
+            if parse_token(token).is_some_and(|(writer, _)| writer != self.instance) {
+                tokens.push(token);
             }
         }
         if data_changed {
             self.bump();
         }
-        if tokens.is_empty() {
-            return None;
-        }
-        let mut payload = self.instance.clone();
-        for (writer, seq) in tokens {
-            payload.push_str(&format!(" {writer}:{seq}"));
-        }
-        Some(payload)
+        ack_payloads(&self.instance, &tokens)
     }
 
-    fn acked_by(&self, peer: &str) -> u64 {
-        let acks = self.acks.lock().unwrap_or_else(|e| e.into_inner());
-        acks.get(peer).copied().unwrap_or(0)
+    fn acked(&self, seq: u64, peer: &str) -> bool {
+        self.acks()
+            .get(&seq)
+            .is_some_and(|peers| peers.contains(peer))
     }
+}
+
+/// The acknowledgements of `tokens` by `peer`, as payloads under PostgreSQL's 8000-byte limit.
+fn ack_payloads(peer: &str, tokens: &[&str]) -> Option<Vec<String>> {
+    const MAX_PAYLOAD: usize = 7000;
+    let mut payloads = Vec::new();
+    let mut payload = String::new();
+    for token in tokens {
+        if !payload.is_empty() && payload.len() + 1 + token.len() > MAX_PAYLOAD {
+            payloads.push(std::mem::take(&mut payload));
+        }
+        if payload.is_empty() {
+            payload.push_str(peer);
+        }
+        payload.push(' ');
+        payload.push_str(token);
+    }
+    if !payload.is_empty() {
+        payloads.push(payload);
+    }
+    (!payloads.is_empty()).then_some(payloads)
 }
 
 /// `writer:seq` of a publish token.
@@ -203,6 +220,16 @@ pub async fn publish(db: &Db) -> DbResult<()> {
     }
     let changes = &db.changes;
     let seq = changes.next_token.fetch_add(1, Ordering::SeqCst) + 1;
+    // Noted before the token is announced, so that no acknowledgement can come before.
+    changes.acks().insert(seq, HashSet::new());
+    let waited = wait_for_acks(db, seq).await;
+    changes.acks().remove(&seq);
+    waited
+}
+
+/// Announce token `seq` and wait for every other live peer's acknowledgement, or its lease's end.
+async fn wait_for_acks(db: &Db, seq: u64) -> DbResult<()> {
+    let changes = &db.changes;
     let token = format!("{}:{seq}", changes.instance);
     let peers: Vec<(String, i64)> =
         sqlx::query_as("SELECT peer, remaining_us FROM vira_publish($1)")
@@ -214,7 +241,10 @@ pub async fn publish(db: &Db) -> DbResult<()> {
         .into_iter()
         .filter(|(peer, _)| *peer != changes.instance)
         .map(|(peer, remaining_us)| {
-            let remaining = Duration::from_micros(u64::try_from(remaining_us).unwrap_or(0));
+            // A lease is never longer than the longest `--read-cache-lease-ms`, whatever the
+            // database's clock did meanwhile.
+            let remaining = Duration::from_micros(u64::try_from(remaining_us).unwrap_or(0))
+                .min(Duration::from_secs(60));
             (peer, started + remaining)
         })
         .collect();
@@ -225,7 +255,7 @@ pub async fn publish(db: &Db) -> DbResult<()> {
         let now = tokio::time::Instant::now();
         let next_deadline = waits
             .iter()
-            .filter(|(peer, deadline)| changes.acked_by(peer) < seq && now < *deadline)
+            .filter(|(peer, deadline)| !changes.acked(seq, peer) && now < *deadline)
             .map(|(_, deadline)| *deadline)
             .min();
         let Some(deadline) = next_deadline else {
@@ -384,10 +414,10 @@ async fn peer_session(db: &Db, url: &str, settings: Coherence) -> anyhow::Result
                 while let Some(more) = listener.next_buffered() {
                     batch.push(more);
                 }
-                if let Some(payload) = changes.receive(&batch) {
-                    let ack = sqlx::query("SELECT pg_notify($1, $2)")
+                if let Some(payloads) = changes.receive(&batch) {
+                    let ack = sqlx::query("SELECT pg_notify($1, payload) FROM unnest($2::text[]) AS payload")
                         .bind(ACKS)
-                        .bind(payload)
+                        .bind(payloads)
                         .execute(&mut listener);
                     bounded(lease, "acknowledge", ack).await?;
                 }
@@ -445,19 +475,41 @@ mod tests {
     }
 
     #[test]
-    fn acks_count_only_tokens_of_this_instance() {
+    fn acks_count_per_token_and_only_tokens_being_published() {
         let changes = Changes::new(Dialect::Postgres);
         let me = changes.instance.clone();
-        changes.record_acks(&format!("peer-b {me}:3 other:9"));
-        assert_eq!(changes.acked_by("peer-b"), 3);
-        changes.record_acks(&format!("peer-b {me}:2"));
-        assert_eq!(
-            changes.acked_by("peer-b"),
-            3,
-            "acknowledgements never go back"
+        changes.acks().insert(3, HashSet::new());
+        changes.acks().insert(5, HashSet::new());
+        changes.record_acks(&format!("peer-b {me}:5 other:3"));
+        assert!(changes.acked(5, "peer-b"));
+        assert!(
+            !changes.acked(3, "peer-b"),
+            "a later token's acknowledgement is not an earlier one's"
         );
-        changes.record_acks("peer-c other:4");
-        assert_eq!(changes.acked_by("peer-c"), 0);
+        changes.record_acks(&format!("peer-c {me}:3 {me}:9"));
+        assert!(changes.acked(3, "peer-c"));
+        assert!(
+            changes.acks().get(&9).is_none(),
+            "not being published: not noted"
+        );
         assert_eq!(parse_token("a:b"), None);
+    }
+
+    #[test]
+    fn acknowledgements_fit_in_notification_payloads() {
+        assert_eq!(ack_payloads("p", &[]), None);
+        assert_eq!(
+            ack_payloads("p", &["a:1", "b:2"]),
+            Some(vec!["p a:1 b:2".to_owned()])
+        );
+        let token = "0123456789abcdef:123456";
+        let many = vec![token; 1000];
+        let payloads = ack_payloads("peer", &many).unwrap();
+        assert!(payloads.len() > 1);
+        assert!(payloads
+            .iter()
+            .all(|p| p.len() <= 7000 && p.starts_with("peer ")));
+        let listed: usize = payloads.iter().map(|p| p.split(' ').count() - 1).sum();
+        assert_eq!(listed, 1000);
     }
 }

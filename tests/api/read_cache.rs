@@ -168,6 +168,40 @@ async fn a_write_through_one_instance_is_seen_at_once_through_the_other() {
     pair.delete_through_a_is_seen_by_b(&path).await;
 }
 
+/// Writes through A answered at the same time (their publishes commit in any order) are each
+/// seen by the read through B that follows its answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_writes_are_each_seen_at_once_through_the_other() {
+    let Some(pair) = two_instances().await else {
+        return;
+    };
+    let (a, b, admin) = (&pair.a, &pair.b, &pair.admin);
+    let ref_id = a.as_admin(admin).small_reference().await;
+    let (_, analysis, job) = pair.finalized(&ref_id).await;
+    let path = format!("/api/analyses/{analysis}");
+    for round in 0..3 {
+        b.get(&path, admin).await.assert_status(200);
+        let uploads = (0..8).map(|i| {
+            let (path, job, analysis) = (&path, &job, &analysis);
+            async move {
+                let name = format!("r{round}-{i}.tsv");
+                a.multipart(
+                    Method::POST,
+                    &format!("/jobs-api/analyses/{analysis}/files?name={name}&format=tsv"),
+                    job,
+                    &name,
+                    b"x\n".to_vec(),
+                )
+                .await
+                .assert_status(201);
+                let seen = file_names(&b.get(path, admin).await.json());
+                assert!(seen.contains(&name), "{name} not in {seen:?}");
+            }
+        });
+        futures_util::future::join_all(uploads).await;
+    }
+}
+
 /// What an instance keeps is served from memory: a change made behind vira's back without its
 /// notification (triggers off for that session) is not seen, until the next notified change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
