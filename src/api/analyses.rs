@@ -17,7 +17,8 @@ use crate::model::page::Page;
 use crate::model::time::now_micros;
 use crate::model::views::Analysis;
 use crate::ops::analyses::{
-    access, delete_cascade, full_body, readable_head, readable_page, respond_with_analysis, Right,
+    access, created_body, delete_cascade, readable_head, readable_page, respond_with_analysis,
+    Right,
 };
 use crate::ops::auth::AuthUser;
 
@@ -148,7 +149,7 @@ pub async fn create(
         },
     )
     .await?;
-    let mut response = full_body(&app, &id)
+    let mut response = created_body(&app, &id)
         .await?
         .into_response(StatusCode::CREATED);
     let location =

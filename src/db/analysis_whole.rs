@@ -1,7 +1,7 @@
-//! One analysis whole, as U2 and J3 serve it: the head (what the rights check needs, the minimal
-//! fields, its files and subtraction names) and the prepared results with their BLAST records, in
-//! one round trip; a request that may be answered 304 reads the head alone and the results after,
-//! only when it is not a 304. Lists come back as JSON text aggregated by the database, which is
+//! One analysis whole, as U2 and J3 serve it, in two reads of one round trip each: the head (what
+//! the rights check needs, the minimal fields, its files and subtraction names) and, unless the
+//! reply is a 304 or the results are kept in memory, the prepared results in the best stored form
+//! with their BLAST records. Lists come back as JSON text aggregated by the database, which is
 //! where the two dialects differ.
 
 use sqlx::any::AnyRow;
@@ -19,8 +19,6 @@ pub struct AnalysisWhole {
     pub core: AnalysisCore,
     /// `None` when the parent sample is missing (the body cannot be made then).
     pub head: Option<(AnalysisMinimal, Vec<AnalysisFile>)>,
-    /// The stored results and BLAST records, when asked for and the analysis has them.
-    pub results: Option<(Stored, Vec<BlastRecord>)>,
 }
 
 const HEAD_COLUMNS: &str =
@@ -35,10 +33,6 @@ const HEAD_COLUMNS: &str =
 const HEAD_JOINS: &str = " FROM analyses a LEFT JOIN samples s ON s.id = a.sample_id \
      LEFT JOIN indexes i ON i.id = a.index_id LEFT JOIN refs r ON r.id = a.ref_id \
      LEFT JOIN users u ON u.id = a.user_id LEFT JOIN jobs j ON j.id = a.job_id";
-
-/// The stored results of a ready analysis, joined to [`HEAD_JOINS`] as `res`.
-const RESULTS_JOIN: &str =
-    " LEFT JOIN analysis_results res ON res.analysis_id = a.id AND a.ready = 1";
 
 const SQLITE_LISTS: &str =
     "(SELECT json_group_array(json_array(f.id, f.name, f.name_on_disk, f.format, \
@@ -59,22 +53,13 @@ fn parse<T: serde::de::DeserializeOwned>(text: &str) -> DbResult<T> {
     serde_json::from_str(text).map_err(|e| DbError::Other(e.into()))
 }
 
-/// The head of analysis `id`, in one round trip; with `results` (`Some(forms)`) its stored
-/// results and BLAST records come in the same row.
-pub async fn get(db: &Db, id: &str, results: Option<Forms>) -> DbResult<Option<AnalysisWhole>> {
+/// The head of analysis `id`, in one round trip.
+pub async fn get(db: &Db, id: &str) -> DbResult<Option<AnalysisWhole>> {
     let lists = match db.dialect() {
         super::Dialect::Sqlite => SQLITE_LISTS,
         super::Dialect::Postgres => POSTGRES_LISTS,
     };
-    let sql = match results {
-        None => format!("{HEAD_COLUMNS}{lists}{HEAD_JOINS} WHERE a.id = $1"),
-        Some(forms) => format!(
-            "{HEAD_COLUMNS}{lists}, res.analysis_id AS res_id, {}, {} AS blast_json \
-             {HEAD_JOINS}{RESULTS_JOIN} WHERE a.id = $1",
-            results_columns(forms),
-            blast_json(db, "a.id"),
-        ),
-    };
+    let sql = format!("{HEAD_COLUMNS}{lists}{HEAD_JOINS} WHERE a.id = $1");
     let Some(row) = sqlx::query(&sql)
         .bind(id)
         .fetch_optional(db.reader())
@@ -82,19 +67,9 @@ pub async fn get(db: &Db, id: &str, results: Option<Forms>) -> DbResult<Option<A
     else {
         return Ok(None);
     };
-    let results = match results {
-        Some(_) if row.try_get::<Option<String>, _>("res_id")?.is_some() => {
-            Some(stored_from_row(&row, id)?)
-        }
-        _ => None,
-    };
     let core = core_from_row(&row)?;
     if core.sample.is_none() {
-        return Ok(Some(AnalysisWhole {
-            core,
-            head: None,
-            results,
-        }));
+        return Ok(Some(AnalysisWhole { core, head: None }));
     }
     let (mut minimal, subtraction_ids) = minimal_from_row(&row)?;
     let names: Vec<(String, String)> = parse(&row.try_get::<String, _>("subtractions_json")?)?;
@@ -119,7 +94,6 @@ pub async fn get(db: &Db, id: &str, results: Option<Forms>) -> DbResult<Option<A
     Ok(Some(AnalysisWhole {
         core,
         head: Some((minimal, files)),
-        results,
     }))
 }
 

@@ -216,6 +216,7 @@ impl Db {
                     AnyPoolOptions::new()
                         .max_connections(n)
                         .acquire_timeout(Duration::from_secs(30))
+                        .after_release(shrink_buffers)
                         .after_connect(|conn, _| {
                             Box::pin(async move {
                                 conn.execute(
@@ -246,6 +247,7 @@ impl Db {
                     // pinged, and replaced instead of failing the request when that fails; one
                     // in steady use that broke fails its request (503) and is dropped.
                     .test_before_acquire(false)
+                    .after_release(shrink_buffers)
                     .before_acquire(move |conn, meta| {
                         Box::pin(async move {
                             if meta.idle_for > ping_after_idle {
@@ -363,6 +365,17 @@ pub struct PoolStats {
     pub size: u32,
     pub idle: usize,
     pub max: u32,
+}
+
+/// A connection goes back to the pool without the buffers a large row grew (sqlx keeps their
+/// capacity otherwise: megabytes per pooled connection after a finalize or a large GET); a no-op
+/// for the usual small ones.
+fn shrink_buffers(
+    conn: &mut AnyConnection,
+    _: sqlx::pool::PoolConnectionMetadata,
+) -> futures_util::future::BoxFuture<'_, Result<bool, sqlx::Error>> {
+    conn.shrink_buffers();
+    Box::pin(std::future::ready(Ok(true)))
 }
 
 /// Make sure the SQLite file can be created: create its directory and ask for `mode=rwc`.

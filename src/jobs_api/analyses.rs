@@ -16,7 +16,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
 use crate::http::Ids;
 use crate::ops;
-use crate::ops::analyses::{delete_cascade, full_body, head, respond_with_analysis};
+use crate::ops::analyses::{delete_cascade, finalized_body, head, respond_with_analysis};
 use crate::ops::auth::JobAuth;
 use crate::ops::finalize::{already_finalized, no_such_analysis};
 use crate::ops::uploads::{receive_upload, upload_params};
@@ -154,8 +154,8 @@ pub async fn finalize(
     if analysis.ready {
         return Err(already_finalized());
     }
-    ops::finalize::finalize(&app, &analysis, raw).await?;
-    Ok(full_body(&app, &analysis_id)
+    let results = ops::finalize::finalize(&app, &analysis, raw).await?;
+    Ok(finalized_body(&app, &analysis_id, results)
         .await?
         .into_response(axum::http::StatusCode::OK))
 }

@@ -1,5 +1,5 @@
 //! Analyses for every front door: reading one for a principal (404, 400, 403 in the contract's
-//! order), its full body (head + prepared results, sent without a copy), and delete with cascade.
+//! order), its body (head + prepared results, sent without a copy), and delete with cascade.
 
 use std::sync::Arc;
 
@@ -14,8 +14,7 @@ use crate::app::App;
 use crate::auth::rights::{can_read, can_write, Principal};
 use crate::db;
 use crate::db::analyses::{AnalysisCore, Delete};
-use crate::db::analysis_whole::{AnalysisWhole, Stored};
-use crate::db::blast::BlastRecord;
+use crate::db::analysis_whole::AnalysisWhole;
 use crate::format::gzip_splice::{splice, Encoded};
 use crate::http::caching::{self, Codings};
 use crate::http::error::{ApiError, ApiResult};
@@ -68,7 +67,7 @@ impl AnalysisHead {
 /// The head of analysis `analysis_id` (`None`: no such analysis), kept or read in one round trip.
 pub async fn head(app: &App, analysis_id: &str) -> ApiResult<Option<Arc<AnalysisHead>>> {
     read_through(app, "analysis", analysis_id, AnalysisHead::weight, async {
-        match db::analysis_whole::get(&app.db, analysis_id, None).await? {
+        match db::analysis_whole::get(&app.db, analysis_id).await? {
             Some(whole) => AnalysisHead::of(whole).map(Some),
             None => Ok(None),
         }
@@ -166,22 +165,37 @@ impl AnalysisBody {
     }
 }
 
-/// The body of analysis `analysis_id` (U10, J4: just written, so no 304; never compressed).
-pub async fn full_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> {
-    let mut whole = db::analysis_whole::get(&app.db, analysis_id, Some(Default::default()))
+/// The body of analysis `analysis_id` just created (U10: no results yet, so no 304; never
+/// compressed).
+pub async fn created_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> {
+    let whole = db::analysis_whole::get(&app.db, analysis_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let results = whole.results.take();
+    body_of(app, &AnalysisHead::of(whole)?, None, Codings::default()).await
+}
+
+/// The body of analysis `analysis_id` just finalized with `results` (J4): the head is read, the
+/// results are the prepared bytes still in memory (no BLAST record can exist before the analysis
+/// is ready), so a large analysis is not read back; never compressed.
+pub async fn finalized_body(
+    app: &App,
+    analysis_id: &str,
+    results: Bytes,
+) -> ApiResult<AnalysisBody> {
+    let whole = db::analysis_whole::get(&app.db, analysis_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    let results = Some(Encoded::Plain(results));
     body_of(app, &AnalysisHead::of(whole)?, results, Codings::default()).await
 }
 
 /// The body, encoded from a stored compressed copy of the results when the client accepts one
-/// (`codings`; brotli first): from `results` when they were read with the head, else kept ones
-/// or a second round trip.
+/// (`codings`; brotli first): `results` when they were read with the head, else kept ones or a
+/// second round trip.
 async fn body_of(
     app: &App,
     head: &AnalysisHead,
-    results: Option<(Stored, Vec<BlastRecord>)>,
+    results: Option<Encoded>,
     codings: Codings,
 ) -> ApiResult<AnalysisBody> {
     let json = head
@@ -190,7 +204,7 @@ async fn body_of(
         .ok_or_else(ApiError::parent_sample_missing)?;
     let core = &head.core;
     let results = match results {
-        Some((stored, records)) => Some(super::results::encode(stored, records).await?),
+        Some(encoded) => Some(encoded),
         None if core.ready => super::results::results_for(app, core, codings).await?,
         None => None,
     };

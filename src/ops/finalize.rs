@@ -90,8 +90,8 @@ async fn deflated(results: Vec<u8>) -> ApiResult<(Vec<u8>, Deflated)> {
 }
 
 /// Prepare `raw` for `analysis` and store it; 409 when another finalize won, 404 when the analysis
-/// was deleted meanwhile.
-pub async fn finalize(app: &AppState, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<()> {
+/// was deleted meanwhile. The prepared results as stored, for the reply (no read-back).
+pub async fn finalize(app: &AppState, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<Bytes> {
     let started = std::time::Instant::now();
     let outcome = prepare_and_store(app, analysis, raw).await;
     let labels = [
@@ -104,15 +104,19 @@ pub async fn finalize(app: &AppState, analysis: &AnalysisCore, raw: Bytes) -> Ap
 }
 
 /// `ok`, `rejected` (the client's fault: 4xx) or `error`.
-fn outcome_label(outcome: &ApiResult<()>) -> &'static str {
+fn outcome_label<T>(outcome: &ApiResult<T>) -> &'static str {
     match outcome {
-        Ok(()) => "ok",
+        Ok(_) => "ok",
         Err(e) if e.status.is_client_error() => "rejected",
         Err(_) => "error",
     }
 }
 
-async fn prepare_and_store(app: &AppState, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<()> {
+async fn prepare_and_store(
+    app: &AppState,
+    analysis: &AnalysisCore,
+    raw: Bytes,
+) -> ApiResult<Bytes> {
     let prepared = prepare(app, analysis, raw).await?;
     let results = Results {
         raw: &prepared.raw_gzip,
@@ -123,8 +127,9 @@ async fn prepare_and_store(app: &AppState, analysis: &AnalysisCore, raw: Bytes) 
     };
     match db::analyses::finalize(&app.db, &analysis.id, &results, now_micros()).await? {
         Finalize::Done => {
-            super::results::compress_in_background(app, analysis.id.clone(), prepared.results_json);
-            Ok(())
+            let results = Bytes::from(prepared.results_json);
+            super::results::compress_in_background(app, analysis.id.clone(), results.clone());
+            Ok(results)
         }
         Finalize::AlreadyReady => Err(already_finalized()),
         Finalize::NotFound => Err(no_such_analysis(&analysis.id)),

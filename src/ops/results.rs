@@ -74,7 +74,7 @@ fn kind(forms: Forms) -> &'static str {
 /// Make the brotli copy of an analysis's prepared results (`format::brotli_splice`) in the
 /// background, one at a time per instance (`App::brotli_slot`): brotli's best quality takes
 /// seconds on a large analysis, which no request should wait for.
-pub fn compress_in_background(app: &AppState, analysis_id: String, prepared: Vec<u8>) {
+pub fn compress_in_background(app: &AppState, analysis_id: String, prepared: Bytes) {
     if app.config.brotli_workers == 0 {
         return;
     }
