@@ -41,13 +41,13 @@ impl App {
     pub async fn build(config: ServeConfig) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.storage.data_path)?;
         let blast = Blast::from_config(&config)?;
-        let db = Db::connect(
-            &config.storage.database_url(),
-            config.db_connections,
-            std::time::Duration::from_secs(config.db_acquire_timeout),
-            std::time::Duration::from_millis(config.db_ping_after_idle_ms),
-        )
-        .await?;
+        let pool = crate::db::PoolSettings {
+            max_connections: config.db_connections,
+            acquire_timeout: std::time::Duration::from_secs(config.db_acquire_timeout),
+            ping_after_idle: std::time::Duration::from_millis(config.db_ping_after_idle_ms),
+            sqlite_cache_kib: config.sqlite_cache_kib,
+        };
+        let db = Db::connect(&config.storage.database_url(), &pool).await?;
         let files =
             FileStore::open(&config.storage.data_path, &config.file_storage, &config.s3).await?;
         let password_slots = tokio::sync::Semaphore::new(config.login_concurrency as usize);

@@ -297,6 +297,12 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_DB_PING_AFTER_IDLE_MS", default_value_t = 1000)]
     pub db_ping_after_idle_ms: u64,
 
+    /// SQLite: the page cache of each database connection, in KiB (SQLite's own default is
+    /// about 2 MiB a connection; repeated reads are served from vira's caches, and the operating
+    /// system caches the file).
+    #[arg(long, env = "VIRA_SQLITE_CACHE_KIB", default_value_t = 512, value_parser = clap::value_parser!(u32).range(64..))]
+    pub sqlite_cache_kib: u32,
+
     /// Failed sign-ins per handle and per client address before each further one is delayed.
     #[arg(long, env = "VIRA_LOGIN_FREE_ATTEMPTS", default_value_t = 5)]
     pub login_free_attempts: u64,

@@ -187,19 +187,31 @@ pub struct Db {
     changes: Arc<Changes>,
 }
 
+/// How [`Db::connect`] pools its connections.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolSettings {
+    pub max_connections: u32,
+    /// How long a request waits for a PostgreSQL connection, so requests fail fast with 503
+    /// while the server is unreachable. SQLite keeps a long wait, since there it only orders
+    /// writers behind the single write connection.
+    pub acquire_timeout: Duration,
+    /// A pooled PostgreSQL connection idle for longer than this is checked with a round trip
+    /// before it is used.
+    pub ping_after_idle: Duration,
+    /// SQLite's page cache per connection, in KiB (its default is about 2 MiB; the hot reads
+    /// are served from vira's own caches, and the operating system caches the file).
+    pub sqlite_cache_kib: u32,
+}
+
 impl Db {
     /// Connect (creating a SQLite file and its directory when needed) and apply migrations.
-    ///
-    /// `acquire_timeout` bounds how long a request waits for a PostgreSQL connection, so requests
-    /// fail fast with 503 while the server is unreachable. SQLite keeps a long wait, since there it
-    /// only orders writers behind the single write connection. A pooled PostgreSQL connection
-    /// idle for longer than `ping_after_idle` is checked with a round trip before it is used.
-    pub async fn connect(
-        url: &str,
-        max_connections: u32,
-        acquire_timeout: Duration,
-        ping_after_idle: Duration,
-    ) -> anyhow::Result<Db> {
+    pub async fn connect(url: &str, settings: &PoolSettings) -> anyhow::Result<Db> {
+        let PoolSettings {
+            max_connections,
+            acquire_timeout,
+            ping_after_idle,
+            sqlite_cache_kib,
+        } = *settings;
         sqlx::any::install_default_drivers();
         let dialect = if url.starts_with("sqlite:") {
             Dialect::Sqlite
@@ -212,18 +224,21 @@ impl Db {
             Dialect::Sqlite => {
                 let url = sqlite_url(url)?;
                 let options = AnyConnectOptions::from_str(&url)?;
+                let pragmas = format!(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -{sqlite_cache_kib};"
+                );
                 let pool = |n: u32| {
+                    let pragmas = pragmas.clone();
                     AnyPoolOptions::new()
                         .max_connections(n)
                         .acquire_timeout(Duration::from_secs(30))
                         .after_release(shrink_buffers)
-                        .after_connect(|conn, _| {
+                        .after_connect(move |conn, _| {
+                            let pragmas = pragmas.clone();
                             Box::pin(async move {
-                                conn.execute(
-                                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
-                                )
-                                .await?;
+                                conn.execute(pragmas.as_str()).await?;
                                 Ok(())
                             })
                         })

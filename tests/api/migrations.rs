@@ -8,7 +8,7 @@ use sqlx::{Connection, Executor, Row};
 use tempfile::TempDir;
 
 use crate::support::{create_pg_database, process_storage, Backend, PgDatabase};
-use vira::db::Db;
+use vira::db::{Db, PoolSettings};
 
 /// A database URL of `backend` for one test, and what keeps it alive.
 async fn database(backend: Backend) -> Option<(String, TempDir, Option<PgDatabase>)> {
@@ -17,7 +17,13 @@ async fn database(backend: Backend) -> Option<(String, TempDir, Option<PgDatabas
 }
 
 async fn connect(url: &str) -> anyhow::Result<Db> {
-    Db::connect(url, 2, Duration::from_secs(5), Duration::from_secs(1)).await
+    let pool = PoolSettings {
+        max_connections: 2,
+        acquire_timeout: Duration::from_secs(5),
+        ping_after_idle: Duration::from_secs(1),
+        sqlite_cache_kib: 512,
+    };
+    Db::connect(url, &pool).await
 }
 
 async fn raw_connection(url: &str) -> sqlx::AnyConnection {
@@ -43,6 +49,28 @@ fn migration_files(dialect: &str) -> Vec<(i64, String)> {
         .collect();
     files.sort();
     files
+}
+
+/// `--sqlite-cache-kib` sets the page cache of every SQLite connection, readers and the writer.
+#[tokio::test]
+async fn sqlite_page_cache_is_configured() {
+    let (url, _dir, _pg) = database(Backend::Sqlite).await.unwrap();
+    let pool = PoolSettings {
+        max_connections: 2,
+        acquire_timeout: Duration::from_secs(5),
+        ping_after_idle: Duration::from_secs(1),
+        sqlite_cache_kib: 300,
+    };
+    let db = Db::connect(&url, &pool).await.unwrap();
+    let read: i64 = sqlx::query_scalar("PRAGMA cache_size")
+        .fetch_one(db.reader())
+        .await
+        .unwrap();
+    let written: i64 = sqlx::query_scalar("PRAGMA cache_size")
+        .fetch_one(&mut *db.write().await.unwrap())
+        .await
+        .unwrap();
+    assert_eq!((read, written), (-300, -300));
 }
 
 #[test]
