@@ -25,6 +25,8 @@ use super::error::ApiError;
 pub struct BodyMeter {
     pub bytes: AtomicU64,
     pub timed_out: AtomicBool,
+    /// The request body was read to its end (or had none).
+    pub ended: AtomicBool,
 }
 
 /// The error a stalled request body ends with; the handler sees a failed read, the client a 408.

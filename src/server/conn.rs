@@ -249,7 +249,11 @@ pub struct TimedBody<B> {
 }
 
 impl<B> TimedBody<B> {
-    pub fn new(inner: B, timeouts: &Timeouts, meter: Arc<BodyMeter>) -> TimedBody<B> {
+    pub fn new(inner: B, timeouts: &Timeouts, meter: Arc<BodyMeter>) -> TimedBody<B>
+    where
+        B: HttpBody,
+    {
+        meter.ended.store(inner.is_end_stream(), Ordering::Release);
         TimedBody {
             inner,
             timeout: timeouts.body,
@@ -295,10 +299,16 @@ where
                     }
                 }
                 this.alarm = None;
+                if this.inner.is_end_stream() {
+                    this.meter.ended.store(true, Ordering::Release);
+                }
                 Poll::Ready(Some(Ok(frame)))
             }
             Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(e.into()))),
-            Poll::Ready(None) => Poll::Ready(None),
+            Poll::Ready(None) => {
+                this.meter.ended.store(true, Ordering::Release);
+                Poll::Ready(None)
+            }
             Poll::Pending => {
                 let now = Instant::now();
                 this.pending_since = Some(now);

@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::Request;
+use axum::http::{header, HeaderValue};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
@@ -182,13 +183,22 @@ async fn connection(
             parts
                 .extensions
                 .insert(ClientAddr(forwarded.unwrap_or(peer)));
+            let meter_of_reply = meter.clone();
             let body = Body::new(TimedBody::new(body, &timeouts, meter));
             let call = router.clone().oneshot(Request::from_parts(parts, body));
             async move {
-                let response = match call.await {
+                let mut response = match call.await {
                     Ok(response) => response,
                     Err(never) => match never {},
                 };
+                // A reply made before the request body was read to its end (refused early):
+                // hyper closes such a connection after the reply, so the client must be told
+                // not to send its next request on it.
+                if !meter_of_reply.ended.load(Ordering::Acquire) {
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
                 Ok::<_, Infallible>(response.map(|body| GuardedBody::new(body, guard)))
             }
         }

@@ -325,19 +325,73 @@ both!(
     }
 );
 
-/// Send a request head with `Expect: 100-continue` and read the first status line back.
-async fn first_status_line(app: &TestApp, head: String) -> String {
+/// Send `request` (a head, perhaps with part of a body) on a new connection and read what comes
+/// back first.
+async fn first_answer(app: &TestApp, request: String) -> String {
     let addr = app.base.trim_start_matches("http://");
     let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(request.as_bytes()).await.unwrap();
     let mut answer = vec![0u8; 4096];
     let n = tokio::time::timeout(std::time::Duration::from_secs(5), stream.read(&mut answer))
         .await
         .expect("an answer without the body")
         .unwrap();
-    let text = String::from_utf8_lossy(&answer[..n]).into_owned();
+    String::from_utf8_lossy(&answer[..n]).into_owned()
+}
+
+/// Send a request head with `Expect: 100-continue` and read the first status line back.
+async fn first_status_line(app: &TestApp, head: String) -> String {
+    let text = first_answer(app, head).await;
     text.lines().next().unwrap_or("").to_owned()
 }
+
+/// Whether an answer's head says `Connection: close`.
+fn closes(answer: &str) -> bool {
+    answer
+        .split("\r\n\r\n")
+        .next()
+        .unwrap_or("")
+        .lines()
+        .any(|line| line.eq_ignore_ascii_case("connection: close"))
+}
+
+// A reply made before the request's body was read (refused early) says `Connection: close`:
+// hyper closes such a connection after the reply, and a client that sent its next request on it
+// would see the connection cut. A request read whole keeps its connection.
+both!(
+    replies_before_the_body_close_the_connection,
+    |app: TestApp| async move {
+        let auth = basic(&app.admin);
+        let refused = first_answer(
+            &app,
+            format!(
+                "POST /api/analyses/nope1234/files?name=a HTTP/1.1\r\nHost: vira\r\n\
+             Authorization: Basic {auth}\r\nContent-Type: multipart/form-data; boundary=x\r\n\
+             Content-Length: 1048576\r\n\r\n--x\r\n"
+            ),
+        )
+        .await;
+        assert!(refused.starts_with("HTTP/1.1 404"), "{refused}");
+        assert!(closes(&refused), "{refused}");
+        let read_whole = first_answer(
+            &app,
+            format!(
+                "POST /api/samples HTTP/1.1\r\nHost: vira\r\nAuthorization: Basic {auth}\r\n\
+             Content-Type: application/json\r\nContent-Length: 2\r\n\r\n{{}}"
+            ),
+        )
+        .await;
+        assert!(read_whole.starts_with("HTTP/1.1 4"), "{read_whole}");
+        assert!(!closes(&read_whole), "{read_whole}");
+        let no_body = first_answer(
+        &app,
+        format!("GET /api/analyses/nope1234 HTTP/1.1\r\nHost: vira\r\nAuthorization: Basic {auth}\r\n\r\n"),
+    )
+    .await;
+        assert!(no_body.starts_with("HTTP/1.1 404"), "{no_body}");
+        assert!(!closes(&no_body), "{no_body}");
+    }
+);
 
 fn basic(creds: &Creds) -> String {
     use base64::Engine;
