@@ -17,7 +17,7 @@ use crate::model::page::Page;
 use crate::model::time::now_micros;
 use crate::model::views::Analysis;
 use crate::ops::analyses::{
-    access, created_body, delete_cascade, readable_head, readable_page, respond_with_analysis,
+    access, delete_cascade, readable_head, readable_page, respond_with_analysis, written_body,
     Right,
 };
 use crate::ops::auth::AuthUser;
@@ -149,7 +149,7 @@ pub async fn create(
         },
     )
     .await?;
-    let mut response = created_body(&app, &id)
+    let mut response = written_body(&app, &id, None)
         .await?
         .into_response(StatusCode::CREATED);
     let location =

@@ -220,11 +220,29 @@ pub async fn publish(db: &Db) -> DbResult<()> {
     }
     let changes = &db.changes;
     let seq = changes.next_token.fetch_add(1, Ordering::SeqCst) + 1;
-    // Noted before the token is announced, so that no acknowledgement can come before.
-    changes.acks().insert(seq, HashSet::new());
-    let waited = wait_for_acks(db, seq).await;
-    changes.acks().remove(&seq);
-    waited
+    // Noted before the token is announced, so that no acknowledgement can come before; forgotten
+    // however the wait ends (also when the request is dropped meanwhile).
+    let _noted = NotedToken::new(changes, seq);
+    wait_for_acks(db, seq).await
+}
+
+/// A token of ours whose acknowledgements are being collected, for as long as it lives.
+struct NotedToken<'a> {
+    changes: &'a Changes,
+    seq: u64,
+}
+
+impl<'a> NotedToken<'a> {
+    fn new(changes: &'a Changes, seq: u64) -> NotedToken<'a> {
+        changes.acks().insert(seq, HashSet::new());
+        NotedToken { changes, seq }
+    }
+}
+
+impl Drop for NotedToken<'_> {
+    fn drop(&mut self) {
+        self.changes.acks().remove(&self.seq);
+    }
 }
 
 /// Announce token `seq` and wait for every other live peer's acknowledgement, or its lease's end.
@@ -493,6 +511,21 @@ mod tests {
             "not being published: not noted"
         );
         assert_eq!(parse_token("a:b"), None);
+    }
+
+    #[test]
+    fn a_token_is_noted_while_its_publish_lives() {
+        let changes = Changes::new(Dialect::Postgres);
+        let me = changes.instance.clone();
+        {
+            let _noted = NotedToken::new(&changes, 7);
+            changes.record_acks(&format!("peer-b {me}:7"));
+            assert!(changes.acked(7, "peer-b"));
+        }
+        assert!(
+            changes.acks().is_empty(),
+            "forgotten when the publish ends or is dropped"
+        );
     }
 
     #[test]

@@ -234,7 +234,6 @@ impl Db {
                     AnyPoolOptions::new()
                         .max_connections(n)
                         .acquire_timeout(Duration::from_secs(30))
-                        .after_release(shrink_buffers)
                         .after_connect(move |conn, _| {
                             let pragmas = pragmas.clone();
                             Box::pin(async move {
@@ -382,9 +381,9 @@ pub struct PoolStats {
     pub max: u32,
 }
 
-/// A connection goes back to the pool without the buffers a large row grew (sqlx keeps their
-/// capacity otherwise: megabytes per pooled connection after a finalize or a large GET); a no-op
-/// for the usual small ones.
+/// A PostgreSQL connection goes back to the pool without the buffers a large row grew (sqlx keeps
+/// their capacity otherwise: megabytes per pooled connection after a finalize or a large GET); a
+/// no-op for the usual small ones. (SQLite connections have no such buffers.)
 fn shrink_buffers(
     conn: &mut AnyConnection,
     _: sqlx::pool::PoolConnectionMetadata,

@@ -64,18 +64,14 @@ async fn json_method_not_allowed(request: Request, next: Next) -> Response {
 }
 
 /// A body that stopped making progress is answered 408 whatever the handler made of the failed
-/// read, and the connection is closed (the rest of the body will never be read).
+/// read (the listener closes the connection, as after every reply made before the body's end).
 async fn answer_stalled_body(request: Request, next: Next) -> Response {
     let meter = request.extensions().get::<Arc<BodyMeter>>().cloned();
     let response = next.run(request).await;
     if !meter.is_some_and(|m| m.timed_out.load(Ordering::Acquire)) {
         return response;
     }
-    let mut response = ApiError::request_timeout().into_response();
-    response
-        .headers_mut()
-        .insert(header::CONNECTION, HeaderValue::from_static("close"));
-    response
+    ApiError::request_timeout().into_response()
 }
 
 /// The client's `X-Request-Id` when it is 1–128 characters of `[A-Za-z0-9._:-]`.

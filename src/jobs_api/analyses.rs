@@ -16,7 +16,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
 use crate::http::Ids;
 use crate::ops;
-use crate::ops::analyses::{delete_cascade, finalized_body, head, respond_with_analysis};
+use crate::ops::analyses::{delete_cascade, head, respond_with_analysis, written_body};
 use crate::ops::auth::JobAuth;
 use crate::ops::finalize::{already_finalized, no_such_analysis};
 use crate::ops::uploads::{receive_upload, upload_params};
@@ -155,7 +155,7 @@ pub async fn finalize(
         return Err(already_finalized());
     }
     let results = ops::finalize::finalize(&app, &analysis, raw).await?;
-    Ok(finalized_body(&app, &analysis_id, results)
+    Ok(written_body(&app, &analysis_id, Some(results))
         .await?
         .into_response(axum::http::StatusCode::OK))
 }

@@ -165,27 +165,18 @@ impl AnalysisBody {
     }
 }
 
-/// The body of analysis `analysis_id` just created (U10: no results yet, so no 304; never
-/// compressed).
-pub async fn created_body(app: &App, analysis_id: &str) -> ApiResult<AnalysisBody> {
-    let whole = db::analysis_whole::get(&app.db, analysis_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    body_of(app, &AnalysisHead::of(whole)?, None, Codings::default()).await
-}
-
-/// The body of analysis `analysis_id` just finalized with `results` (J4): the head is read, the
-/// results are the prepared bytes still in memory (no BLAST record can exist before the analysis
-/// is ready), so a large analysis is not read back; never compressed.
-pub async fn finalized_body(
+/// The body of analysis `analysis_id` just written, so no 304 and never compressed: created (U10,
+/// no `results` yet) or finalized (J4, with the prepared `results` still in memory, so a large
+/// analysis is not read back; no BLAST record can exist before the analysis is ready).
+pub async fn written_body(
     app: &App,
     analysis_id: &str,
-    results: Bytes,
+    results: Option<Bytes>,
 ) -> ApiResult<AnalysisBody> {
     let whole = db::analysis_whole::get(&app.db, analysis_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let results = Some(Encoded::Plain(results));
+    let results = results.map(Encoded::Plain);
     body_of(app, &AnalysisHead::of(whole)?, results, Codings::default()).await
 }
 
@@ -204,9 +195,8 @@ async fn body_of(
         .ok_or_else(ApiError::parent_sample_missing)?;
     let core = &head.core;
     let results = match results {
-        Some(encoded) => Some(encoded),
         None if core.ready => super::results::results_for(app, core, codings).await?,
-        None => None,
+        given => given,
     };
     const TAIL: &[u8] = b"}";
     let (parts, coding) = match results {

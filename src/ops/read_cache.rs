@@ -30,20 +30,19 @@ where
     R: Future<Output = ApiResult<Option<T>>>,
 {
     let generation = app.db.changes().snapshot();
-    let outcome = match generation {
-        Some(generation) => {
-            let kept = app.read_cache.get(id, kind, generation);
-            if let Some(value) = kept.and_then(Kept::get::<T>) {
-                metrics::counter!("vira_read_cache_lookups_total", "kind" => kind, "outcome" => "hit")
-                    .increment(1);
-                return Ok(Some(value));
-            }
-            "miss"
-        }
-        None => "bypass",
+    let kept = generation
+        .and_then(|generation| app.read_cache.get(id, kind, generation))
+        .and_then(Kept::get::<T>);
+    let outcome = match (generation, &kept) {
+        (None, _) => "bypass",
+        (Some(_), Some(_)) => "hit",
+        (Some(_), None) => "miss",
     };
     metrics::counter!("vira_read_cache_lookups_total", "kind" => kind, "outcome" => outcome)
         .increment(1);
+    if let Some(value) = kept {
+        return Ok(Some(value));
+    }
     let Some(value) = read.await? else {
         return Ok(None);
     };

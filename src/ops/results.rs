@@ -20,11 +20,10 @@ use crate::http::error::{ApiError, ApiResult};
 /// The results of a ready analysis as a reply to a client that accepts `codings` sends them: the
 /// brotli copy when it accepts br (and does not rank gzip higher) and the copy exists (it is made
 /// in the background after finalize), else the DEFLATE copy of finalize when it accepts gzip,
-/// else plain — never
-/// compressed per request. Kept per analysis `updated_at` (every change of results or BLAST
-/// records moves it; the key is the `updated_at` read with the head, before the results, so what
-/// is read after is never older), else read in one round trip and kept. That there is no brotli
-/// copy yet is kept until the next write (the copy's arrival is one).
+/// else plain — never compressed per request. Kept per analysis `updated_at` (every change of
+/// results or BLAST records moves it; the key is the `updated_at` read with the head, before the
+/// results, so what is read after is never older), else read in one round trip and kept. That
+/// there is no brotli copy yet is kept until the next write (the copy's arrival is one).
 pub async fn results_for(
     app: &App,
     analysis: &AnalysisCore,

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::both;
 use crate::support::{
-    create_admin_process, process_storage, Backend, Creds, Instance, Reply, Setup, TestApp,
+    create_admin_process, process_storage, Backend, Creds, Http, Instance, Reply, Setup, TestApp,
 };
 use crate::support::{fixture_bytes, nuvs_results, pathoscope_results};
 
@@ -39,7 +39,14 @@ fn decoded(reply: &Reply) -> Vec<u8> {
     }
 }
 
-async fn get_with(app: &TestApp, path: &str, creds: &Creds, encoding: Option<&str>) -> Reply {
+/// A GET of an analysis with `encoding` as `Accept-Encoding`: 200, `Vary: Accept-Encoding`, and a
+/// `Content-Length` that is the body's.
+pub(crate) async fn get_with(
+    app: &Http,
+    path: &str,
+    creds: &Creds,
+    encoding: Option<&str>,
+) -> Reply {
     let mut request = app.request(Method::GET, path, Some(creds));
     if let Some(encoding) = encoding {
         request = request.header("accept-encoding", encoding);
@@ -90,7 +97,7 @@ async fn blast_contig_1(app: &TestApp, analysis_id: &str) {
 
 /// Poll `path` as a client that accepts only br until the brotli copy is there (it is made in the
 /// background after finalize); the br reply.
-async fn brotli_reply(app: &TestApp, path: &str, creds: &Creds) -> Reply {
+pub(crate) async fn brotli_reply(app: &Http, path: &str, creds: &Creds) -> Reply {
     for _ in 0..600 {
         let reply = get_with(app, path, creds, Some("br")).await;
         match reply.header("content-encoding").as_deref() {

@@ -92,24 +92,7 @@ async fn metrics_of_a_real_process(backend: Backend) {
     for _ in 0..2 {
         instance.http.get(&path, &admin).await.assert_status(200);
     }
-    let mut brotli = false;
-    for _ in 0..600 {
-        let reply = instance
-            .http
-            .send(
-                instance
-                    .http
-                    .request(Method::GET, &path, Some(&admin))
-                    .header("accept-encoding", "br"),
-            )
-            .await;
-        if reply.header("content-encoding").as_deref() == Some("br") {
-            brotli = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    assert!(brotli, "no brotli copy within 30 s");
+    crate::compression::brotli_reply(&instance, &path, &admin).await;
 
     let text = scrape(&client, &metrics_addr).await;
     assert!(
