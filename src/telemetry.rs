@@ -101,7 +101,7 @@ fn describe_metrics() {
     );
     describe_counter!(
         "vira_db_errors_total",
-        "Failed database operations, by kind (pool_timeout: no connection within --db-acquire-timeout, unavailable, unique_violation, other)."
+        "Failed database operations, by kind (pool_timeout: no connection within --db-acquire-timeout, unavailable, storage_full: disk full or I/O error, unique_violation, other)."
     );
     describe_gauge!("vira_blast_records", "BLAST records, by state.");
     describe_gauge!(

@@ -92,6 +92,11 @@ impl Changes {
         (self.nanos(Instant::now()) < until).then_some(generation)
     }
 
+    /// This process's peer id.
+    pub(super) fn instance(&self) -> &str {
+        &self.instance
+    }
+
     /// Local writes so far (a request compares it before and after to know whether it wrote).
     pub fn local_writes(&self) -> u64 {
         self.local_writes.load(Ordering::SeqCst)

@@ -35,17 +35,53 @@ pub use sqlx::Row;
 
 /// A transaction on the write pool. Used as a connection (`&mut *tx`); when it is gone
 /// (committed or not), this instance's read generation moves on ([`changes`]).
+///
+/// vira begins and ends its transactions itself (plain `BEGIN`/`COMMIT`) instead of through sqlx's
+/// nesting bookkeeping, and never lets a connection whose transaction did not end cleanly back into
+/// the pool: a failed `COMMIT` closes the connection, and a transaction dropped without `COMMIT` is
+/// rolled back before its connection is pooled again, or closed when even that fails. (SQLite may
+/// end a transaction by itself on a full disk or an I/O error; with sqlx's bookkeeping out of step,
+/// the single write connection once stayed inside a transaction that never committed, and every
+/// later write was acknowledged and lost.) Closing a connection rolls back whatever it held.
 pub struct Tx {
-    inner: Option<sqlx::Transaction<'static, Any>>,
+    conn: Option<PoolConnection<Any>>,
+    committed: bool,
     changes: Arc<Changes>,
 }
 
 impl Tx {
-    pub async fn commit(mut self) -> DbResult<()> {
-        if let Some(inner) = self.inner.take() {
-            inner.commit().await?;
+    async fn begin(mut conn: PoolConnection<Any>, changes: Arc<Changes>) -> DbResult<Tx> {
+        if let Err(error) = conn.execute("BEGIN").await {
+            conn.close_on_drop();
+            return Err(error.into());
         }
-        Ok(())
+        Ok(Tx {
+            conn: Some(conn),
+            committed: false,
+            changes,
+        })
+    }
+
+    pub async fn commit(mut self) -> DbResult<()> {
+        let conn = self.connection();
+        match conn.execute("COMMIT").await {
+            Ok(_) => {
+                self.committed = true;
+                Ok(())
+            }
+            Err(error) => {
+                // Whether the transaction is still open, rolled back or (on a lost PostgreSQL
+                // connection) even committed is unknown: the connection is not used again.
+                conn.close_on_drop();
+                Err(error.into())
+            }
+        }
+    }
+
+    fn connection(&mut self) -> &mut PoolConnection<Any> {
+        self.conn
+            .as_mut()
+            .expect("a transaction has its connection until it is dropped")
     }
 }
 
@@ -53,23 +89,50 @@ impl std::ops::Deref for Tx {
     type Target = AnyConnection;
 
     fn deref(&self) -> &AnyConnection {
-        self.inner
+        self.conn
             .as_ref()
-            .expect("a transaction is used only before it commits")
+            .expect("a transaction has its connection until it is dropped")
     }
 }
 
 impl std::ops::DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut AnyConnection {
-        self.inner
-            .as_mut()
-            .expect("a transaction is used only before it commits")
+        self.connection()
     }
 }
 
 impl Drop for Tx {
     fn drop(&mut self) {
         self.changes.wrote();
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        if self.committed {
+            return;
+        }
+        let mut unsettled = Unsettled(Some(conn));
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Some(conn) = unsettled.0.as_mut() {
+                    if conn.execute("ROLLBACK").await.is_ok() {
+                        // Settled: back to the pool.
+                        unsettled.0.take();
+                    }
+                }
+            });
+        }
+    }
+}
+
+/// A connection whose transaction may still be open: closed, not pooled, unless it is taken out
+/// once settled.
+struct Unsettled(Option<PoolConnection<Any>>);
+
+impl Drop for Unsettled {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.as_mut() {
+            conn.close_on_drop();
+        }
     }
 }
 
@@ -111,6 +174,10 @@ pub enum DbError {
     /// The database cannot be reached (PostgreSQL restarting, connection cut, pool exhausted): 503.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// The database cannot store what was asked: its disk is full, or (SQLite) writing the file
+    /// failed. Nothing of the failed statement or transaction is kept: 507.
+    #[error("database storage failure: {0}")]
+    StorageFull(#[source] sqlx::Error),
     /// A unique constraint was violated; the name of the constraint when the driver reports it.
     #[error("unique violation {0:?}")]
     UniqueViolation(Option<String>),
@@ -125,6 +192,7 @@ impl From<sqlx::Error> for DbError {
             sqlx::Error::Database(db) if db.is_unique_violation() => "unique_violation",
             sqlx::Error::PoolTimedOut => "pool_timeout",
             _ if is_unavailable(&error) => "unavailable",
+            sqlx::Error::Database(db) if is_storage_failure(db.as_ref()) => "storage_full",
             _ => "other",
         };
         metrics::counter!("vira_db_errors_total", "kind" => kind).increment(1);
@@ -137,6 +205,7 @@ impl From<sqlx::Error> for DbError {
                 DbError::UniqueViolation(constraint)
             }
             "pool_timeout" | "unavailable" => DbError::Unavailable(error),
+            "storage_full" => DbError::StorageFull(error),
             _ => DbError::Other(anyhow::Error::new(error)),
         }
     }
@@ -173,6 +242,23 @@ pub fn is_unavailable(error: &sqlx::Error) -> bool {
 /// sends —, 57P02 crash shutdown, 57P03 cannot connect now) and 53300 (too many connections).
 fn is_connection_loss(code: Option<&str>) -> bool {
     matches!(code, Some(c) if c.starts_with("08") || c.starts_with("57P") || c == "53300")
+}
+
+/// Whether the database refused a write for want of storage: SQLite's `SQLITE_FULL` (13) or any
+/// `SQLITE_IOERR` (10, with its extended codes in the higher bits), PostgreSQL's `disk_full`
+/// (53100).
+fn is_storage_failure(error: &dyn sqlx::error::DatabaseError) -> bool {
+    const SQLITE_IOERR: i64 = 10;
+    const SQLITE_FULL: i64 = 13;
+    let code = error.code();
+    if error
+        .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+        .is_some()
+    {
+        let primary = code.and_then(|c| c.parse::<i64>().ok()).map(|c| c & 0xff);
+        return matches!(primary, Some(SQLITE_IOERR | SQLITE_FULL));
+    }
+    code.as_deref() == Some("53100")
 }
 
 pub type DbResult<T> = Result<T, DbError>;
@@ -316,15 +402,41 @@ impl Db {
 
     /// Start a write transaction.
     pub async fn begin(&self) -> DbResult<Tx> {
-        Ok(Tx {
-            inner: Some(self.write.begin().await?),
-            changes: self.changes.clone(),
-        })
+        Tx::begin(self.write.acquire().await?, self.changes.clone()).await
     }
 
     /// The generation of what this instance reads ([`changes`]).
     pub fn changes(&self) -> &Changes {
         &self.changes
+    }
+
+    /// Write a fresh token to this instance's row of `write_probes` and read it back through the
+    /// read pool (readiness): `false` when the write was not seen. The probe does not move the
+    /// read generation (it changes nothing that is read). Rows of instances gone for a day go.
+    pub async fn probe_write(&self) -> DbResult<bool> {
+        let token = hex::encode(rand::random::<[u8; 16]>());
+        let now = crate::model::time::now_micros();
+        let mut conn = self.write.acquire().await?;
+        sqlx::query(
+            "INSERT INTO write_probes (instance, token, written_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (instance) DO UPDATE SET token = $2, written_at = $3",
+        )
+        .bind(self.changes.instance())
+        .bind(&token)
+        .bind(now)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("DELETE FROM write_probes WHERE written_at < $1")
+            .bind(now - 86_400_000_000)
+            .execute(&mut *conn)
+            .await?;
+        drop(conn);
+        let seen: Option<String> =
+            sqlx::query_scalar("SELECT token FROM write_probes WHERE instance = $1")
+                .bind(self.changes.instance())
+                .fetch_optional(&self.read)
+                .await?;
+        Ok(seen.as_deref() == Some(token.as_str()))
     }
 
     /// One round trip that proves the database answers (readiness).

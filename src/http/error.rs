@@ -225,6 +225,10 @@ impl From<DbError> for ApiError {
                 tracing::warn!(error = %e, "database unavailable");
                 ApiError::service_unavailable()
             }
+            DbError::StorageFull(e) => {
+                tracing::error!(error = %e, "database storage full");
+                ApiError::insufficient_storage()
+            }
             other => ApiError::internal(other),
         }
     }

@@ -4,7 +4,13 @@
 use std::collections::BTreeMap;
 
 /// The checks of `GET /api/health/ready`, in the order they run.
-pub const CHECKS: [&str; 4] = ["database", "migrations", "storage_writable", "free_space"];
+pub const CHECKS: [&str; 5] = [
+    "database",
+    "migrations",
+    "database_writable",
+    "storage_writable",
+    "free_space",
+];
 
 #[derive(Debug, Clone, Default)]
 pub struct Readiness {

@@ -1,7 +1,7 @@
 //! Readiness: the database answers within `--ready-db-timeout-ms`, every embedded migration is
-//! applied, the file store takes a write, and the data path has `--ready-min-free-bytes` free.
-//! One set of checks runs at a time and its result is reused for `--ready-cache-ms`, so polling
-//! cannot load the database.
+//! applied, a write to the database commits and is seen by a read, the file store takes a write,
+//! and the data path has `--ready-min-free-bytes` free. One set of checks runs at a time and its
+//! result is reused for `--ready-cache-ms`, so polling cannot load the database.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -55,6 +55,20 @@ async fn check(app: &AppState) -> Readiness {
         Some("not checked: the database does not answer".to_owned())
     };
     readiness.record("migrations", migrations);
+    let writable = if reachable {
+        match tokio::time::timeout(timeout, app.db.probe_write()).await {
+            Ok(Ok(true)) => None,
+            Ok(Ok(false)) => Some("a write to the database was not seen by a read".to_owned()),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "readiness: database write");
+                Some("the database refuses writes".to_owned())
+            }
+            Err(_) => Some("a write to the database did not finish in time".to_owned()),
+        }
+    } else {
+        Some("not checked: the database does not answer".to_owned())
+    };
+    readiness.record("database_writable", writable);
     readiness.record("storage_writable", write_probe(app).await);
     readiness.record("free_space", free_space(app).await);
     readiness

@@ -250,11 +250,21 @@ async fn kill9_during_upload_then_restart_postgres() {
     kill_during_upload(Backend::Postgres).await;
 }
 
+/// The OTUs of the small (20-OTU) reference fixture.
+pub(crate) fn small_reference_otus() -> Value {
+    use std::io::Read;
+    let mut text = String::new();
+    flate2::read::GzDecoder::new(&crate::support::fixture_bytes("reference/reference.json.gz")[..])
+        .read_to_string(&mut text)
+        .unwrap();
+    serde_json::from_str::<Value>(&text).unwrap()["otus"].clone()
+}
+
 /// A Pathoscope results body against the 20-OTU reference, `values` depth values per hit: big
 /// enough that formatting takes a while, so a kill lands in the middle of finalize.
-fn heavy_results(inst_reference: &Value, values: usize) -> Vec<u8> {
+pub(crate) fn heavy_results(values: usize) -> Vec<u8> {
     let mut hits = Vec::new();
-    for otu in inst_reference.as_array().unwrap() {
+    for otu in small_reference_otus().as_array().unwrap() {
         let sequence = &otu["isolates"][0]["sequences"][0];
         hits.push(json!({
             "id": sequence["_id"], "otu": {"id": otu["_id"], "version": 0},
@@ -272,17 +282,7 @@ async fn kill_during_finalize(backend: Backend) {
     let admin = create_admin_process(dir.path(), &url).await;
     let mut inst = Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
     let (id, job) = analysis_with_job(&inst.as_admin(&admin), "pathoscope_bowtie").await;
-    let reference: Value = {
-        use std::io::Read;
-        let mut text = String::new();
-        flate2::read::GzDecoder::new(
-            &crate::support::fixture_bytes("reference/reference.json.gz")[..],
-        )
-        .read_to_string(&mut text)
-        .unwrap();
-        serde_json::from_str::<Value>(&text).unwrap()["otus"].clone()
-    };
-    let body = heavy_results(&reference, 400_000);
+    let body = heavy_results(400_000);
     let request = inst
         .request(
             Method::PATCH,

@@ -351,7 +351,8 @@ async fn every_table_a_read_shows_notifies_its_changes() {
             "counters",
             "login_failures",
             "read_cache_peers",
-            "sessions"
+            "sessions",
+            "write_probes"
         ]
     );
     drop(instance);

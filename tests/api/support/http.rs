@@ -66,15 +66,21 @@ impl Reply {
 
 /// Send a request and read the whole reply.
 pub async fn fetch(request: reqwest::RequestBuilder) -> Reply {
-    let response = request.send().await.expect("request");
+    try_fetch(request).await.expect("request")
+}
+
+/// Send a request and read the whole reply; the error when the connection failed (a server
+/// killed meanwhile).
+pub async fn try_fetch(request: reqwest::RequestBuilder) -> reqwest::Result<Reply> {
+    let response = request.send().await?;
     let status = response.status();
     let headers = response.headers().clone();
-    let bytes = response.bytes().await.expect("body").to_vec();
-    Reply {
+    let bytes = response.bytes().await?.to_vec();
+    Ok(Reply {
         status,
         headers,
         bytes,
-    }
+    })
 }
 
 /// Add Basic credentials when given.
@@ -89,6 +95,7 @@ pub fn with_creds(
 }
 
 /// An HTTP client bound to one server: the request helpers shared by `TestApp` and `Instance`.
+#[derive(Clone)]
 pub struct Http {
     pub base: String,
     pub client: reqwest::Client,

@@ -16,11 +16,13 @@ mod browser;
 mod fake_ncbi;
 mod garage;
 mod http;
+mod pg_cluster;
 mod postgres;
 mod process;
 mod proxy;
 mod schemathesis;
 mod setup;
+mod tmpfs;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -32,11 +34,13 @@ pub use browser::*;
 pub use fake_ncbi::*;
 pub use garage::*;
 pub use http::*;
+pub use pg_cluster::*;
 pub use postgres::*;
 pub use process::*;
 pub use proxy::*;
 pub use schemathesis::*;
 pub use setup::*;
+pub use tmpfs::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
