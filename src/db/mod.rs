@@ -221,6 +221,23 @@ impl From<anyhow::Error> for DbError {
     }
 }
 
+impl From<DbError> for crate::model::failure::Failure {
+    fn from(error: DbError) -> Self {
+        use crate::model::failure::Failure;
+        match error {
+            DbError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Failure::Unavailable
+            }
+            DbError::StorageFull(e) => {
+                tracing::error!(error = %e, "database storage full");
+                Failure::StorageFull
+            }
+            other => Failure::Internal(other.into()),
+        }
+    }
+}
+
 /// Whether an error means "the database cannot be reached right now" (a 503, not a 500): the
 /// socket failed or was closed (PostgreSQL restarting, a connection cut or terminated), TLS could
 /// not be set up, no connection could be had within `--db-acquire-timeout` (connection refused is

@@ -37,6 +37,29 @@ pub fn analysis_file_key(analysis_id: &str, name_on_disk: &str) -> String {
     format!("analyses/{analysis_id}/{name_on_disk}")
 }
 
+/// The storage key of an upload (workflows §2.1).
+pub fn upload_key(name_on_disk: &str) -> String {
+    format!("uploads/{name_on_disk}")
+}
+
+/// The storage key of a sample's reads file (`reads_1.fq.gz`, `reads_2.fq.gz`; workflows J15).
+pub fn sample_reads_key(sample_id: &str, reads_file: &str) -> String {
+    format!("samples/{sample_id}/{reads_file}")
+}
+
+/// The storage key of an index file (workflows §5.2).
+pub fn index_file_key(index_id: &str, name: &str) -> String {
+    format!("indexes/{index_id}/{name}")
+}
+
+/// The storage key of a subtraction file (workflows J24).
+pub fn subtraction_file_key(subtraction_id: &str, name: &str) -> String {
+    format!("subtractions/{subtraction_id}/{name}")
+}
+
+/// The storage key of the imported HMM profiles (workflows U36).
+pub const HMM_PROFILES_KEY: &str = "hmm/profiles.hmm";
+
 fn analysis_folder(analysis_id: &str) -> String {
     format!("analyses/{analysis_id}")
 }

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Map, Value};
 
 use crate::db::DbError;
+use crate::model::failure::Failure;
 use crate::model::field_errors::FieldErrors;
 
 #[derive(Debug)]
@@ -220,16 +221,26 @@ impl IntoResponse for ApiError {
 
 impl From<DbError> for ApiError {
     fn from(error: DbError) -> Self {
-        match error {
-            DbError::Unavailable(e) => {
-                tracing::warn!(error = %e, "database unavailable");
-                ApiError::service_unavailable()
-            }
-            DbError::StorageFull(e) => {
-                tracing::error!(error = %e, "database storage full");
-                ApiError::insufficient_storage()
-            }
-            other => ApiError::internal(other),
+        Failure::from(error).into()
+    }
+}
+
+/// The JSON front doors' one mapping of the domain's failures (contract §3).
+impl From<Failure> for ApiError {
+    fn from(failure: Failure) -> Self {
+        match failure {
+            Failure::NotFound(message) => ApiError::not_found_msg(message),
+            Failure::BadRequest(message) => ApiError::bad_request(message),
+            Failure::InsufficientRights => ApiError::insufficient_rights(),
+            Failure::AdministratorOnly => ApiError::forbidden(),
+            Failure::Conflict(message) => ApiError::conflict(message),
+            Failure::InvalidInput(errors) => ApiError::invalid_input(errors),
+            Failure::InvalidQuery(errors) => ApiError::invalid_query(errors),
+            Failure::TooLarge => ApiError::payload_too_large(),
+            Failure::RangeNotSatisfiable { size } => ApiError::range_not_satisfiable(size),
+            Failure::Unavailable => ApiError::service_unavailable(),
+            Failure::StorageFull => ApiError::insufficient_storage(),
+            Failure::Internal(error) => ApiError::internal(error),
         }
     }
 }

@@ -1,5 +1,6 @@
 //! Domain and wire types shared by the API, the storage layer and formatting.
 
+pub mod failure;
 pub mod field_errors;
 pub mod health;
 pub mod hmm;
@@ -9,3 +10,4 @@ pub mod page;
 pub mod text;
 pub mod time;
 pub mod views;
+pub mod workflow;
