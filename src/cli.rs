@@ -1,4 +1,4 @@
-//! The command line: `vira serve` and `vira user create`.
+//! The command line: `vira serve`, `vira user create` and `vira worker`.
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +33,8 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Claim jobs from a vira jobs API and run their workflows (bowtie2 and friends).
+    Worker(Box<crate::worker::settings::WorkerCommand>),
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +65,7 @@ pub async fn run(cli: Cli) -> i32 {
                 1
             }
         },
+        Command::Worker(command) => worker(*command).await,
         Command::User(UserCommand::Create {
             handle,
             admin,
@@ -122,6 +125,27 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         metrics,
     };
     crate::server::run(app, listeners, crate::server::shutdown_signal()).await
+}
+
+/// `vira worker`: the loop until SIGTERM/SIGINT (a second signal exits at once) or idleness.
+async fn worker(command: crate::worker::settings::WorkerCommand) -> i32 {
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let signals = shutdown.clone();
+    tokio::spawn(async move {
+        crate::server::shutdown_signal().await;
+        tracing::info!("stopping: releasing running jobs");
+        signals.cancel();
+        crate::server::shutdown_signal().await;
+        tracing::warn!("second signal: exiting at once");
+        std::process::exit(1);
+    });
+    match crate::worker::run(command.settings(), shutdown).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("vira worker: {e}");
+            1
+        }
+    }
 }
 
 async fn create_user(

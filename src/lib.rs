@@ -44,3 +44,5 @@ pub mod server;
 pub mod telemetry;
 /// The web pages for people (server-rendered, signed in with a session).
 pub mod web;
+/// `vira worker`: claims jobs through the jobs API and runs their workflows.
+pub mod worker;

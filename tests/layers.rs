@@ -18,7 +18,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "telemetry",
         ],
     ),
-    ("front doors", &["api", "jobs_api", "web"]),
+    ("front doors", &["api", "jobs_api", "web", "worker"]),
     ("operations", &["ops"]),
     ("application state", &["app"]),
     ("HTTP plumbing", &["http"]),
