@@ -57,6 +57,30 @@ impl From<CallError> for JobFailure {
 
 pub type StepResult<T> = Result<T, JobFailure>;
 
+/// A failure of the job's own files (its directory, a full disk).
+pub fn work_dir_failure(error: std::io::Error) -> JobFailure {
+    JobFailure::error("WorkDirError", vec![error.to_string()])
+}
+
+/// Run CPU- or file-bound work off the async runtime.
+pub async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> StepResult<T> + Send + 'static,
+) -> StepResult<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| JobFailure::error("WorkerError", vec![e.to_string()]))?
+}
+
+/// A string argument of the job (`args.index_id`, …).
+pub fn arg<'a>(args: &'a serde_json::Value, key: &str) -> StepResult<&'a str> {
+    args[key].as_str().ok_or_else(|| {
+        JobFailure::error(
+            "InvalidJob",
+            vec![format!("the job's args lack a string {key}")],
+        )
+    })
+}
+
 /// The current step, for the entries that follow it (`error` repeats it).
 #[derive(Debug, Clone, Default)]
 struct CurrentStep {

@@ -2,13 +2,14 @@
 
 use super::job::{JobContext, JobFailure, StepResult};
 use crate::model::workflow::Workflow;
+use crate::workflows;
 
 /// Whether this worker can run `workflow`.
 pub fn implemented(workflow: Workflow) -> bool {
     match workflow {
+        Workflow::BuildIndex => true,
         Workflow::CreateSample
         | Workflow::CreateSubtraction
-        | Workflow::BuildIndex
         | Workflow::PathoscopeBowtie
         | Workflow::Nuvs => false,
     }
@@ -16,8 +17,11 @@ pub fn implemented(workflow: Workflow) -> bool {
 
 /// Run the job's workflow to its end (the caller reports the outcome).
 pub async fn run(ctx: &JobContext) -> StepResult<()> {
-    Err(JobFailure::error(
-        "UnsupportedWorkflow",
-        vec![format!("this worker does not run {}", ctx.job.workflow)],
-    ))
+    match ctx.job.workflow {
+        Workflow::BuildIndex => workflows::build_index::steps::run(ctx).await,
+        other => Err(JobFailure::error(
+            "UnsupportedWorkflow",
+            vec![format!("this worker does not run {other}")],
+        )),
+    }
 }
