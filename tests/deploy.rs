@@ -36,15 +36,21 @@ fn worker_help() -> (BTreeSet<String>, BTreeSet<String>) {
     (options, variables)
 }
 
-/// The `--options` that follow `vira worker` in a command line.
+/// The `--options` that follow `vira worker` in the command lines of `text` (comments left out).
 fn worker_options_in(text: &str) -> Vec<String> {
-    let start = text.find("vira worker").expect("a vira worker command");
-    text[start..]
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let start = code.find("vira worker").expect("a vira worker command");
+    let options: Vec<String> = code[start..]
         .split_whitespace()
-        .take_while(|w| !w.starts_with('#'))
         .filter_map(|w| w.strip_prefix("--"))
         .map(|w| w.split('=').next().unwrap().to_owned())
-        .collect()
+        .collect();
+    assert!(!options.is_empty(), "no options found after vira worker");
+    options
 }
 
 fn variables_in(text: &str) -> BTreeSet<String> {
@@ -65,7 +71,10 @@ fn kubernetes_deployment() {
     let mut shutdown_grace = None;
     for env in container["env"].as_sequence().unwrap() {
         let name = env["name"].as_str().unwrap();
-        assert!(variables.contains(name), "{name} is no option of vira worker");
+        assert!(
+            variables.contains(name),
+            "{name} is no option of vira worker"
+        );
         if name == "VIRA_SHUTDOWN_GRACE" {
             shutdown_grace = env["value"].as_str().map(|v| v.parse::<u64>().unwrap());
         }
@@ -87,13 +96,22 @@ fn slurm_batch_script() {
         .unwrap();
     assert!(status.success(), "the batch script is valid bash");
     for option in worker_options_in(&script) {
-        assert!(options.contains(&option), "--{option} is no option of vira worker");
+        assert!(
+            options.contains(&option),
+            "--{option} is no option of vira worker"
+        );
     }
     for variable in variables_in(&script) {
         assert!(variables.contains(&variable), "{variable} is no option");
     }
-    assert!(script.contains("--exit-when-idle"), "a batch task ends when idle");
-    assert!(script.contains("exec vira worker"), "signals reach the worker");
+    assert!(
+        script.contains("--exit-when-idle"),
+        "a batch task ends when idle"
+    );
+    assert!(
+        script.contains("exec vira worker"),
+        "signals reach the worker"
+    );
 }
 
 #[test]
@@ -105,7 +123,10 @@ fn systemd_unit() {
         .find_map(|l| l.strip_prefix("ExecStart="))
         .unwrap();
     for option in worker_options_in(exec) {
-        assert!(options.contains(&option), "--{option} is no option of vira worker");
+        assert!(
+            options.contains(&option),
+            "--{option} is no option of vira worker"
+        );
     }
     let stop: u64 = unit
         .lines()
@@ -113,7 +134,10 @@ fn systemd_unit() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(stop > 30, "systemd waits longer than the default shutdown grace");
+    assert!(
+        stop > 30,
+        "systemd waits longer than the default shutdown grace"
+    );
 }
 
 #[test]
