@@ -8,10 +8,9 @@ use serde::{Serialize, Serializer};
 
 use super::round::round_half_even;
 
-/// Quality bytes run from `!` (33) to `~` (126): 94 counters per cycle, padded to 96.
-const QUALITY_SLOTS: usize = 96;
+/// Quality bytes run from `!` (33) to `~` (126).
 const LOWEST_QUALITY: u8 = b'!';
-const QUALITY_VALUES: u8 = 94;
+const QUALITY_VALUES: usize = 94;
 /// The letters `composition` counts, in its order.
 const GATC: [u8; 4] = *b"GATC";
 
@@ -21,7 +20,7 @@ fn is_sequence_byte(byte: u8) -> bool {
 }
 
 fn is_quality_byte(byte: u8) -> bool {
-    byte.wrapping_sub(LOWEST_QUALITY) < QUALITY_VALUES
+    usize::from(byte.wrapping_sub(LOWEST_QUALITY)) < QUALITY_VALUES
 }
 
 /// The first byte of `sequence` that is not an ASCII letter, `.` or `-`.
@@ -40,10 +39,12 @@ pub struct Counts {
     letters: [Vec<u8>; 4],
     letters_since_flush: u8,
     letter_totals: Vec<[u64; 4]>,
-    /// `cycles × QUALITY_SLOTS`: how often each quality byte was seen at each cycle.
-    qualities: Vec<u16>,
+    /// Per cycle, how often each quality byte was seen, indexed by the byte itself: the hot loop
+    /// needs no subtraction and no bounds check, and only the rows' used lines stay in cache.
+    qualities: Vec<[u16; 128]>,
     qualities_since_flush: u16,
-    quality_totals: Vec<u64>,
+    /// Per cycle, by byte − 33.
+    quality_totals: Vec<[u64; QUALITY_VALUES]>,
     /// Reads by ⌊mean raw quality byte⌋ (0..=126).
     read_means: [u64; 127],
     lowest_quality: u8,
@@ -102,9 +103,8 @@ impl Counts {
             let at = quality.iter().position(|&b| !is_quality_byte(b));
             return Err(at.expect("an invalid byte was seen"));
         }
-        let rows = self.qualities[..quality.len() * QUALITY_SLOTS].chunks_exact_mut(QUALITY_SLOTS);
-        for (row, &byte) in rows.zip(quality) {
-            row[usize::from(byte - LOWEST_QUALITY)] += 1;
+        for (row, &byte) in self.qualities.iter_mut().zip(quality) {
+            row[usize::from(byte & 0x7f)] += 1;
         }
         self.qualities_since_flush += 1;
         if self.qualities_since_flush == u16::MAX {
@@ -132,8 +132,8 @@ impl Counts {
             counts.resize(cycles, 0);
         }
         self.letter_totals.resize(cycles, [0; 4]);
-        self.qualities.resize(cycles * QUALITY_SLOTS, 0);
-        self.quality_totals.resize(cycles * QUALITY_SLOTS, 0);
+        self.qualities.resize(cycles, [0; 128]);
+        self.quality_totals.resize(cycles, [0; QUALITY_VALUES]);
     }
 
     fn flush_letters(&mut self) {
@@ -146,8 +146,11 @@ impl Counts {
     }
 
     fn flush_qualities(&mut self) {
-        for (total, count) in self.quality_totals.iter_mut().zip(&mut self.qualities) {
-            *total += u64::from(std::mem::take(count));
+        for (totals, counts) in self.quality_totals.iter_mut().zip(&mut self.qualities) {
+            let counts = &mut counts[usize::from(LOWEST_QUALITY)..][..QUALITY_VALUES];
+            for (total, count) in totals.iter_mut().zip(counts) {
+                *total += u64::from(std::mem::take(count));
+            }
         }
         self.qualities_since_flush = 0;
     }
@@ -163,9 +166,9 @@ impl Counts {
         };
         let bases = self
             .quality_totals
-            .chunks_exact(QUALITY_SLOTS)
+            .iter()
             .take(self.longest)
-            .map(|row| quality_row(&row[..usize::from(QUALITY_VALUES)], offset - 33))
+            .map(|row| quality_row(row, offset - 33))
             .collect();
         let composition = self
             .letter_totals

@@ -316,6 +316,7 @@ impl LineParts {
     }
 }
 
+#[inline]
 fn without_cr(line: &[u8]) -> &[u8] {
     line.strip_suffix(b"\r").unwrap_or(line)
 }
