@@ -1,9 +1,11 @@
 //! Tests of the reads and genome checks: the shared fixtures exactly ([`fixtures`]), every message
-//! and rule on small inputs ([`cases`], [`genome`]).
+//! and rule on small inputs ([`cases`], [`genome`]), and an ignored throughput benchmark
+//! ([`throughput`]).
 
 mod cases;
 mod fixtures;
 mod genome;
+mod throughput;
 
 use std::io::Write;
 
