@@ -4,8 +4,9 @@ use std::io::{Read, Write};
 
 use serde::Serialize;
 
+use super::lines::each_line_part;
 use super::round::round_half_even;
-use super::source::{self, each_line_part, Keep};
+use super::source::{self, Keep};
 use super::{fault_error, shown_byte, CheckError, Invalid};
 
 /// `count` and `gc` of a genome, as J25 posts them.

@@ -89,13 +89,14 @@ impl<R: BufRead> GzipMembers<R> {
             match self.state {
                 State::Done => return Ok(0),
                 State::Failed => return Err(Fault::Corrupt),
-                State::Header { first } => {
-                    if !self.header(first)? {
-                        self.state = State::Done;
-                        return Ok(0);
+                State::Header { first } => match self.header(first) {
+                    Ok(true) => self.state = State::Body,
+                    Ok(false) => self.state = State::Done,
+                    Err(fault) => {
+                        self.state = State::Failed;
+                        return Err(fault);
                     }
-                    self.state = State::Body;
-                }
+                },
                 State::Body => {
                     let (produced, member_end) = self.inflate_into(out)?;
                     if member_end {

@@ -4,12 +4,13 @@
 //!
 //! Each file is read once, streaming: a thread of its own decodes it (gzip when it starts with
 //! `1f 8b`, several members allowed) and writes the stored copy while the calling thread checks
-//! the lines and counts per-cycle histograms. Memory depends on the longest read, not on the
-//! number of reads.
+//! the lines and counts per-cycle histograms. Memory depends on the longest read (a FASTQ line is
+//! held whole), never on the number of reads.
 
 mod fasta;
 mod fastq;
 mod gzip;
+mod lines;
 mod pair;
 mod quality;
 mod round;
@@ -29,7 +30,8 @@ pub use quality::{Gc, Quality};
 pub use round::round_half_even;
 
 use fastq::FastqChecker;
-use source::{each_line, Keep};
+use lines::each_line;
+use source::Keep;
 
 /// The uploaded data breaks a rule of the spec: the job's error object, and nothing is stored.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

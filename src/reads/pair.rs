@@ -6,8 +6,9 @@ use std::io::{Read, Write};
 
 use super::fastq::{FastqChecker, NameLog};
 use super::gzip::Fault;
+use super::lines::Lines;
 use super::quality::Quality;
-use super::source::{self, Feed, Lines, Piece};
+use super::source::{self, Feed, Piece};
 use super::{fault_error, CheckError, Invalid, ReadsFile};
 
 /// True when two read names pair (§3.3): equal, or differing only in a final `1` (file 1) and `2`
