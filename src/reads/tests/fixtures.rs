@@ -181,6 +181,17 @@ fn stored_copies() {
     assert_eq!(quality.unwrap().count, 25_000);
     assert!(stored == upload);
 
+    // Both files of a pair, read side by side.
+    let uploads =
+        ["reads/rrsv_1.fq.gz", "reads/rrsv_2.fq.gz"].map(|p| std::fs::read(fixture(p)).unwrap());
+    let (mut stored_1, mut stored_2) = (Vec::new(), Vec::new());
+    check_reads_pair(
+        ReadsFile::storing("rrsv_1.fq.gz", &uploads[0][..], &mut stored_1),
+        ReadsFile::storing("rrsv_2.fq.gz", &uploads[1][..], &mut stored_2),
+    )
+    .unwrap();
+    assert!(stored_1 == uploads[0] && stored_2 == uploads[1]);
+
     let plain = std::fs::read(fixture("quality/variable.fastq")).unwrap();
     let mut stored = Vec::new();
     let from_plain = check_reads_file(ReadsFile::storing(
