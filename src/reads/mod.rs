@@ -92,13 +92,13 @@ pub enum CheckError {
     Io(#[from] io::Error),
 }
 
-/// One uploaded reads file: `name` is the upload's name (messages quote it), `input` its bytes,
-/// and `stored`, when given, receives `reads_<n>.fq.gz` as it is read: a gzip input byte for
-/// byte, a plain one gzipped (deflate level 6, no file name, modification time 0). On an error
-/// `stored` holds a partial copy, to be discarded.
+/// One uploaded reads file: its name (the messages quote it), its bytes, and optionally where its
+/// stored form `reads_<n>.fq.gz` goes as it is read ([`ReadsFile::storing`]): a gzip upload byte
+/// for byte, a plain one gzipped (deflate level 6, no file name, modification time 0). On an
+/// error the stored form is partial, to be discarded.
 pub struct ReadsFile<'a, R, W = io::Sink> {
-    pub name: &'a str,
-    pub input: R,
+    name: &'a str,
+    input: R,
     stored: W,
     keep: Keep,
 }
