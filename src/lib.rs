@@ -36,6 +36,8 @@ pub mod model;
 pub mod openapi;
 /// Operations shared by the front doors (APIs, pages, CLI).
 pub mod ops;
+/// Uploaded reads and host genomes: checks, `quality`, `count` and `gc`, the stored copies.
+pub mod reads;
 /// The routers of the listeners.
 pub mod routes;
 /// The server loop.

@@ -34,6 +34,7 @@ const LAYERS: &[(&str, &[&str])] = &[
             "config",
             "charts",
             "cache",
+            "reads",
             "workflows",
         ],
     ),
