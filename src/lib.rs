@@ -44,3 +44,5 @@ pub mod server;
 pub mod telemetry;
 /// The web pages for people (server-rendered, signed in with a session).
 pub mod web;
+/// What the worker's workflows compute, as plain functions (no tools, no HTTP).
+pub mod workflows;

@@ -26,7 +26,15 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "domain",
         &[
-            "format", "export", "import", "auth", "model", "config", "charts", "cache",
+            "format",
+            "export",
+            "import",
+            "auth",
+            "model",
+            "config",
+            "charts",
+            "cache",
+            "workflows",
         ],
     ),
 ];

@@ -1,0 +1,48 @@
+//! The Pathoscope computation of `pathoscope_bowtie` (workflows.md §10.4): everything but running
+//! bowtie2 and talking to the jobs API. bowtie2's output is read line by line ([`LineSink`]); the
+//! alignments are kept as compact records ([`Alignments`]), never as SAM text.
+//!
+//! The worker's calls, step by step (`T` the snapshot of `otus.json.gz`, parsed with
+//! [`parse_reference`](crate::import::reference::parse_reference)):
+//!
+//! 1. [`CandidateScan`] over the first pass, then [`CandidateScan::finish`] → [`Candidates`].
+//! 2. [`write_isolate_fasta`] → `isolates.fa` and the [`IsolateIndex`].
+//! 3. [`Alignments::new`]`(`[`P_SCORE_CUTOFF`]`)` over the isolate pass.
+//! 4. Per subtraction: [`SubtractionScores`] over its pass, [`Alignments::eliminate`], then
+//!    [`rewrite_fastq`] for the next pass's input; the [`Subtracted::count`]s add up.
+//!
+//! A blocking caller feeds a pass with [`feed`]`(BufReader::new(stdout), &mut sink)`; an async
+//! one calls [`LineSink::push_line`] for each line it reads. Every [`PathoscopeError`] but `Io`
+//! fails the job as `{"type": "ToolError", "details": [<its message>]}`.
+
+mod alignments;
+mod candidates;
+mod isolates;
+mod sam;
+mod subtraction;
+
+pub use alignments::{Alignment, Alignments};
+pub use candidates::{CandidateScan, Candidates};
+pub use isolates::{write_isolate_fasta, IsolateIndex, IsolateSequence};
+pub use sam::{feed, parse_line, LineSink, SamLine};
+pub use subtraction::{rewrite_fastq, FastqRewrite, ReadScores, Subtracted, SubtractionScores};
+
+/// The p-score cutoff of every step (§10.4.1).
+pub const P_SCORE_CUTOFF: f64 = 0.01;
+
+/// Why the computation cannot go on.
+#[derive(Debug, thiserror::Error)]
+pub enum PathoscopeError {
+    /// A usable line without its alignment score (the spec's message).
+    #[error("bowtie2 wrote a line without AS:i")]
+    MissingAlignmentScore,
+    /// Fewer than SAM's 11 mandatory fields, or a FLAG, POS or `AS:i` that is not a number.
+    #[error("bowtie2 wrote a malformed SAM line")]
+    MalformedLine,
+    /// bowtie2 named a sequence the snapshot or the isolate index does not hold.
+    #[error("bowtie2 reported sequence {0}, which the index does not hold")]
+    UnknownSequence(String),
+    /// Reading the tool's output or a file failed.
+    #[error("reading failed: {0}")]
+    Io(#[from] std::io::Error),
+}
