@@ -28,6 +28,8 @@ mod results;
 mod rewrite;
 mod sam;
 mod subtraction;
+#[cfg(test)]
+mod tests;
 
 pub use alignments::{Alignment, Alignments};
 pub use candidates::{CandidateScan, Candidates};
