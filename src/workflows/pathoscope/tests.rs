@@ -1,6 +1,8 @@
 //! Tests of the Pathoscope computation against the shared fixtures, read in place: Virtool's
-//! `test.vta` sample ([`sample`]) and the pathoscope-core golden vectors ([`vectors`]).
+//! `test.vta` sample ([`sample`]), the pathoscope-core golden vectors ([`vectors`]) and the
+//! expected sets of whole runs ([`expected`]).
 
+mod expected;
 mod sample;
 mod vectors;
 
