@@ -1,7 +1,10 @@
 //! Tests of the Pathoscope computation against the shared fixtures, read in place: Virtool's
-//! `test.vta` sample ([`sample`]), the pathoscope-core golden vectors ([`vectors`]) and the
-//! expected sets of whole runs ([`expected`]).
+//! `test.vta` sample ([`sample`]), the pathoscope-core golden vectors ([`vectors`]), the expected
+//! sets of whole runs ([`expected`]), edge cases and properties ([`edges`]), and a timing
+//! ([`bench`], ignored).
 
+mod bench;
+mod edges;
 mod expected;
 mod sample;
 mod vectors;
