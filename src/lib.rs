@@ -48,5 +48,5 @@ pub mod telemetry;
 pub mod web;
 /// `vira worker`: claims jobs through the jobs API and runs their workflows.
 pub mod worker;
-/// What is specific to each workflow: its computation and its worker steps.
+/// What is specific to each workflow: its computation (plain functions) and its worker steps.
 pub mod workflows;

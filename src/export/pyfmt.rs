@@ -119,6 +119,29 @@ pub fn write_json_number(out: &mut String, n: &serde_json::Number) {
     }
 }
 
+/// Writes `s` enclosed in `"`, with each inner `"` doubled.
+fn write_quoted(out: &mut String, s: &str) {
+    out.push('"');
+    for (j, part) in s.split('"').enumerate() {
+        if j > 0 {
+            out.push_str("\"\"");
+        }
+        out.push_str(part);
+    }
+    out.push('"');
+}
+
+/// Writes `s` as one field of Python's `csv.writer` in its default `QUOTE_MINIMAL` mode with
+/// `delimiter`: quoted only when it holds the delimiter, `"`, `\r` or `\n`. (Python also quotes
+/// an empty field that is alone on its row; callers with such rows must do that themselves.)
+pub fn write_minimal_field(out: &mut String, s: &str, delimiter: char) {
+    if s.contains([delimiter, '"', '\r', '\n']) {
+        write_quoted(out, s);
+    } else {
+        out.push_str(s);
+    }
+}
+
 /// One CSV field.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Cell<'a> {
@@ -138,16 +161,7 @@ pub fn write_row(out: &mut String, cells: &[Cell]) {
             out.push(',');
         }
         match *cell {
-            Cell::Str(s) => {
-                out.push('"');
-                for (j, part) in s.split('"').enumerate() {
-                    if j > 0 {
-                        out.push_str("\"\"");
-                    }
-                    out.push_str(part);
-                }
-                out.push('"');
-            }
+            Cell::Str(s) => write_quoted(out, s),
             Cell::Int(n) => write!(out, "{n}").expect("writing to a String cannot fail"),
             Cell::Float(f) => write_float(out, f),
             Cell::Number(n) => write_json_number(out, n),
@@ -271,6 +285,16 @@ mod tests {
         out.clear();
         write_row(&mut out, &[]);
         assert_eq!(out, "\r\n");
+    }
+
+    #[test]
+    fn minimal_fields_are_quoted_only_when_needed() {
+        let mut out = String::new();
+        for s in ["NC_1", "a b,c", "a\tb", "say \"x\"", "a\r\nb", ""] {
+            write_minimal_field(&mut out, s, '\t');
+            out.push('|');
+        }
+        assert_eq!(out, "NC_1|a b,c|\"a\tb\"|\"say \"\"x\"\"\"|\"a\r\nb\"||");
     }
 
     #[derive(Debug, Clone)]

@@ -1,7 +1,10 @@
-//! What is specific to each workflow, one folder each: its computation (domain code), and its
-//! steps for the worker (`steps.rs`, which `tests/layers.rs` counts with the worker).
+//! What is specific to each workflow, one folder each: what it computes (workflows.md §10), as
+//! plain functions over streams and snapshots — no subprocess, no HTTP, no database — and its
+//! steps for the worker (`steps.rs`, which `tests/layers.rs` counts with the worker: it runs the
+//! tools and talks to the jobs API).
 
 pub mod build_index;
+pub mod pathoscope;
 
 use std::io::Write;
 use std::path::Path;

@@ -1,0 +1,147 @@
+//! `align`, `coverage` and `depth` of the reported references (workflows.md §10.4.8): Virtool
+//! Python's `calculate_coverage`, where a line covers `len(SEQ)` positions from POS whatever its
+//! CIGAR says, and every reassigned line counts (duplicates of a non-unique read twice).
+
+use super::alignments::Alignment;
+
+/// The depth per position of each of `references` (alignment reference index, sequence length),
+/// from `lines`: each line adds 1 at positions `POS−1 … POS−1+len−1` (0-based) that fall within
+/// the sequence. Lines of other references are skipped.
+pub fn depth_arrays<'a>(
+    references: &[(u32, usize)],
+    reference_total: usize,
+    lines: impl IntoIterator<Item = &'a Alignment>,
+) -> Vec<Vec<u32>> {
+    let mut slot = vec![usize::MAX; reference_total];
+    for (i, &(reference, _)) in references.iter().enumerate() {
+        slot[reference as usize] = i;
+    }
+    // Differences: +1 where a span starts, −1 after it ends (mod 2^32, exact once summed, as no
+    // depth reaches 2^32 with fewer than 2^32 lines).
+    let mut arrays: Vec<Vec<u32>> = (references.iter())
+        .map(|&(_, length)| vec![0u32; length + 1])
+        .collect();
+    for line in lines {
+        let Some(array) = (slot.get(line.reference as usize)).and_then(|&i| arrays.get_mut(i))
+        else {
+            continue;
+        };
+        let length = array.len() - 1;
+        // POS 0 (never on a usable bowtie2 line) would start before the sequence: those
+        // positions are ignored like those past its end.
+        let start = (line.pos as usize).saturating_sub(1).min(length);
+        let end = (line.pos as usize + line.length as usize)
+            .saturating_sub(1)
+            .min(length);
+        if start < end {
+            array[start] = array[start].wrapping_add(1);
+            array[end] = array[end].wrapping_sub(1);
+        }
+    }
+    for array in &mut arrays {
+        let mut depth = 0u32;
+        for value in array.iter_mut() {
+            depth = depth.wrapping_add(*value);
+            *value = depth;
+        }
+        array.pop();
+    }
+    arrays
+}
+
+/// `round(1 - zeros / length, 3)`: the share of covered positions.
+pub fn coverage(align: &[u32]) -> f64 {
+    if align.is_empty() {
+        return 0.0;
+    }
+    let zeros = align.iter().filter(|&&d| d == 0).count();
+    round_half_even(1.0 - zeros as f64 / align.len() as f64, 3)
+}
+
+/// `round(sum / length)`: the mean depth as an integer.
+pub fn depth(align: &[u32]) -> i64 {
+    if align.is_empty() {
+        return 0;
+    }
+    let sum: u64 = align.iter().map(|&d| u64::from(d)).sum();
+    // Both counts are far below 2^53: the quotient is Python's correctly rounded one.
+    (sum as f64 / align.len() as f64).round_ties_even() as i64
+}
+
+/// Python's `round(x, digits)`: the exact value of the double rounded to `digits` decimals, ties
+/// to even, read back as the nearest double. Rust's fixed-precision formatting rounds the exact
+/// value the same way.
+pub fn round_half_even(x: f64, digits: usize) -> f64 {
+    format!("{x:.digits$}")
+        .parse()
+        .expect("a formatted finite double parses")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ROUNDING: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/quality/rounding.jsonl"
+    );
+
+    /// 2,058 cases of CPython's `round(value, digits)`.
+    #[test]
+    fn rounds_as_python() {
+        let corpus = std::fs::read_to_string(ROUNDING).unwrap();
+        for line in corpus.lines() {
+            let case: serde_json::Value = serde_json::from_str(line).unwrap();
+            let value = case["value"].as_f64().unwrap();
+            let digits = case["digits"].as_u64().unwrap() as usize;
+            let expected = case["expected"].as_f64().unwrap();
+            let got = round_half_even(value, digits);
+            assert_eq!(
+                got.to_bits(),
+                expected.to_bits(),
+                "round({value}, {digits})"
+            );
+        }
+        assert_eq!(round_half_even(0.5625, 3), 0.562);
+        // Not ties: the doubles lie just above and just below.
+        assert_eq!(round_half_even(0.9995, 3), 1.0);
+        assert_eq!(round_half_even(2.675, 2), 2.67);
+        assert_eq!(round_half_even(1.0, 3), 1.0);
+    }
+
+    fn line(reference: u32, pos: u32, length: u32) -> Alignment {
+        Alignment {
+            read: 0,
+            reference,
+            pos,
+            length,
+            p_score: 1.0,
+        }
+    }
+
+    #[test]
+    fn spans_are_clipped_at_the_ends() {
+        let lines = [
+            line(1, 1, 3),
+            line(1, 4, 10),
+            line(1, 3, 2),
+            line(0, 1, 5),
+            line(1, 0, 2),
+        ];
+        let arrays = depth_arrays(&[(1, 6), (2, 2)], 3, &lines);
+        assert_eq!(arrays, [vec![2, 1, 2, 2, 1, 1], vec![0, 0]]);
+        assert_eq!(coverage(&arrays[0]), 1.0);
+        assert_eq!(depth(&arrays[0]), 2);
+        assert_eq!((coverage(&arrays[1]), depth(&arrays[1])), (0.0, 0));
+    }
+
+    #[test]
+    fn depth_rounds_half_to_even() {
+        assert_eq!(depth(&[1, 2]), 2);
+        assert_eq!(depth(&[1, 0]), 0);
+        assert_eq!(depth(&[3, 2, 2, 2]), 2);
+        assert_eq!(depth(&[5, 2]), 4);
+        assert_eq!(coverage(&[0, 1, 1, 1, 1, 1, 1, 1]), 0.875);
+        assert_eq!(coverage(&[0, 1, 1]), 0.667);
+    }
+}
