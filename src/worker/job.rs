@@ -62,6 +62,21 @@ pub fn work_dir_failure(error: std::io::Error) -> JobFailure {
     JobFailure::error("WorkDirError", vec![error.to_string()])
 }
 
+/// Uploaded reads or a genome that break the rules are the lab's problem, reported with the
+/// spec's error object (`InvalidReads`, `InvalidGenome`); a failed read or write is the machine's.
+pub fn check_failure(error: crate::reads::CheckError) -> JobFailure {
+    match error {
+        crate::reads::CheckError::Invalid(invalid) => {
+            let object = invalid.error_object();
+            JobFailure::error(
+                object["type"].as_str().unwrap_or("InvalidReads"),
+                vec![invalid.message().to_owned()],
+            )
+        }
+        crate::reads::CheckError::Io(e) => work_dir_failure(e),
+    }
+}
+
 /// Run CPU- or file-bound work off the async runtime.
 pub async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> StepResult<T> + Send + 'static,

@@ -9,7 +9,7 @@ use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
 use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Command;
 use tokio_util::sync::CancellationToken;
 
 /// Lines of standard error kept for a failure report, and the longest line kept.
@@ -97,7 +97,10 @@ pub async fn run(
 }
 
 /// Run to the end, handing each line of standard output (without its `\n`) to `on_line` as it
-/// arrives: nothing of the output is kept beyond one line.
+/// arrives: nothing of the output is kept beyond one line. The lines are read and handled on this
+/// thread, taken out of the async runtime for the while (`block_in_place`: a multi-threaded
+/// runtime is needed), so a tool's millions of lines never hold up other tasks; a cancellation
+/// kills the tool's process group, which ends its output.
 pub async fn run_with_lines(
     invocation: &Invocation,
     cancel: &CancellationToken,
@@ -114,41 +117,79 @@ pub async fn run_with_lines(
             source,
         })?;
     let stderr = tokio::spawn(tail(child.stderr.take().expect("piped stderr")));
-    let mut stdout = BufReader::with_capacity(256 << 10, child.stdout.take().expect("piped"));
-    let mut line = Vec::with_capacity(1024);
-    let reading = async {
-        loop {
-            line.clear();
-            let read = stdout
-                .read_until(b'\n', &mut line)
-                .await
-                .map_err(|e| ToolError::Output(format!("reading the output of {tool}: {e}")))?;
-            if read == 0 {
-                return Ok(());
+    let stdout = child
+        .stdout
+        .take()
+        .expect("piped stdout")
+        .into_owned_fd()
+        .map_err(|e| ToolError::Output(format!("reading the output of {tool}: {e}")))?;
+    let group = child
+        .id()
+        .and_then(|id| rustix::process::Pid::from_raw(id as i32));
+    let killer = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            cancel.cancelled().await;
+            if let Some(group) = group {
+                kill_group(group, kill_grace).await;
             }
-            if line.last() == Some(&b'\n') {
-                line.pop();
-            }
-            on_line(&line).map_err(ToolError::Output)?;
+        })
+    };
+    let read = tokio::task::block_in_place(|| {
+        read_lines(std::fs::File::from(stdout), &mut on_line, &tool)
+    });
+    if read.is_err() {
+        if let Some(group) = group {
+            kill_group(group, kill_grace).await;
         }
-    };
-    let outcome = tokio::select! {
-        read = reading => read,
-        _ = cancel.cancelled() => Err(ToolError::Cancelled { tool: tool.clone() }),
-    };
-    if let Err(error) = outcome {
-        stop(&mut child, kill_grace).await;
-        return Err(error);
     }
-    let status = tokio::select! {
-        status = child.wait() => status,
-        _ = cancel.cancelled() => {
-            stop(&mut child, kill_grace).await;
-            return Err(ToolError::Cancelled { tool });
-        }
-    };
+    let status = child.wait().await;
+    killer.abort();
+    if cancel.is_cancelled() {
+        return Err(ToolError::Cancelled { tool });
+    }
+    read?;
     let stderr = stderr.await.unwrap_or_default();
     finished(tool, status, stderr)
+}
+
+fn read_lines(
+    output: std::fs::File,
+    on_line: &mut impl FnMut(&[u8]) -> Result<(), String>,
+    tool: &str,
+) -> Result<(), ToolError> {
+    use std::io::BufRead;
+    let mut reader = std::io::BufReader::with_capacity(256 << 10, output);
+    let mut line = Vec::with_capacity(1024);
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| ToolError::Output(format!("reading the output of {tool}: {e}")))?;
+        if read == 0 {
+            return Ok(());
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        on_line(&line).map_err(ToolError::Output)?;
+    }
+}
+
+/// SIGTERM to a process group, SIGKILL after `grace` if any of it is still there.
+async fn kill_group(group: rustix::process::Pid, grace: Duration) {
+    use rustix::process::{kill_process_group, test_kill_process_group, Signal};
+    if kill_process_group(group, Signal::TERM).is_err() {
+        return;
+    }
+    let deadline = tokio::time::Instant::now() + grace;
+    while tokio::time::Instant::now() < deadline {
+        if test_kill_process_group(group).is_err() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = kill_process_group(group, Signal::KILL);
 }
 
 fn finished(
@@ -167,21 +208,6 @@ fn finished(
             stderr,
         }),
         Err(source) => Err(ToolError::NotStarted { tool, source }),
-    }
-}
-
-/// SIGTERM to the child's process group, SIGKILL after `grace`, then reap it.
-async fn stop(child: &mut Child, grace: Duration) {
-    let Some(pid) = child
-        .id()
-        .and_then(|id| rustix::process::Pid::from_raw(id as i32))
-    else {
-        return;
-    };
-    let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::TERM);
-    if tokio::time::timeout(grace, child.wait()).await.is_err() {
-        let _ = rustix::process::kill_process_group(pid, rustix::process::Signal::KILL);
-        let _ = child.wait().await;
     }
 }
 

@@ -4,6 +4,8 @@
 //! tools and talks to the jobs API).
 
 pub mod build_index;
+pub mod create_sample;
+pub mod create_subtraction;
 pub mod pathoscope;
 
 use std::io::Write;

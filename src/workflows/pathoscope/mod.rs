@@ -27,6 +27,7 @@ mod report;
 mod results;
 mod rewrite;
 mod sam;
+pub mod steps;
 mod subtraction;
 #[cfg(test)]
 mod tests;
