@@ -1,4 +1,4 @@
-//! The command line: `vira serve` and `vira user create`.
+//! The command line: `vira serve`, `vira user create` and `vira login-block clear`.
 
 use clap::{Parser, Subcommand};
 
@@ -33,6 +33,25 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the back-off of failed sign-ins.
+    #[command(subcommand)]
+    LoginBlock(LoginBlockCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoginBlockCommand {
+    /// Forget the failed sign-ins of a handle (from every address) and/or of a client address
+    /// (for every handle), ending their back-off; prints how many counts were forgotten.
+    Clear {
+        /// A user's handle.
+        #[arg(long, required_unless_present = "address")]
+        handle: Option<String>,
+        /// A client address (IPv4 or IPv6).
+        #[arg(long)]
+        address: Option<std::net::IpAddr>,
+        #[command(flatten)]
+        storage: StorageOptions,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -63,6 +82,23 @@ pub async fn run(cli: Cli) -> i32 {
                 1
             }
         },
+        Command::LoginBlock(LoginBlockCommand::Clear {
+            handle,
+            address,
+            storage,
+        }) => {
+            let config = ServeConfig::with_storage(storage);
+            match clear_login_blocks(config, handle.as_deref(), address).await {
+                Ok(cleared) => {
+                    println!("{cleared}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("vira: {e:#}");
+                    1
+                }
+            }
+        }
         Command::User(UserCommand::Create {
             handle,
             admin,
@@ -89,6 +125,17 @@ pub async fn run(cli: Cli) -> i32 {
             }
         }
     }
+}
+
+async fn clear_login_blocks(
+    config: ServeConfig,
+    handle: Option<&str>,
+    address: Option<std::net::IpAddr>,
+) -> anyhow::Result<u64> {
+    let app = App::build(config).await?;
+    let result = crate::ops::sessions::clear_blocks(&app, handle, address).await;
+    app.db.close().await;
+    result.map_err(|e| anyhow::anyhow!("{}", e.message))
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {

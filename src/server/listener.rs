@@ -240,9 +240,12 @@ async fn connection(
     drop(slot);
 }
 
-/// The last address of `X-Forwarded-For` (the one the trusted proxy added).
+/// The last address of `X-Forwarded-For` (the one the trusted proxy added): of the last header
+/// line, since a proxy may append its own line (HAProxy's `option forwardfor` does) after the
+/// ones the client wrote. Only the last hop is the proxy's word; everything before it is the
+/// client's.
 fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
-    let value = headers.get("x-forwarded-for")?.to_str().ok()?;
+    let value = headers.get_all("x-forwarded-for").iter().last()?.to_str().ok()?;
     value.rsplit(',').next()?.trim().parse().ok()
 }
 

@@ -22,12 +22,14 @@ async fn person(app: &TestApp, handle: &str) -> (Creds, String) {
     (creds, id)
 }
 
-async fn login(app: &TestApp, handle: &str, password: &str, remember: bool) -> Reply {
-    app.json(
-        Method::POST,
-        "/api/account/login",
-        None,
-        &json!({"handle": handle, "password": password, "remember": remember}),
+/// A sign-in as the pages make it: JSON, with this site's `Origin`.
+pub async fn login(app: &TestApp, handle: &str, password: &str, remember: bool) -> Reply {
+    let body = json!({"handle": handle, "password": password, "remember": remember});
+    app.send(
+        app.request(Method::POST, "/api/account/login", None)
+            .header("origin", &app.base)
+            .header("content-type", "application/json")
+            .body(body.to_string()),
     )
     .await
 }
@@ -46,7 +48,10 @@ fn with_cookie(
     cookie: &str,
     csrf: Option<&str>,
 ) -> reqwest::RequestBuilder {
-    let request = app.request(method, path, None).header("cookie", cookie);
+    let request = app
+        .request(method, path, None)
+        .header("cookie", cookie)
+        .header("content-type", "application/json");
     match csrf {
         Some(token) => request.header("x-csrf-token", token),
         None => request,

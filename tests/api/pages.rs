@@ -30,6 +30,7 @@ pub async fn visitor(app: &TestApp, handle: &str) -> (Visitor, Creds) {
     let reply = app
         .send(
             app.request(Method::POST, "/sign-in", None)
+                .header("origin", &app.base)
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(form),
         )
@@ -129,6 +130,7 @@ both!(
         let wrong = app
             .send(
                 app.request(Method::POST, "/sign-in", None)
+                    .header("origin", &app.base)
                     .header("content-type", "application/x-www-form-urlencoded")
                     .body("handle=nobody&password=wrong-password"),
             )
