@@ -234,8 +234,12 @@ pub async fn create_key(
         }
     }
     fields.finish()?;
-    let key = ops::users::create_key(&app, &user.id, &user.groups, &name.unwrap_or_default()).await?;
-    Ok(crate::http::created(&format!("/api/account/keys/{}", key.id), &key))
+    let key =
+        ops::users::create_key(&app, &user.id, &user.groups, &name.unwrap_or_default()).await?;
+    Ok(crate::http::created(
+        &format!("/api/account/keys/{}", key.id),
+        &key,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/account/keys/{key_id}", operation_id = "get_key", tag = "account",

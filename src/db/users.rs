@@ -87,11 +87,12 @@ pub async fn keys_of(db: &Db, user_id: &str) -> DbResult<Vec<KeyRow>> {
 
 /// One key of a user.
 pub async fn key_of(db: &Db, user_id: &str, key_id: &str) -> DbResult<Option<KeyRow>> {
-    let row = sqlx::query("SELECT id, name, created_at FROM api_keys WHERE user_id = $1 AND id = $2")
-        .bind(user_id)
-        .bind(key_id)
-        .fetch_optional(db.reader())
-        .await?;
+    let row =
+        sqlx::query("SELECT id, name, created_at FROM api_keys WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(key_id)
+            .fetch_optional(db.reader())
+            .await?;
     row.as_ref().map(key_row).transpose()
 }
 

@@ -229,7 +229,8 @@ pub async fn login(
         return Err(invalid());
     };
     // Right: the pair's failures are forgotten, and this attempt counts against nothing.
-    let (pairs, others): (Vec<_>, Vec<_>) = subjects.into_iter().partition(|(k, _)| *k == Kind::Pair);
+    let (pairs, others): (Vec<_>, Vec<_>) =
+        subjects.into_iter().partition(|(k, _)| *k == Kind::Pair);
     for (_, pair) in &pairs {
         db::sessions::clear_failures(&app.db, &pair.key).await?;
     }

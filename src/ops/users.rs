@@ -83,7 +83,10 @@ fn key_view(key: KeyRow, groups: &[String], secret: Option<String>) -> ApiKey {
 /// The keys of a user (never the keys themselves).
 pub async fn keys(app: &App, user_id: &str, groups: &[String]) -> ApiResult<Vec<ApiKey>> {
     let rows = db_users::keys_of(&app.db, user_id).await?;
-    Ok(rows.into_iter().map(|k| key_view(k, groups, None)).collect())
+    Ok(rows
+        .into_iter()
+        .map(|k| key_view(k, groups, None))
+        .collect())
 }
 
 /// One key of a user (404 when it is not theirs).
