@@ -7,10 +7,10 @@ use serde_json::{json, Value};
 use crate::both;
 use crate::support::{Creds, Reply, Setup, TestApp};
 
-const PASSWORD: &str = "grapevine leafroll";
+pub const PASSWORD: &str = "grapevine leafroll";
 
 /// A user with a password; their key credentials and id.
-async fn person(app: &TestApp, handle: &str) -> (Creds, String) {
+pub async fn person(app: &TestApp, handle: &str) -> (Creds, String) {
     let (creds, id) = app.user(handle, &[]).await;
     app.patch(
         &format!("/api/users/{id}"),
