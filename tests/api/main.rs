@@ -17,6 +17,7 @@ mod downloads;
 mod errors;
 mod faults;
 mod files;
+mod head_limits;
 mod health;
 mod hostile_input;
 mod imports;
