@@ -218,8 +218,14 @@ fn version_names_the_commit() {
 #[test]
 fn help_hides_secret_bearing_environment_values() {
     let secrets = [
-        ("VIRA_DATABASE_URL", "postgres://vira:db-s3cret@db.internal/vira"),
-        ("VIRA_S3_ENDPOINT", "https://user:endpoint-s3cret@s3.internal"),
+        (
+            "VIRA_DATABASE_URL",
+            "postgres://vira:db-s3cret@db.internal/vira",
+        ),
+        (
+            "VIRA_S3_ENDPOINT",
+            "https://user:endpoint-s3cret@s3.internal",
+        ),
         ("VIRA_S3_ACCESS_KEY_ID", "GKkeyid-s3cret"),
         ("VIRA_S3_SECRET_ACCESS_KEY", "secret-key-s3cret"),
     ];
@@ -245,7 +251,10 @@ async fn unmatched_requests_are_logged_with_their_path() {
     let (inst, log) = logged_instance(&data, &["--log-format", "json"]).await;
     let long = "x".repeat(400);
     for (path, id) in [
-        ("/api/no/such/thing%0A?filter=a%1Bb".to_owned(), "unmatched-1"),
+        (
+            "/api/no/such/thing%0A?filter=a%1Bb".to_owned(),
+            "unmatched-1",
+        ),
         (format!("/{long}"), "unmatched-2"),
     ] {
         let reply = crate::support::fetch(
@@ -268,10 +277,7 @@ async fn unmatched_requests_are_logged_with_their_path() {
     let first = line("unmatched-1").unwrap();
     assert_eq!(first["span"]["method"], "DELETE");
     assert_eq!(first["span"]["route"], "-");
-    assert_eq!(
-        first["span"]["path"],
-        "/api/no/such/thing%0A?filter=a%1Bb"
-    );
+    assert_eq!(first["span"]["path"], "/api/no/such/thing%0A?filter=a%1Bb");
     let second = line("unmatched-2").unwrap();
     let path = second["span"]["path"].as_str().unwrap();
     assert_eq!(path.chars().count(), 257, "{path}");

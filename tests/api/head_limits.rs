@@ -81,9 +81,7 @@ both!(
             .write_all(b"GET /api/health/live HTTP/1.1\r\nHost: vira\r\n\r\n")
             .await
             .unwrap();
-        assert!(read_response(&mut stream)
-            .await
-            .starts_with("HTTP/1.1 200"));
+        assert!(read_response(&mut stream).await.starts_with("HTTP/1.1 200"));
 
         // One header of 100 KB: past the whole head's limit, 431.
         let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();

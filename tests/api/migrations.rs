@@ -150,8 +150,7 @@ async fn keys_survive_the_move_to_named_keys(backend: Backend) {
     .await
     .unwrap();
     drop(conn);
-    let instance =
-        crate::support::Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
+    let instance = crate::support::Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
     let veteran = crate::support::Creds {
         login: "veteran".into(),
         key: key.into(),

@@ -196,7 +196,11 @@ async fn schemathesis(
         .arg(&config)
         .args(["run", &format!("{base}/api/openapi.json"), "--url", base])
         .args(["--include-path-regex", paths])
-        .args(excluded.iter().flat_map(|id| ["--exclude-operation-id", id]))
+        .args(
+            excluded
+                .iter()
+                .flat_map(|id| ["--exclude-operation-id", id]),
+        )
         .args(["--auth", &format!("{}:{}", creds.login, creds.key)])
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--mode", "all"])

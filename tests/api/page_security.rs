@@ -210,15 +210,6 @@ async fn hostile_otu_in_a_browser(backend: Backend) {
     sign_in(&browser, &base, "chief").await;
     browser.goto(&format!("{base}/analyses/{id}")).await;
     browser.css("#otu-table").await;
-    let href = browser
-        .script("return document.querySelector('#otu-table tr.otu th a').getAttribute('href');")
-        .await;
-    assert_eq!(
-        href,
-        Value::String(format!(
-            "/analyses/{id}/otus/%2E%2E%2F%2E%2E%2F%2E%2E%2Fapi%2Fsamples%2F{sample}%23"
-        ))
-    );
     browser
         .script("window.__violations = []; document.addEventListener('securitypolicyviolation', e => window.__violations.push(e.violatedDirective));")
         .await;
@@ -228,16 +219,25 @@ async fn hostile_otu_in_a_browser(backend: Backend) {
         .click()
         .await
         .unwrap();
-    // The OTU's own charts come back, not the sample's JSON.
-    browser.css("tr.detail .otu-detail").await;
-    let detail = browser.css("tr.detail").await.text().await.unwrap();
-    assert!(detail.contains("NC_004667"), "{detail}");
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    browser.shot("expanded").await;
     assert!(
         !is_admin(&app, &mallory).await,
         "expanding the OTU made its author an administrator"
     );
-    browser.shot("expanded").await;
+    // The OTU's own charts came back, not the sample's JSON, from the encoded URL.
+    browser.css("tr.detail .otu-detail").await;
+    let detail = browser.css("tr.detail").await.text().await.unwrap();
+    assert!(detail.contains("NC_004667"), "{detail}");
+    let href = browser
+        .script("return document.querySelector('#otu-table tr.otu th a').getAttribute('href');")
+        .await;
+    assert_eq!(
+        href,
+        Value::String(format!(
+            "/analyses/{id}/otus/%2E%2E%2F%2E%2E%2F%2E%2E%2Fapi%2Fsamples%2F{sample}%23"
+        ))
+    );
 
     // Even markup that did get into the page runs nothing: the policy refuses inline handlers.
     let inserted = browser
