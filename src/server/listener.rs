@@ -272,7 +272,7 @@ fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
     let value = headers
         .get_all("x-forwarded-for")
         .iter()
-        .last()?
+        .next_back()?
         .to_str()
         .ok()?;
     value.rsplit(',').next()?.trim().parse().ok()
