@@ -105,10 +105,15 @@ pub async fn insert_key(
     max_keys: u64,
 ) -> DbResult<bool> {
     let mut tx = db.begin().await?;
-    // The user's row is locked first, so two concurrent creations cannot both pass the count.
-    sqlx::query("UPDATE users SET active = active WHERE id = $1")
+    // The user's row is locked first (PostgreSQL; SQLite has one writer), so two concurrent
+    // creations cannot both pass the count.
+    let lock = db.pick(
+        "SELECT 1 FROM users WHERE id = $1",
+        "SELECT 1 FROM users WHERE id = $1 FOR UPDATE",
+    );
+    let _: Option<i64> = sqlx::query_scalar(lock)
         .bind(user_id)
-        .execute(&mut *tx)
+        .fetch_optional(&mut *tx)
         .await?;
     let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE user_id = $1")
         .bind(user_id)

@@ -112,13 +112,15 @@ pub fn is_json_content_type(headers: &HeaderMap) -> bool {
             .is_some_and(|sub| sub.ends_with("+json"))
 }
 
-/// A JSON body that a browser could have sent from another site: no `Authorization` header (so
-/// a cookie, or nothing, would authenticate it) and a content type other than JSON — the types
-/// an HTML form can send without asking first (`text/plain`, form encodings), or none. Basic
-/// credentials are never sent cross-site by a browser, so key holders keep contract §1.3 (JSON
-/// whatever the content type).
+/// A JSON body that a browser could have sent from another site with the victim's session: the
+/// session cookie and no `Authorization` header (so the cookie authenticates it), and a content
+/// type other than JSON — the types an HTML form can send without asking first (`text/plain`,
+/// form encodings), or none. Basic credentials are never sent cross-site by a browser, and a
+/// request without either carries nobody's rights, so those keep contract §1.3 (JSON whatever the
+/// content type).
 pub fn refuse_cross_site_json(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<()> {
     if headers.contains_key(header::AUTHORIZATION)
+        || !super::has_session_cookie(headers)
         || bytes.iter().all(u8::is_ascii_whitespace)
         || is_json_content_type(headers)
     {

@@ -23,6 +23,20 @@ pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub std::net::IpAddr);
 
+/// The name of the session cookie (`ops::sessions` issues and resolves it).
+pub const SESSION_COOKIE: &str = "vira_session";
+
+/// Whether the request carries a session cookie (with any value).
+pub fn has_session_cookie(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, value)| name == SESSION_COOKIE && !value.trim().is_empty())
+}
+
 /// Whether a request was made by a page of this site: its `Origin` names this `Host`. A missing
 /// `Origin`, `null` (sandboxed frames, privacy redirects) and other sites are all refused. Browsers
 /// send `Origin` with every POST, so this holds only the sign-in routes to it, where a forged

@@ -16,10 +16,11 @@ pub struct User {
     pub handle: String,
     pub administrator: bool,
     pub groups: Vec<String>,
-    /// `false` once an administrator deactivated the user: every key, session and sign-in of
-    /// theirs is refused (beyond the contract, as Virtool's users have it).
-    pub active: bool,
     pub created_at: String,
+    /// `false` once an administrator deactivated the user: every key, session and sign-in of
+    /// theirs is refused (beyond the contract, as Virtool's users have it; after the contract's
+    /// keys).
+    pub active: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }

@@ -17,7 +17,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::model::time::{now_micros, Micros};
 
 /// The session cookie's name.
-pub const COOKIE: &str = "vira_session";
+pub const COOKIE: &str = crate::http::SESSION_COOKIE;
 /// The header that carries the session's CSRF token on state-changing API requests.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
