@@ -67,19 +67,40 @@ document.addEventListener("input", (event) => {
   }
 });
 
+// A fragment of a page, fetched from the URL the server wrote into the page (ids encoded there,
+// never pasted together here), and returned only when the reply is what the fragment routes
+// send: same-origin text/html marked with X-Vira-Fragment. Anything else (a JSON document whose
+// text someone else wrote, a redirect to elsewhere) is never inserted as HTML.
+async function fragment(src) {
+  const url = new URL(src, window.location.href);
+  if (url.origin !== window.location.origin) throw new Error("not this site");
+  const reply = await fetch(url, { credentials: "same-origin", redirect: "error" });
+  if (!reply.ok) throw new Error("HTTP " + reply.status);
+  const type = reply.headers.get("content-type") || "";
+  if (!type.startsWith("text/html") || reply.headers.get("x-vira-fragment") !== "1") {
+    throw new Error("the reply is not a fragment of a page");
+  }
+  return reply.text();
+}
+
 // Expand a row: show its detail row. An OTU's row gets one the first time, loaded from the
 // analysis's OTU fragment (pages with thousands of OTUs stay small).
 async function toggle(button) {
   const row = button.closest("tr");
-  if (!button.hasAttribute("aria-controls") && row.dataset.otu) {
-    const table = row.closest("table");
+  if (!button.hasAttribute("aria-controls") && row.dataset.src) {
     const detail = document.createElement("tr");
     detail.className = "detail";
     detail.id = "detail-" + row.dataset.otu;
-    detail.innerHTML = '<td colspan="' + row.cells.length + '"><div class="detail-body" aria-live="polite"></div></td>';
+    const cell = document.createElement("td");
+    cell.colSpan = row.cells.length;
+    const body = document.createElement("div");
+    body.className = "detail-body";
+    body.setAttribute("aria-live", "polite");
+    cell.appendChild(body);
+    detail.appendChild(cell);
     row.after(detail);
     button.setAttribute("aria-controls", detail.id);
-    button.dataset.src = "/analyses/" + table.dataset.analysis + "/otus/" + row.dataset.otu + "?fragment=1";
+    button.dataset.src = row.dataset.src;
   }
   const detail = document.getElementById(button.getAttribute("aria-controls"));
   const open = button.getAttribute("aria-expanded") !== "true";
@@ -89,9 +110,7 @@ async function toggle(button) {
   if (open && button.dataset.src && target && !target.dataset.loaded) {
     target.textContent = "Loading…";
     try {
-      const reply = await fetch(button.dataset.src, { credentials: "same-origin" });
-      if (!reply.ok) throw new Error("HTTP " + reply.status);
-      target.innerHTML = await reply.text();
+      target.innerHTML = await fragment(button.dataset.src);
       target.dataset.loaded = "1";
     } catch (error) {
       target.textContent = "Could not load the details (" + error.message + "). Try again.";
@@ -105,7 +124,9 @@ async function startBlast(button) {
   button.disabled = true;
   const panel = button.closest(".blast-panel");
   try {
-    const reply = await fetch(button.dataset.url, {
+    const url = new URL(button.dataset.url, window.location.href);
+    if (url.origin !== window.location.origin) throw new Error("not this site");
+    const reply = await fetch(url, {
       method: "PUT",
       credentials: "same-origin",
       headers: { "X-CSRF-Token": csrfToken(), "Content-Type": "application/json" },
@@ -131,10 +152,8 @@ async function startBlast(button) {
 
 // Replace a panel by its current state from the server; keep following while it runs.
 async function refresh(panel) {
-  const reply = await fetch(panel.dataset.src, { credentials: "same-origin" });
-  if (!reply.ok) throw new Error("HTTP " + reply.status);
   const holder = document.createElement("div");
-  holder.innerHTML = await reply.text();
+  holder.innerHTML = await fragment(panel.dataset.src);
   const fresh = holder.firstElementChild;
   panel.replaceWith(fresh);
   follow(fresh);

@@ -37,6 +37,14 @@ pub struct App {
 pub type AppState = Arc<App>;
 
 impl App {
+    /// The limits of a multipart upload (`--max-upload-bytes`, `--max-part-header-bytes`).
+    pub fn multipart_limits(&self) -> crate::http::multipart::MultipartLimits {
+        crate::http::multipart::MultipartLimits {
+            bytes: self.config.max_upload_bytes,
+            part_header_bytes: self.config.max_part_header_bytes,
+        }
+    }
+
     /// Connect the database (migrating it) and open the file store.
     pub async fn build(config: ServeConfig) -> anyhow::Result<AppState> {
         std::fs::create_dir_all(&config.storage.data_path)?;

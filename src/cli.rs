@@ -1,4 +1,4 @@
-//! The command line: `vira serve`, `vira user create` and `vira worker`.
+//! The command line: `vira serve`, `vira user create`, `vira login-block clear` and `vira worker`.
 
 use clap::{Parser, Subcommand};
 
@@ -35,6 +35,25 @@ pub enum Command {
     User(UserCommand),
     /// Claim jobs from a vira jobs API and run their workflows (bowtie2 and friends).
     Worker(Box<crate::worker::settings::WorkerCommand>),
+    /// Manage the back-off of failed sign-ins.
+    #[command(subcommand)]
+    LoginBlock(LoginBlockCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LoginBlockCommand {
+    /// Forget the failed sign-ins of a handle (from every address) and/or of a client address
+    /// (for every handle), ending their back-off; prints how many counts were forgotten.
+    Clear {
+        /// A user's handle.
+        #[arg(long, required_unless_present = "address")]
+        handle: Option<String>,
+        /// A client address (IPv4 or IPv6).
+        #[arg(long)]
+        address: Option<std::net::IpAddr>,
+        #[command(flatten)]
+        storage: StorageOptions,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -66,6 +85,23 @@ pub async fn run(cli: Cli) -> i32 {
             }
         },
         Command::Worker(command) => worker(*command).await,
+        Command::LoginBlock(LoginBlockCommand::Clear {
+            handle,
+            address,
+            storage,
+        }) => {
+            let config = ServeConfig::with_storage(storage);
+            match clear_login_blocks(config, handle.as_deref(), address).await {
+                Ok(cleared) => {
+                    println!("{cleared}");
+                    0
+                }
+                Err(e) => {
+                    eprintln!("vira: {e:#}");
+                    1
+                }
+            }
+        }
         Command::User(UserCommand::Create {
             handle,
             admin,
@@ -92,6 +128,17 @@ pub async fn run(cli: Cli) -> i32 {
             }
         }
     }
+}
+
+async fn clear_login_blocks(
+    config: ServeConfig,
+    handle: Option<&str>,
+    address: Option<std::net::IpAddr>,
+) -> anyhow::Result<u64> {
+    let app = App::build(config).await?;
+    let result = crate::ops::sessions::clear_blocks(&app, handle, address).await;
+    app.db.close().await;
+    result.map_err(|e| anyhow::anyhow!("{}", e.message))
 }
 
 async fn serve(config: ServeConfig) -> anyhow::Result<()> {

@@ -12,8 +12,9 @@ pub struct StorageOptions {
     #[arg(long, env = "VIRA_DATA_PATH", default_value = "./vira-data")]
     pub data_path: PathBuf,
 
-    /// `sqlite://…` or `postgres://…`; default `sqlite://<data-path>/vira.db`.
-    #[arg(long, env = "VIRA_DATABASE_URL")]
+    /// `sqlite://…` or `postgres://…`; default `sqlite://<data-path>/vira.db` (its value, which
+    /// may hold a password, is never shown by `--help`).
+    #[arg(long, env = "VIRA_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
 }
 
@@ -83,7 +84,7 @@ pub fn parse_s3_url(url: &str) -> Result<(String, String), String> {
 #[derive(Clone, Args)]
 pub struct S3Options {
     /// Endpoint of an S3-compatible store (`http://` is allowed for a store on a private network).
-    #[arg(long, env = "VIRA_S3_ENDPOINT")]
+    #[arg(long, env = "VIRA_S3_ENDPOINT", hide_env_values = true)]
     pub s3_endpoint: Option<String>,
 
     /// Region of the bucket.
@@ -91,7 +92,7 @@ pub struct S3Options {
     pub s3_region: Option<String>,
 
     /// Access key id.
-    #[arg(long, env = "VIRA_S3_ACCESS_KEY_ID")]
+    #[arg(long, env = "VIRA_S3_ACCESS_KEY_ID", hide_env_values = true)]
     pub s3_access_key_id: Option<String>,
 
     /// Secret access key (prefer the variable to the option: options show in `ps`).
@@ -209,6 +210,20 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_MAX_LIST_ITEMS", default_value_t = 1000)]
     pub max_list_items: usize,
 
+    /// Bytes of one line of a request head (the request line, or one header's name and value);
+    /// longer is answered 414 (request line) or 431 (header), and the connection stays usable.
+    #[arg(long, env = "VIRA_MAX_HEADER_LINE_BYTES", default_value_t = 8192, value_parser = clap::value_parser!(u64).range(256..))]
+    pub max_header_line_bytes: u64,
+
+    /// Bytes of a whole request head; past them the client gets 431 and the connection is
+    /// closed (the head is not read further).
+    #[arg(long, env = "VIRA_MAX_HEAD_BYTES", default_value_t = 32_768, value_parser = clap::value_parser!(u64).range(8192..))]
+    pub max_head_bytes: u64,
+
+    /// Bytes of the headers of one part of a multipart upload (413 beyond).
+    #[arg(long, env = "VIRA_MAX_PART_HEADER_BYTES", default_value_t = 8192, value_parser = clap::value_parser!(u64).range(256..))]
+    pub max_part_header_bytes: u64,
+
     /// Seconds a client has to send a whole request head, counted from its first byte.
     #[arg(long, env = "VIRA_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
     pub header_timeout: u64,
@@ -303,9 +318,30 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_SQLITE_CACHE_KIB", default_value_t = 512, value_parser = clap::value_parser!(u32).range(64..))]
     pub sqlite_cache_kib: u32,
 
-    /// Failed sign-ins per handle and per client address before each further one is delayed.
+    /// Failed sign-ins of one handle from one client address before each further one from
+    /// there is delayed (the right password from another address is never held back by them).
     #[arg(long, env = "VIRA_LOGIN_FREE_ATTEMPTS", default_value_t = 5)]
     pub login_free_attempts: u64,
+
+    /// Failed sign-ins from one client address, whatever the handles, before each further one
+    /// from there is delayed (high enough for many people behind one NAT or proxy).
+    #[arg(long, env = "VIRA_LOGIN_ADDRESS_FREE_ATTEMPTS", default_value_t = 100)]
+    pub login_address_free_attempts: u64,
+
+    /// Failed sign-ins of one handle from all addresses before the handle backs off — only for
+    /// addresses that have failed on it themselves: an address with no failure of its own on the
+    /// handle always gets its attempt.
+    #[arg(long, env = "VIRA_LOGIN_HANDLE_FREE_ATTEMPTS", default_value_t = 20)]
+    pub login_handle_free_attempts: u64,
+
+    /// Seconds of quiet after which the failed sign-ins of a handle, an address or a pair are
+    /// forgotten.
+    #[arg(long, env = "VIRA_LOGIN_FORGET_SECS", default_value_t = 86_400, value_parser = clap::value_parser!(u64).range(1..))]
+    pub login_forget_secs: u64,
+
+    /// API keys one user may hold at most (`POST /api/account/keys` answers 400 beyond).
+    #[arg(long, env = "VIRA_MAX_KEYS_PER_USER", default_value_t = 100, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_keys_per_user: u64,
 
     /// Longest sign-in back-off, seconds (the delay doubles with each failure up to this).
     #[arg(long, env = "VIRA_LOGIN_MAX_BACKOFF", default_value_t = 900, value_parser = clap::value_parser!(u64).range(1..))]

@@ -127,6 +127,8 @@ impl Api {
         let body = serde_json::json!({ "handle": handle, "password": password }).to_string();
         let response = self
             .request(Method::POST, "/api/account/login", None)
+            .header("origin", &self.base)
+            .header("content-type", "application/json")
             .body(body)
             .send()
             .await?;

@@ -19,7 +19,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use vira::files::FileStore;
-use vira::http::multipart::receive_file;
+use vira::http::multipart::{receive_file, MultipartLimits};
 
 fn store() -> &'static FileStore {
     static STORE: OnceLock<FileStore> = OnceLock::new();
@@ -60,7 +60,11 @@ fuzz_target!(|data: &[u8]| {
     let store = store();
     common::runtime().block_on(async {
         let mut temp = store.create_temp().await.expect("temporary object");
-        match receive_file(&headers, Body::from_stream(stream), limit, &mut temp).await {
+        let limits = MultipartLimits {
+            bytes: limit,
+            part_header_bytes: 256,
+        };
+        match receive_file(&headers, Body::from_stream(stream), limits, &mut temp).await {
             Ok(()) => {
                 let size = temp.finish().await.expect("finish");
                 assert!(

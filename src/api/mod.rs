@@ -13,7 +13,7 @@ pub mod samples;
 pub mod subtractions;
 pub mod users;
 
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use axum::Router;
 
 use crate::app::AppState;
@@ -47,6 +47,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/users", post(users::create))
         .route("/users/{user_id}", patch(users::update))
+        .route("/users/{user_id}/keys", delete(users::delete_keys))
+        .route("/login-blocks", delete(users::clear_login_blocks))
         .route("/groups", post(users::create_group))
         .route("/subtractions", post(subtractions::create))
         .route("/refs/import", post(refs::import))
@@ -59,5 +61,15 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/account/login",
             post(account::login).delete(account::logout),
+        )
+        .route(
+            "/account/keys",
+            get(account::list_keys)
+                .post(account::create_key)
+                .delete(account::delete_keys),
+        )
+        .route(
+            "/account/keys/{key_id}",
+            get(account::get_key).delete(account::delete_key),
         )
 }

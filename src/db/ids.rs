@@ -22,6 +22,7 @@ pub enum IdTable {
     Indexes,
     Jobs,
     Analyses,
+    ApiKeys,
 }
 
 impl IdTable {
@@ -35,6 +36,7 @@ impl IdTable {
             IdTable::Indexes => "indexes",
             IdTable::Jobs => "jobs",
             IdTable::Analyses => "analyses",
+            IdTable::ApiKeys => "api_keys",
         }
     }
 }

@@ -53,7 +53,7 @@ pub async fn find(db: &Db, token_digest: &str, now: Micros) -> DbResult<Option<S
     let row = sqlx::query(
         "SELECT s.user_id, s.csrf_token, s.created_at, s.expires_at, u.handle, u.administrator \
          FROM sessions s JOIN users u ON u.id = s.user_id \
-         WHERE s.token_digest = $1 AND s.expires_at > $2",
+         WHERE s.token_digest = $1 AND s.expires_at > $2 AND u.active = 1",
     )
     .bind(token_digest)
     .bind(now)
@@ -90,49 +90,98 @@ pub async fn revoke_all(tx: &mut Tx, user_id: &str) -> DbResult<()> {
     Ok(())
 }
 
-/// Until when the latest of `subjects` (`handle:…`, `address:…`) is blocked (0 when none is).
-pub async fn blocked_until(db: &Db, subjects: &[String]) -> DbResult<Micros> {
-    let mut until = 0;
-    for subject in subjects {
-        let blocked: Option<Micros> =
-            sqlx::query_scalar("SELECT blocked_until FROM login_failures WHERE subject = $1")
-                .bind(subject)
-                .fetch_optional(db.reader())
-                .await?;
-        until = until.max(blocked.unwrap_or(0));
-    }
-    Ok(until)
+/// What one row of the sign-in back-off counts: a handle from one address (`pair:`), an address
+/// (`address:`), or a handle from everywhere (`handle:`). `handle` and `address` name the row for
+/// [`clear_blocks`].
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub key: String,
+    pub handle: Option<String>,
+    pub address: Option<String>,
 }
 
-/// Count a failed sign-in of `subject` (starting again from 1 when the last failure is older
-/// than `forget_before`) and block it until `now + delay(failures)`.
-pub async fn record_failure(
+/// A sign-in attempt counted in an open transaction: each subject's row is locked (PostgreSQL:
+/// concurrent attempts on a subject wait here; SQLite: one writer), its failure count already
+/// includes this attempt, and `blocked_until` is what it was before. [`Attempt::admit`] sets the
+/// new blocks and commits; dropping it forgets the attempt (rolled back).
+pub struct Attempt {
+    tx: Tx,
+    subjects: Vec<Subject>,
+    /// Per subject: failures counting this attempt, and whether the count started afresh.
+    pub failures: Vec<i64>,
+    pub blocked_until: Vec<Micros>,
+}
+
+/// Count an attempt against every subject (a count whose last failure is older than
+/// `forget_before` starts again at 1), holding their rows until the attempt is admitted or
+/// dropped. Rows are taken in the order given, so concurrent attempts cannot deadlock.
+pub async fn begin_attempt(
     db: &Db,
-    subject: &str,
+    subjects: &[Subject],
     now: Micros,
     forget_before: Micros,
-    delay: impl Fn(i64) -> Micros,
-) -> DbResult<()> {
+) -> DbResult<Attempt> {
     let mut tx = db.begin().await?;
-    let failures: i64 = sqlx::query_scalar(
-        "INSERT INTO login_failures (subject, failures, last_failed_at, blocked_until) \
-         VALUES ($1, 1, $2, 0) \
-         ON CONFLICT (subject) DO UPDATE SET \
-           failures = CASE WHEN login_failures.last_failed_at < $3 THEN 1 \
-                           ELSE login_failures.failures + 1 END, \
-           last_failed_at = $2 \
-         RETURNING failures",
-    )
-    .bind(subject)
-    .bind(now)
-    .bind(forget_before)
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query("UPDATE login_failures SET blocked_until = $1 WHERE subject = $2")
-        .bind(now + delay(failures))
-        .bind(subject)
+    let mut failures = Vec::with_capacity(subjects.len());
+    let mut blocked_until = Vec::with_capacity(subjects.len());
+    for subject in subjects {
+        let row = sqlx::query(
+            "INSERT INTO login_failures (subject, failures, last_failed_at, blocked_until, handle, address) \
+             VALUES ($1, 1, $2, 0, $4, $5) \
+             ON CONFLICT (subject) DO UPDATE SET \
+               failures = CASE WHEN login_failures.last_failed_at < $3 THEN 1 \
+                               ELSE login_failures.failures + 1 END, \
+               last_failed_at = $2 \
+             RETURNING failures, blocked_until",
+        )
+        .bind(&subject.key)
+        .bind(now)
+        .bind(forget_before)
+        .bind(subject.handle.as_deref())
+        .bind(subject.address.as_deref())
+        .fetch_one(&mut *tx)
+        .await?;
+        failures.push(row.try_get::<i64, _>("failures")?);
+        blocked_until.push(row.try_get::<i64, _>("blocked_until")?);
+    }
+    Ok(Attempt {
+        tx,
+        subjects: subjects.to_vec(),
+        failures,
+        blocked_until,
+    })
+}
+
+impl Attempt {
+    /// Keep the attempt counted, each subject blocked until `until[i]`.
+    pub async fn admit(mut self, until: &[Micros]) -> DbResult<()> {
+        for (subject, until) in self.subjects.iter().zip(until) {
+            sqlx::query("UPDATE login_failures SET blocked_until = $1 WHERE subject = $2")
+                .bind(*until)
+                .bind(&subject.key)
+                .execute(&mut *self.tx)
+                .await?;
+        }
+        self.tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Take back one counted attempt of each subject (it turned out not to be a failure); a count
+/// back within `free[i]` is no longer blocked.
+pub async fn refund(db: &Db, subjects: &[Subject], free: &[i64]) -> DbResult<()> {
+    let mut tx = db.begin().await?;
+    for (subject, free) in subjects.iter().zip(free) {
+        sqlx::query(
+            "UPDATE login_failures SET failures = failures - 1, \
+               blocked_until = CASE WHEN failures - 1 <= $2 THEN 0 ELSE blocked_until END \
+             WHERE subject = $1 AND failures > 0",
+        )
+        .bind(&subject.key)
+        .bind(*free)
         .execute(&mut *tx)
         .await?;
+    }
     tx.commit().await?;
     Ok(())
 }
@@ -144,4 +193,27 @@ pub async fn clear_failures(db: &Db, subject: &str) -> DbResult<()> {
         .execute(&mut *db.write().await?)
         .await?;
     Ok(())
+}
+
+/// Forget every failure counted for a handle (from everywhere and from each address) or for an
+/// address (itself and each handle from it); how many rows went.
+pub async fn clear_blocks(db: &Db, handle: Option<&str>, address: Option<&str>) -> DbResult<u64> {
+    let mut tx = db.begin().await?;
+    let mut cleared = 0;
+    if let Some(handle) = handle {
+        cleared += sqlx::query("DELETE FROM login_failures WHERE handle = $1")
+            .bind(handle)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    if let Some(address) = address {
+        cleared += sqlx::query("DELETE FROM login_failures WHERE address = $1")
+            .bind(address)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+    }
+    tx.commit().await?;
+    Ok(cleared)
 }

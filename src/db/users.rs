@@ -1,4 +1,5 @@
-//! Users, groups and their membership; API keys are stored as SHA-256 digests.
+//! Users, groups and their membership; API keys (any number per user, named) are stored as
+//! SHA-256 digests.
 
 use sqlx::Row;
 
@@ -11,30 +12,167 @@ pub struct Credentials {
     pub id: String,
     pub handle: String,
     pub administrator: bool,
-    pub key_digest: String,
     /// The Argon2id PHC string, when the user has a password.
     pub password_hash: Option<String>,
     pub groups: Vec<String>,
+    /// The matching key's digest (from [`find_by_key`]; empty from [`find_credentials`]).
+    pub key_digest: String,
 }
 
-pub async fn find_credentials(db: &Db, handle: &str) -> DbResult<Option<Credentials>> {
-    let row = sqlx::query(
-        "SELECT id, handle, administrator, key_digest, password_hash FROM users WHERE handle = $1",
-    )
-    .bind(handle)
-    .fetch_optional(db.reader())
-    .await?;
+async fn credentials(db: &Db, row: Option<sqlx::any::AnyRow>) -> DbResult<Option<Credentials>> {
     let Some(row) = row else { return Ok(None) };
     let id: String = row.try_get("id")?;
     let groups = groups_of(db, &id).await?;
     Ok(Some(Credentials {
         handle: row.try_get("handle")?,
         administrator: get_flag(&row, "administrator")?,
-        key_digest: row.try_get("key_digest")?,
         password_hash: row.try_get("password_hash")?,
+        key_digest: row.try_get("key_digest")?,
         groups,
         id,
     }))
+}
+
+/// An active user by handle (an inactive one is nobody: no sign-in, no password change).
+pub async fn find_credentials(db: &Db, handle: &str) -> DbResult<Option<Credentials>> {
+    let row = sqlx::query(
+        "SELECT id, handle, administrator, '' AS key_digest, password_hash FROM users \
+         WHERE handle = $1 AND active = 1",
+    )
+    .bind(handle)
+    .fetch_optional(db.reader())
+    .await?;
+    credentials(db, row).await
+}
+
+/// The active user `handle` with the API key of this digest.
+pub async fn find_by_key(db: &Db, handle: &str, key_digest: &str) -> DbResult<Option<Credentials>> {
+    let row = sqlx::query(
+        "SELECT u.id, u.handle, u.administrator, k.key_digest, u.password_hash \
+         FROM api_keys k JOIN users u ON u.id = k.user_id \
+         WHERE k.key_digest = $1 AND u.handle = $2 AND u.active = 1",
+    )
+    .bind(key_digest)
+    .bind(handle)
+    .fetch_optional(db.reader())
+    .await?;
+    credentials(db, row).await
+}
+
+/// An API key as its user sees it (never the key itself).
+pub struct KeyRow {
+    pub id: String,
+    pub name: String,
+    pub created_at: Micros,
+}
+
+fn key_row(row: &sqlx::any::AnyRow) -> DbResult<KeyRow> {
+    Ok(KeyRow {
+        id: row.try_get("id")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The keys of a user, oldest first.
+pub async fn keys_of(db: &Db, user_id: &str) -> DbResult<Vec<KeyRow>> {
+    let rows = sqlx::query(
+        "SELECT id, name, created_at FROM api_keys WHERE user_id = $1 ORDER BY created_at, id",
+    )
+    .bind(user_id)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter().map(key_row).collect()
+}
+
+/// One key of a user.
+pub async fn key_of(db: &Db, user_id: &str, key_id: &str) -> DbResult<Option<KeyRow>> {
+    let row =
+        sqlx::query("SELECT id, name, created_at FROM api_keys WHERE user_id = $1 AND id = $2")
+            .bind(user_id)
+            .bind(key_id)
+            .fetch_optional(db.reader())
+            .await?;
+    row.as_ref().map(key_row).transpose()
+}
+
+/// Add a key to a user unless they already hold `max_keys`; `Ok(false)` then.
+pub async fn insert_key(
+    db: &Db,
+    user_id: &str,
+    key: &KeyRow,
+    key_digest: &str,
+    max_keys: u64,
+) -> DbResult<bool> {
+    let mut tx = db.begin().await?;
+    // The user's row is locked first (PostgreSQL; SQLite has one writer), so two concurrent
+    // creations cannot both pass the count.
+    let lock = db.pick(
+        "SELECT 1 FROM users WHERE id = $1",
+        "SELECT 1 FROM users WHERE id = $1 FOR UPDATE",
+    );
+    let _: Option<i64> = sqlx::query_scalar(lock)
+        .bind(user_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let held: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM api_keys WHERE user_id = $1")
+        .bind(user_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if held as u64 >= max_keys {
+        return Ok(false);
+    }
+    insert_key_tx(&mut tx, user_id, key, key_digest).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+async fn insert_key_tx(
+    tx: &mut super::Tx,
+    user_id: &str,
+    key: &KeyRow,
+    key_digest: &str,
+) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO api_keys (id, user_id, name, key_digest, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(&key.id)
+    .bind(user_id)
+    .bind(&key.name)
+    .bind(key_digest)
+    .bind(key.created_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Remove one key of a user; `false` when there is no such key.
+pub async fn delete_key(db: &Db, user_id: &str, key_id: &str) -> DbResult<bool> {
+    let deleted = sqlx::query("DELETE FROM api_keys WHERE user_id = $1 AND id = $2")
+        .bind(user_id)
+        .bind(key_id)
+        .execute(&mut *db.write().await?)
+        .await?
+        .rows_affected();
+    Ok(deleted == 1)
+}
+
+/// Remove every key of a user; how many there were.
+pub async fn delete_keys(db: &Db, user_id: &str) -> DbResult<u64> {
+    Ok(sqlx::query("DELETE FROM api_keys WHERE user_id = $1")
+        .bind(user_id)
+        .execute(&mut *db.write().await?)
+        .await?
+        .rows_affected())
+}
+
+/// Whether a user exists.
+pub async fn exists(db: &Db, user_id: &str) -> DbResult<bool> {
+    let row: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(db.reader())
+        .await?;
+    Ok(row.is_some())
 }
 
 /// Set a user's password and revoke every session of the user, in one transaction (a changed
@@ -62,16 +200,19 @@ pub(crate) async fn groups_of(db: &Db, user_id: &str) -> DbResult<Vec<String>> {
 }
 
 pub async fn get(db: &Db, id: &str) -> DbResult<Option<User>> {
-    let row = sqlx::query("SELECT id, handle, administrator, created_at FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db.reader())
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, handle, administrator, active, created_at FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.reader())
+    .await?;
     let Some(row) = row else { return Ok(None) };
     Ok(Some(User {
         id: row.try_get("id")?,
         handle: row.try_get("handle")?,
         administrator: get_flag(&row, "administrator")?,
         groups: groups_of(db, id).await?,
+        active: get_flag(&row, "active")?,
         created_at: rfc3339(row.try_get("created_at")?),
         key: None,
     }))
@@ -101,6 +242,8 @@ pub struct NewUser<'a> {
     pub id: &'a str,
     pub handle: &'a str,
     pub administrator: bool,
+    /// The user's first key (stored as one named key).
+    pub key: &'a KeyRow,
     pub key_digest: &'a str,
     pub groups: &'a [String],
     pub created_at: Micros,
@@ -116,12 +259,11 @@ pub async fn insert(db: &Db, user: NewUser<'_>) -> Result<(), UserWriteError> {
         return Err(UserWriteError::HandleTaken);
     }
     sqlx::query(
-        "INSERT INTO users (id, handle, administrator, key_digest, created_at) VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO users (id, handle, administrator, key_digest, created_at) VALUES ($1, $2, $3, '', $4)",
     )
     .bind(user.id)
     .bind(user.handle)
     .bind(flag(user.administrator))
-    .bind(user.key_digest)
     .bind(user.created_at)
     .execute(&mut *tx)
     .await
@@ -130,6 +272,7 @@ pub async fn insert(db: &Db, user: NewUser<'_>) -> Result<(), UserWriteError> {
         other => UserWriteError::Db(other),
     })?;
     set_groups(&mut tx, user.id, user.groups).await?;
+    insert_key_tx(&mut tx, user.id, user.key, user.key_digest).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -166,12 +309,22 @@ async fn set_groups(
     Ok(())
 }
 
-pub async fn update(
-    db: &Db,
-    id: &str,
-    administrator: Option<bool>,
-    groups: Option<&[String]>,
-) -> Result<(), UserWriteError> {
+/// What U15 changes.
+#[derive(Default)]
+pub struct UserChange<'a> {
+    pub administrator: Option<bool>,
+    pub groups: Option<&'a [String]>,
+    /// `false` deactivates: every session of the user ends in the same transaction (their keys
+    /// stay, refused while the user is inactive).
+    pub active: Option<bool>,
+}
+
+pub async fn update(db: &Db, id: &str, change: UserChange<'_>) -> Result<(), UserWriteError> {
+    let UserChange {
+        administrator,
+        groups,
+        active,
+    } = change;
     let mut tx = db.begin().await?;
     let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM users WHERE id = $1")
         .bind(id)
@@ -189,6 +342,16 @@ pub async fn update(
     }
     if let Some(groups) = groups {
         set_groups(&mut tx, id, groups).await?;
+    }
+    if let Some(active) = active {
+        sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+            .bind(flag(active))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        if !active {
+            super::sessions::revoke_all(&mut tx, id).await?;
+        }
     }
     tx.commit().await?;
     Ok(())

@@ -92,6 +92,47 @@ where
     let _ = tokio::time::timeout(LINGER_TIME, drain).await;
 }
 
+/// Whether a `Content-Type` names JSON (`application/json`, `application/…+json`).
+pub fn is_json_content_type(headers: &HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || essence
+            .strip_prefix("application/")
+            .is_some_and(|sub| sub.ends_with("+json"))
+}
+
+/// A JSON body that a browser could have sent from another site with the victim's session: the
+/// session cookie and no `Authorization` header (so the cookie authenticates it), and a content
+/// type other than JSON — the types an HTML form can send without asking first (`text/plain`,
+/// form encodings), or none. Basic credentials are never sent cross-site by a browser, and a
+/// request without either carries nobody's rights, so those keep contract §1.3 (JSON whatever the
+/// content type).
+pub fn refuse_cross_site_json(headers: &HeaderMap, bytes: &[u8]) -> ApiResult<()> {
+    if headers.contains_key(header::AUTHORIZATION)
+        || !super::has_session_cookie(headers)
+        || bytes.iter().all(u8::is_ascii_whitespace)
+        || is_json_content_type(headers)
+    {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        "A JSON body needs Content-Type: application/json when signed in with a cookie",
+    ))
+}
+
 /// Parse a JSON body whatever its content type; an empty body counts as `{}`.
 pub fn parse_json(bytes: &[u8]) -> ApiResult<Value> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -117,6 +158,17 @@ pub struct JsonObject {
 }
 
 impl JsonObject {
+    /// A body already read: empty is `{}`, invalid JSON 400, any other JSON value 422.
+    pub fn parse(bytes: &[u8], max_list_items: usize) -> ApiResult<JsonObject> {
+        match parse_json(bytes)? {
+            Value::Object(map) => Ok(JsonObject {
+                map,
+                max_list_items,
+            }),
+            _ => Err(ApiError::invalid_field("body", "must be of dict type")),
+        }
+    }
+
     /// The field checker over this body.
     pub fn fields(&self) -> super::validate::Fields<'_> {
         super::validate::Fields::new(&self.map, self.max_list_items)
@@ -134,12 +186,7 @@ where
         let limits = JsonLimits::from_ref(state);
         let (parts, body) = request.into_parts();
         let bytes = read_limited(&parts.headers, body, limits.bytes).await?;
-        match parse_json(&bytes)? {
-            Value::Object(map) => Ok(JsonObject {
-                map,
-                max_list_items: limits.list_items,
-            }),
-            _ => Err(ApiError::invalid_field("body", "must be of dict type")),
-        }
+        refuse_cross_site_json(&parts.headers, &bytes)?;
+        JsonObject::parse(&bytes, limits.list_items)
     }
 }

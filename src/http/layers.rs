@@ -1,6 +1,6 @@
 //! The one layer stack of every listener (`with_layers`): request ids and the request log, the 408
-//! answer to a stalled body, panics as 500, and JSON 405s. Both routers go through it, so the
-//! main and the jobs listener cannot drift apart.
+//! answer to a stalled body, panics as 500, JSON 405s, and the security headers of every reply.
+//! Both routers go through it, so the main and the jobs listener cannot drift apart.
 
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -36,17 +36,89 @@ pub struct BodyTimedOut;
 
 pub const REQUEST_ID: &str = "x-request-id";
 
+/// A line of the request head over `--max-header-line-bytes`, noted by the listener and answered
+/// here (so the refusal is logged and carries the security headers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LongHeadLine {
+    /// The request line (method, target, version): 414.
+    RequestLine,
+    /// One header: 431.
+    Header,
+}
+
 /// Every layer, outermost last.
 pub fn with_layers(router: Router) -> Router {
     router
         .layer(middleware::from_fn(json_method_not_allowed))
+        .layer(middleware::from_fn(refuse_long_head_lines))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             |_: Box<dyn std::any::Any + Send>| {
                 ApiError::internal(anyhow::anyhow!("handler panicked")).into_response()
             },
         ))
         .layer(middleware::from_fn(answer_stalled_body))
+        .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn(request_log))
+}
+
+/// The policy of every page: its own scripts, styles and images only — no inline script, no
+/// event-handler attribute, no inline style —, forms posting only here, no plugins, no `<base>`,
+/// and never inside a frame (clickjacking).
+pub const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+     img-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// The policy of every other reply (JSON, downloads, exports, assets): nothing runs, even when
+/// a browser is made to open it as a document.
+pub const OTHER_POLICY: &str = "default-src 'none'; frame-ancestors 'none'; sandbox";
+
+/// Headers that keep a browser from turning a reply against the lab: the content-security
+/// policy, no framing, no content sniffing (an uploaded file is never run as a script or page),
+/// and no path of vira's (ids, filters) in the `Referer` sent to other sites.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let html = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    // A 304's headers replace the cached reply's: it keeps the policy it was sent with.
+    let not_modified = response.status() == StatusCode::NOT_MODIFIED;
+    let headers = response.headers_mut();
+    if !not_modified {
+        let policy = if html { PAGE_POLICY } else { OTHER_POLICY };
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(policy),
+        );
+    }
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("same-origin"),
+    );
+    response
+}
+
+/// 414 or 431 for a request whose head has a line over the limit, before any route sees it.
+async fn refuse_long_head_lines(request: Request, next: Next) -> Response {
+    match request.extensions().get::<LongHeadLine>() {
+        None => next.run(request).await,
+        Some(LongHeadLine::RequestLine) => ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            "The request line is longer than --max-header-line-bytes",
+        )
+        .into_response(),
+        Some(LongHeadLine::Header) => ApiError::new(
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            "request_header_fields_too_large",
+            "A request header is longer than --max-header-line-bytes",
+        )
+        .into_response(),
+    }
 }
 
 /// axum answers a wrong method with an empty 405 (and the `Allow` header); give it the JSON body.
@@ -103,7 +175,17 @@ async fn request_log(request: Request, next: Next) -> Response {
         .to_owned();
     let meter = request.extensions().get::<Arc<BodyMeter>>().cloned();
     let method = request.method().clone();
-    let span = tracing::info_span!("request", id = %id, method = %method, route = %route);
+    let span = tracing::info_span!(
+        "request",
+        id = %id,
+        method = %method,
+        route = %route,
+        path = tracing::field::Empty
+    );
+    if route == "-" {
+        // No route pattern to name it by: what the client asked for, made safe to log.
+        span.record("path", loggable_path(request.uri()).as_str());
+    }
     let mut response = next.run(request).instrument(span.clone()).await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID, value);
@@ -123,6 +205,29 @@ async fn request_log(request: Request, next: Next) -> Response {
             line: Some(line),
         })
     })
+}
+
+/// Longest path (with its query) written to the log of an unmatched request, in characters.
+pub const LOGGED_PATH_CHARS: usize = 256;
+
+/// The path and query of a request for the log: cut at [`LOGGED_PATH_CHARS`] (`…` marks the
+/// cut) and with control characters escaped (`\u{1b}`), so no request can forge or break log
+/// lines. Percent-encoded bytes are left encoded.
+pub fn loggable_path(uri: &axum::http::Uri) -> String {
+    let raw = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut out = String::new();
+    for (n, c) in raw.chars().enumerate() {
+        if n == LOGGED_PATH_CHARS {
+            out.push('…');
+            break;
+        }
+        if c.is_control() {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 struct LogLine {

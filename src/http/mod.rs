@@ -23,6 +23,45 @@ pub const JSON_CONTENT_TYPE: &str = "application/json; charset=utf-8";
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub std::net::IpAddr);
 
+/// The name of the session cookie (`ops::sessions` issues and resolves it).
+pub const SESSION_COOKIE: &str = "vira_session";
+
+/// Whether the request carries a session cookie (with any value).
+pub fn has_session_cookie(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .any(|(name, value)| name == SESSION_COOKIE && !value.trim().is_empty())
+}
+
+/// Whether a request was made by a page of this site: its `Origin` names this `Host`. A missing
+/// `Origin`, `null` (sandboxed frames, privacy redirects) and other sites are all refused. Browsers
+/// send `Origin` with every POST, so this holds only the sign-in routes to it, where a forged
+/// request would sign the victim's browser into the forger's account (login CSRF).
+pub fn same_site_origin(headers: &axum::http::HeaderMap) -> bool {
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    let (Some(origin), Some(host)) = (origin, host) else {
+        return false;
+    };
+    let Some((scheme, authority)) = origin.split_once("://") else {
+        return false;
+    };
+    matches!(scheme, "http" | "https") && !host.is_empty() && authority.eq_ignore_ascii_case(host)
+}
+
+/// The 403 of a sign-in that [`same_site_origin`] refuses.
+pub fn cross_site_sign_in() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "invalid_origin",
+        "Sign in from vira's own sign-in page (the request's Origin is missing or another site's)",
+    )
+}
+
 /// A compact JSON body with the contract's content type.
 pub fn json_body<T: Serialize + ?Sized>(value: &T) -> JsonBytes {
     JsonBytes(bytes::Bytes::from(

@@ -17,6 +17,27 @@ pub struct User {
     pub administrator: bool,
     pub groups: Vec<String>,
     pub created_at: String,
+    /// `false` once an administrator deactivated the user: every key, session and sign-in of
+    /// theirs is refused (beyond the contract, as Virtool's users have it; after the contract's
+    /// keys).
+    pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// An API key as Virtool's account keys look (`/api/account/keys`): never the key itself, except
+/// once in the reply that created it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    /// The groups of the key's user: a key acts with its user's rights, as they are at each use.
+    pub groups: Vec<String>,
+    /// Always `{}`: vira has no per-key permissions (a key carries its user's rights).
+    #[schema(value_type = Object)]
+    pub permissions: serde_json::Map<String, serde_json::Value>,
+    /// The key, only in the reply of `POST /api/account/keys`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }

@@ -133,7 +133,8 @@ impl FromRequestParts<AppState> for AuthUser {
                 session: None,
             });
         }
-        let user = db::users::find_credentials(&app.db, &handle)
+        // Found by its digest among the user's keys (an inactive user has none that work).
+        let user = db::users::find_by_key(&app.db, &handle, &digest)
             .await?
             .filter(|user| keys::matches(&key, &user.key_digest))
             .ok_or_else(invalid_credentials)?;

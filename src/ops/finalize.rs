@@ -27,6 +27,15 @@ pub struct Prepared {
     pub read_count: Option<i64>,
 }
 
+/// The 422 of results that fail the checks — unless a number in them is out of any double's
+/// range (`1e999`): that body is malformed JSON, and the 400 names the number's place.
+fn failed_checks(raw: &[u8], errors: crate::model::field_errors::FieldErrors) -> ApiError {
+    match crate::format::number_out_of_range(raw) {
+        Some(problem) => ApiError::bad_request(format!("Malformed JSON: {problem} of results")),
+        None => ApiError::invalid_input(errors),
+    }
+}
+
 /// Check and prepare raw results for the analysis's workflow (J4 row 8: 422 with per-path errors).
 pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResult<Prepared> {
     // Compressing the raw results runs beside the checks.
@@ -37,10 +46,9 @@ pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResul
     let mut prepared = if analysis.workflow == "nuvs" {
         let checked = blocking({
             let raw = raw.clone();
-            move || crate::format::nuvs::check(&raw)
+            move || crate::format::nuvs::check(&raw).map_err(|e| failed_checks(&raw, e))
         })
-        .await?
-        .map_err(ApiError::invalid_input)?;
+        .await??;
         let annotations = db::hmms::get_many(&app.db, &checked.hit_ids()).await?;
         let prepared = blocking(move || checked.prepare(&annotations))
             .await?
@@ -60,9 +68,11 @@ pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResul
     } else {
         let otus = db::refs::index_otus(&app.db, &analysis.index_id).await?;
         let index_id = analysis.index_id.clone();
-        let prepared = blocking(move || crate::format::pathoscope::prepare(&raw, &index_id, &otus))
-            .await?
-            .map_err(ApiError::invalid_input)?;
+        let prepared = blocking(move || {
+            crate::format::pathoscope::prepare(&raw, &index_id, &otus)
+                .map_err(|e| failed_checks(&raw, e))
+        })
+        .await??;
         let export_rows = serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?;
         let (results_json, results_deflated) = deflated(prepared.results_json).await?;
         Prepared {

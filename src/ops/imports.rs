@@ -18,8 +18,7 @@ pub async fn receive_import(
 ) -> ApiResult<Vec<u8>> {
     let mut temp = app.files.create_scratch().await?;
     let receiving = super::uploads::InProgress::start("import");
-    crate::http::multipart::receive_file(headers, body, app.config.max_upload_bytes, &mut temp)
-        .await?;
+    crate::http::multipart::receive_file(headers, body, app.multipart_limits(), &mut temp).await?;
     drop(receiving);
     temp.finish().await?;
     let path = temp

@@ -1,6 +1,8 @@
 //! Signing in and out with a password: the same 401 for an unknown handle and a wrong password, a
-//! back-off per handle and per client address, Argon2id off the async runtime with a bound on how
-//! many run at once, and sessions stored in the database behind an HttpOnly cookie.
+//! back-off that locks the guesser rather than the account (per handle and address, per address,
+//! and per handle only for addresses that failed on it), counted before the password is hashed,
+//! Argon2id off the async runtime with a bound on how many run at once, and sessions stored in
+//! the database behind an HttpOnly cookie.
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -10,18 +12,16 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use crate::app::App;
 use crate::auth::{keys, passwords, valid_handle};
 use crate::db;
-use crate::db::sessions::{NewSession, SessionUser};
+use crate::db::sessions::{NewSession, SessionUser, Subject};
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::time::{now_micros, Micros};
 
 /// The session cookie's name.
-pub const COOKIE: &str = "vira_session";
+pub const COOKIE: &str = crate::http::SESSION_COOKIE;
 /// The header that carries the session's CSRF token on state-changing API requests.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
 const SECOND: Micros = 1_000_000;
-/// Failures older than this are forgotten: the count starts again.
-const FORGET_AFTER: Micros = 24 * 3600 * SECOND;
 /// Longest wait for a password-hashing slot before the sign-in is answered 503.
 const SLOT_WAIT: Duration = Duration::from_secs(10);
 
@@ -47,16 +47,132 @@ fn blocked(seconds: i64) -> ApiError {
     .with_header(header::RETRY_AFTER, &seconds.to_string())
 }
 
-/// The delay after the `failures`-th failure: none for the free attempts, then 1 s doubling up to
-/// `--login-max-backoff`.
-pub fn backoff(app: &App, failures: i64) -> Micros {
-    let free = app.config.login_free_attempts as i64;
+/// The delay after the `failures`-th failure of a subject with `free` free attempts: none for the
+/// free attempts, then 1 s doubling up to `--login-max-backoff`.
+pub fn backoff(app: &App, free: u64, failures: i64) -> Micros {
+    let free = free as i64;
     if failures <= free {
         return 0;
     }
     let exponent = (failures - free - 1).min(30) as u32;
     let seconds = 2i64.saturating_pow(exponent);
     seconds.min(app.config.login_max_backoff as i64) * SECOND
+}
+
+/// The kinds of back-off row, in the order their rows are locked.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// One handle from one address: the guesser.
+    Pair,
+    /// One address, whatever the handle (a shared address lives with its larger allowance).
+    Address,
+    /// One handle from everywhere; it holds back only addresses that failed on the handle.
+    Handle,
+}
+
+fn free_attempts(app: &App, kind: Kind) -> u64 {
+    match kind {
+        Kind::Pair => app.config.login_free_attempts,
+        Kind::Address => app.config.login_address_free_attempts,
+        Kind::Handle => app.config.login_handle_free_attempts,
+    }
+}
+
+/// The back-off rows a sign-in of `handle` from `address` counts against. A handle that cannot
+/// exist is not tracked (no unbounded keys from made-up handles), only its address.
+fn subjects(handle: &str, address: Option<IpAddr>) -> Vec<(Kind, Subject)> {
+    let handle = valid_handle(handle).then(|| handle.to_owned());
+    let address = address.map(|a| a.to_string());
+    let mut subjects = Vec::new();
+    if let (Some(h), Some(a)) = (&handle, &address) {
+        subjects.push((
+            Kind::Pair,
+            Subject {
+                key: format!("pair:{h}@{a}"),
+                handle: Some(h.clone()),
+                address: Some(a.clone()),
+            },
+        ));
+    }
+    if let Some(a) = &address {
+        subjects.push((
+            Kind::Address,
+            Subject {
+                key: format!("address:{a}"),
+                handle: None,
+                address: Some(a.clone()),
+            },
+        ));
+    }
+    if let Some(h) = &handle {
+        subjects.push((
+            Kind::Handle,
+            Subject {
+                key: format!("handle:{h}"),
+                handle: Some(h.clone()),
+                address: None,
+            },
+        ));
+    }
+    subjects
+}
+
+/// Count this sign-in as a failure before anything is checked (so concurrent guesses cannot all
+/// pass a check made before any of them failed), or refuse it with 429 while one of its subjects
+/// is blocked — the handle-wide block only for an address that has failed on the handle itself.
+async fn count_attempt(app: &App, subjects: &[(Kind, Subject)], now: Micros) -> ApiResult<()> {
+    let rows: Vec<Subject> = subjects.iter().map(|(_, s)| s.clone()).collect();
+    let forget_before = now - app.config.login_forget_secs as i64 * SECOND;
+    let attempt = db::sessions::begin_attempt(&app.db, &rows, now, forget_before).await?;
+    // Failures of this pair before this attempt (none known without an address: held back).
+    let pair_failed_before = match subjects.iter().position(|(k, _)| *k == Kind::Pair) {
+        Some(i) => attempt.failures[i] > 1,
+        None => true,
+    };
+    let mut blocked = 0;
+    for (i, (kind, _)) in subjects.iter().enumerate() {
+        let applies = *kind != Kind::Handle || pair_failed_before;
+        if applies && attempt.blocked_until[i] > now {
+            blocked = blocked.max(attempt.blocked_until[i]);
+        }
+    }
+    if blocked > now {
+        // Dropped: rolled back, so a refused attempt counts for nothing.
+        drop(attempt);
+        return Err(self::blocked((blocked - now + SECOND - 1) / SECOND));
+    }
+    let until: Vec<Micros> = subjects
+        .iter()
+        .enumerate()
+        .map(|(i, (kind, _))| {
+            let delay = backoff(app, free_attempts(app, *kind), attempt.failures[i]);
+            // A block never shrinks (a count started afresh keeps the block it had).
+            (now + delay).max(attempt.blocked_until[i])
+        })
+        .collect();
+    attempt.admit(&until).await?;
+    Ok(())
+}
+
+/// Take back the counted attempt of `subjects` (not a failure after all).
+async fn refund(app: &App, subjects: &[(Kind, Subject)]) -> ApiResult<()> {
+    let rows: Vec<Subject> = subjects.iter().map(|(_, s)| s.clone()).collect();
+    let free: Vec<i64> = subjects
+        .iter()
+        .map(|(kind, _)| free_attempts(app, *kind) as i64)
+        .collect();
+    Ok(db::sessions::refund(&app.db, &rows, &free).await?)
+}
+
+/// Clear the sign-in back-off of a handle (from everywhere and from each address) or of an
+/// address (itself and every handle from it); how many counts were forgotten.
+pub async fn clear_blocks(
+    app: &App,
+    handle: Option<&str>,
+    address: Option<IpAddr>,
+) -> ApiResult<u64> {
+    let address = address.map(|a| a.to_string());
+    Ok(db::sessions::clear_blocks(&app.db, handle, address.as_deref()).await?)
 }
 
 /// Run `work` (a password hash or check) off the runtime in one of the `--login-concurrency` slots.
@@ -79,22 +195,19 @@ pub async fn login(
     remember: bool,
     address: Option<IpAddr>,
 ) -> ApiResult<SignedIn> {
-    // A handle that cannot exist is not tracked (no unbounded keys from made-up handles).
-    let mut subjects = Vec::new();
-    if valid_handle(handle) {
-        subjects.push(format!("handle:{handle}"));
-    }
-    if let Some(address) = address {
-        subjects.push(format!("address:{address}"));
-    }
     let now = now_micros();
-    let blocked_until = db::sessions::blocked_until(&app.db, &subjects).await?;
-    if blocked_until > now {
-        return Err(blocked((blocked_until - now + SECOND - 1) / SECOND));
-    }
+    let subjects = subjects(handle, address);
+    count_attempt(app, &subjects, now).await?;
     let user = match valid_handle(handle) {
-        true => db::users::find_credentials(&app.db, handle).await?,
-        false => None,
+        true => db::users::find_credentials(&app.db, handle).await,
+        false => Ok(None),
+    };
+    let user = match user {
+        Ok(user) => user,
+        Err(e) => {
+            let _ = refund(app, &subjects).await;
+            return Err(e.into());
+        }
     };
     // Unknown handles and users without a password are checked against a decoy, so every
     // failure costs the same time.
@@ -103,17 +216,25 @@ pub async fn login(
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| passwords::decoy().to_owned());
     let given = password.to_owned();
-    let matches = hashing(app, move || passwords::verify(&given, &stored)).await?;
-    let Some(user) = user.filter(|u| matches && u.password_hash.is_some()) else {
-        for subject in &subjects {
-            db::sessions::record_failure(&app.db, subject, now, now - FORGET_AFTER, |n| {
-                backoff(app, n)
-            })
-            .await?;
+    let matches = match hashing(app, move || passwords::verify(&given, &stored)).await {
+        Ok(matches) => matches,
+        Err(e) => {
+            // No hashing slot (503): the attempt was no guess.
+            let _ = refund(app, &subjects).await;
+            return Err(e);
         }
+    };
+    let Some(user) = user.filter(|u| matches && u.password_hash.is_some()) else {
+        // Already counted.
         return Err(invalid());
     };
-    db::sessions::clear_failures(&app.db, &format!("handle:{handle}")).await?;
+    // Right: the pair's failures are forgotten, and this attempt counts against nothing.
+    let (pairs, others): (Vec<_>, Vec<_>) =
+        subjects.into_iter().partition(|(k, _)| *k == Kind::Pair);
+    for (_, pair) in &pairs {
+        db::sessions::clear_failures(&app.db, &pair.key).await?;
+    }
+    refund(app, &others).await?;
     let token = keys::new_key();
     let ttl = match remember {
         true => app.config.session_remember_ttl,

@@ -88,7 +88,7 @@ pub async fn receive_upload(
     let key = analysis_file_key(analysis_id, &name_on_disk);
     let mut upload = app.files.create_upload(&key).await?;
     let receiving = InProgress::start("analysis_file");
-    crate::http::multipart::receive_file(headers, body, app.config.max_upload_bytes, &mut upload)
+    crate::http::multipart::receive_file(headers, body, app.multipart_limits(), &mut upload)
         .await?;
     drop(receiving);
     let committed = app.files.commit(upload).await?;

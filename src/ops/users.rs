@@ -1,12 +1,16 @@
-//! Users: creation with a new API key, shared by U14 and `vira user create`.
+//! Users: creation with a new API key, shared by U14 and `vira user create`; changes (U15, with
+//! deactivation); the account keys of a user.
 
 use crate::app::App;
 use crate::auth::{keys, valid_handle};
-use crate::db::users::{self as db_users, NewUser, UserWriteError};
+use crate::db::users::{self as db_users, KeyRow, NewUser, UserChange, UserWriteError};
 use crate::db::IdTable;
 use crate::http::error::{ApiError, ApiResult};
-use crate::model::time::now_micros;
-use crate::model::views::User;
+use crate::model::time::{now_micros, rfc3339};
+use crate::model::views::{ApiKey, User};
+
+/// The name of the key a user is created with.
+pub const FIRST_KEY_NAME: &str = "Created with the user";
 
 pub fn write_error(error: UserWriteError) -> ApiError {
     match error {
@@ -30,12 +34,18 @@ pub async fn create_user(
     let key = keys::new_key();
     let id = crate::db::fresh_id(&app.db, IdTable::Users).await?;
     let now = now_micros();
+    let first = KeyRow {
+        id: crate::db::fresh_id(&app.db, IdTable::ApiKeys).await?,
+        name: FIRST_KEY_NAME.to_owned(),
+        created_at: now,
+    };
     db_users::insert(
         &app.db,
         NewUser {
             id: &id,
             handle,
             administrator,
+            key: &first,
             key_digest: &keys::digest(&key),
             groups,
             created_at: now,
@@ -50,15 +60,79 @@ pub async fn create_user(
     Ok(user)
 }
 
-/// Change a user's administrator flag and groups (U15). Keys checked before the change are
-/// forgotten by this instance at once (other instances forget them within `--auth-cache-ms`).
-pub async fn update_user(
-    app: &App,
-    user_id: &str,
-    administrator: Option<bool>,
-    groups: Option<&[String]>,
-) -> ApiResult<()> {
-    let result = db_users::update(&app.db, user_id, administrator, groups).await;
+/// Change a user's administrator flag, groups and active flag (U15). Keys checked before the
+/// change are forgotten by this instance at once (other instances forget them within
+/// `--auth-cache-ms`); deactivation ends the user's sessions at once everywhere.
+pub async fn update_user(app: &App, user_id: &str, change: UserChange<'_>) -> ApiResult<()> {
+    let result = db_users::update(&app.db, user_id, change).await;
     app.auth_cache.clear();
     result.map_err(write_error)
+}
+
+fn key_view(key: KeyRow, groups: &[String], secret: Option<String>) -> ApiKey {
+    ApiKey {
+        id: key.id,
+        name: key.name,
+        created_at: rfc3339(key.created_at),
+        groups: groups.to_vec(),
+        permissions: serde_json::Map::new(),
+        key: secret,
+    }
+}
+
+/// The keys of a user (never the keys themselves).
+pub async fn keys(app: &App, user_id: &str, groups: &[String]) -> ApiResult<Vec<ApiKey>> {
+    let rows = db_users::keys_of(&app.db, user_id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|k| key_view(k, groups, None))
+        .collect())
+}
+
+/// One key of a user (404 when it is not theirs).
+pub async fn key(app: &App, user_id: &str, groups: &[String], key_id: &str) -> ApiResult<ApiKey> {
+    let row = db_users::key_of(&app.db, user_id, key_id)
+        .await?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(key_view(row, groups, None))
+}
+
+/// A new named key for a user, returned with the key itself (shown only here).
+pub async fn create_key(
+    app: &App,
+    user_id: &str,
+    groups: &[String],
+    name: &str,
+) -> ApiResult<ApiKey> {
+    let key = keys::new_key();
+    let row = KeyRow {
+        id: crate::db::fresh_id(&app.db, IdTable::ApiKeys).await?,
+        name: name.to_owned(),
+        created_at: now_micros(),
+    };
+    let max = app.config.max_keys_per_user;
+    if !db_users::insert_key(&app.db, user_id, &row, &keys::digest(&key), max).await? {
+        return Err(ApiError::bad_request(format!(
+            "A user may hold at most {max} keys; delete one first"
+        )));
+    }
+    Ok(key_view(row, groups, Some(key)))
+}
+
+/// Delete one key of a user (404 when it is not theirs). This instance forgets checked keys at
+/// once; other instances within `--auth-cache-ms`.
+pub async fn delete_key(app: &App, user_id: &str, key_id: &str) -> ApiResult<()> {
+    let deleted = db_users::delete_key(&app.db, user_id, key_id).await;
+    app.auth_cache.clear();
+    if !deleted? {
+        return Err(ApiError::not_found());
+    }
+    Ok(())
+}
+
+/// Delete every key of a user; how many there were.
+pub async fn delete_keys(app: &App, user_id: &str) -> ApiResult<u64> {
+    let deleted = db_users::delete_keys(&app.db, user_id).await;
+    app.auth_cache.clear();
+    Ok(deleted?)
 }

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 use tower::ServiceExt;
 
 use super::conn::{ConnIo, ConnState, GuardedBody, TimedBody, Timeouts};
-use crate::http::layers::BodyMeter;
+use crate::http::layers::{BodyMeter, LongHeadLine};
 use crate::http::ClientAddr;
 
 /// How one listener treats its connections.
@@ -34,6 +34,11 @@ pub struct ListenerSettings {
     pub max_connections: usize,
     /// Take the client address from the last `X-Forwarded-For` entry when there is one.
     pub trust_forwarded_for: bool,
+    /// Bytes of the request line, or of one header line (name, `: ` and value), at most: the
+    /// request is answered 414 / 431 and the connection stays usable.
+    pub max_header_line_bytes: usize,
+    /// Bytes of the whole head (hyper's read buffer): past them hyper answers 431 and closes.
+    pub max_head_bytes: usize,
 }
 
 /// The open connections of a listener.
@@ -176,6 +181,9 @@ async fn connection(
             let meter = Arc::new(BodyMeter::default());
             let (mut parts, body) = request.into_parts();
             parts.extensions.insert(meter.clone());
+            if let Some(violation) = long_head_line(&parts, settings.max_header_line_bytes) {
+                parts.extensions.insert(violation);
+            }
             let forwarded = settings
                 .trust_forwarded_for
                 .then(|| forwarded_for(&parts.headers))
@@ -203,7 +211,9 @@ async fn connection(
             }
         }
     });
-    let conn = hyper::server::conn::http1::Builder::new().serve_connection(io, service);
+    let conn = hyper::server::conn::http1::Builder::new()
+        .max_buf_size(settings.max_head_bytes.max(8192))
+        .serve_connection(io, service);
     tokio::pin!(conn);
     let mut draining = false;
     loop {
@@ -240,9 +250,31 @@ async fn connection(
     drop(slot);
 }
 
-/// The last address of `X-Forwarded-For` (the one the trusted proxy added).
+/// Which line of a parsed request head is longer than `limit` bytes, if one is (the request line
+/// is counted as `METHOD target HTTP/1.1`, a header as `name: value`).
+fn long_head_line(parts: &axum::http::request::Parts, limit: usize) -> Option<LongHeadLine> {
+    let target = parts.uri.path_and_query().map_or(1, |p| p.as_str().len());
+    if parts.method.as_str().len() + target + " HTTP/1.1".len() + 1 > limit {
+        return Some(LongHeadLine::RequestLine);
+    }
+    parts
+        .headers
+        .iter()
+        .any(|(name, value)| name.as_str().len() + 2 + value.len() > limit)
+        .then_some(LongHeadLine::Header)
+}
+
+/// The last address of `X-Forwarded-For` (the one the trusted proxy added): of the last header
+/// line, since a proxy may append its own line (HAProxy's `option forwardfor` does) after the
+/// ones the client wrote. Only the last hop is the proxy's word; everything before it is the
+/// client's.
 fn forwarded_for(headers: &axum::http::HeaderMap) -> Option<IpAddr> {
-    let value = headers.get("x-forwarded-for")?.to_str().ok()?;
+    let value = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .next_back()?
+        .to_str()
+        .ok()?;
     value.rsplit(',').next()?.trim().parse().ok()
 }
 
@@ -322,6 +354,8 @@ mod tests {
             },
             max_connections: 8,
             trust_forwarded_for: false,
+            max_header_line_bytes: 8192,
+            max_head_bytes: 32768,
         }
     }
 

@@ -145,6 +145,8 @@ pub fn listener_settings(config: &ServeConfig) -> ListenerSettings {
         },
         max_connections: usize::try_from(config.max_connections).unwrap_or(usize::MAX),
         trust_forwarded_for: config.trust_forwarded_for,
+        max_header_line_bytes: usize::try_from(config.max_header_line_bytes).unwrap_or(usize::MAX),
+        max_head_bytes: usize::try_from(config.max_head_bytes).unwrap_or(usize::MAX),
     }
 }
 

@@ -133,7 +133,9 @@ async fn analysis_for(
 ) -> Result<AnalysisCore, PageError> {
     match access(app, &viewer.user.principal, id, right, "Not found").await {
         Ok(analysis) => Ok(analysis),
-        Err(e) if e.status.as_u16() == 403 => Err(PageError::Forbidden(denial(app, id, right).await)),
+        Err(e) if e.status.as_u16() == 403 => Err(PageError::Forbidden(
+            denial(app, &viewer.user.principal, id, right).await,
+        )),
         Err(e) if e.status.as_u16() == 400 => Err(PageError::BadRequest(
             "The sample of this analysis no longer exists, so nobody's rights to it can be checked.".into(),
         )),
@@ -141,12 +143,22 @@ async fn analysis_for(
     }
 }
 
-/// What the viewer lacks, in words: which sample decides, who owns it, what to ask for.
-async fn denial(app: &App, id: &str, right: Right) -> String {
-    let (wanted, verb) = match right {
-        Right::Read => ("read", "see"),
-        Right::Write => ("write", "change"),
-    };
+/// What the viewer lacks, in words. Without the read right the page says only what the API's
+/// 403 says (`Insufficient rights`): nothing of the sample, its name or its owner. With read but
+/// not write, the viewer may see the sample anyway, so the page names whom to ask.
+async fn denial(
+    app: &App,
+    principal: &crate::auth::rights::Principal,
+    id: &str,
+    right: Right,
+) -> String {
+    let readable = right == Right::Write
+        && access(app, principal, id, Right::Read, "Not found")
+            .await
+            .is_ok();
+    if !readable {
+        return "Insufficient rights: you cannot see this analysis.".into();
+    }
     let sample = match db::analyses::get_core(&app.db, id).await {
         Ok(Some(analysis)) => db::samples::get(&app.db, &analysis.sample_id)
             .await
@@ -156,11 +168,11 @@ async fn denial(app: &App, id: &str, right: Right) -> String {
     };
     match sample {
         Some(sample) => format!(
-            "You cannot {verb} this analysis: it needs {wanted} access to the sample «{}», which {} owns. \
-             Ask {} or an administrator to share the sample with everyone or with one of your groups.",
+            "You cannot change this analysis: it needs write access to the sample «{}», which {} owns. \
+             Ask {} or an administrator to share the sample for writing with everyone or with one of your groups.",
             sample.sample.name, sample.sample.user.handle, sample.sample.user.handle
         ),
-        None => format!("You cannot {verb} this analysis: it needs {wanted} access to its sample."),
+        None => "You cannot change this analysis: it needs write access to its sample.".into(),
     }
 }
 
@@ -210,6 +222,9 @@ struct Bar {
 struct OtuLine {
     id: String,
     name: String,
+    /// The OTU's page and its fragment (for the expand button), built here with the ids encoded.
+    href: String,
+    fragment: String,
     abbreviation: String,
     weight: String,
     weight_sort: f64,
@@ -335,7 +350,11 @@ pub async fn page(
         head,
         files,
         can_write: writable,
-        otus: view.otus.into_iter().map(otu_line).collect(),
+        otus: view
+            .otus
+            .into_iter()
+            .map(|otu| otu_line(&id, otu))
+            .collect(),
         spark_width: pathoscope::SPARK_WIDTH,
         spark_height: pathoscope::SPARK_HEIGHT,
     };
@@ -356,8 +375,15 @@ fn reads(view: &pathoscope::PathoscopeView) -> Reads {
     }
 }
 
-fn otu_line(otu: pathoscope::OtuRow) -> OtuLine {
+fn otu_line(analysis_id: &str, otu: pathoscope::OtuRow) -> OtuLine {
+    let href = format!(
+        "/analyses/{}/otus/{}",
+        views::segment(analysis_id),
+        views::segment(&otu.id)
+    );
     OtuLine {
+        fragment: format!("{href}?fragment=1"),
+        href,
         weight: views::weight(otu.weight),
         weight_sort: otu.weight,
         depth: views::depth(otu.depth),
@@ -498,7 +524,7 @@ pub async fn otu(
     let detail = detail_lines(detail);
     let (width, height) = (pathoscope::CHART_WIDTH, pathoscope::CHART_HEIGHT);
     Ok(if wants_fragment(&query) {
-        render_dated(
+        super::fragment(render_dated(
             &OtuFragment {
                 detail,
                 width,
@@ -506,7 +532,7 @@ pub async fn otu(
             },
             &viewer,
             analysis.updated_at,
-        )
+        ))
     } else {
         let page = OtuPage {
             layout: viewer.layout(),
@@ -532,6 +558,26 @@ pub struct BlastPanel {
     searched: String,
     can_start: bool,
     button: String,
+}
+
+impl BlastPanel {
+    /// The panel's fragment (the script follows a running search through it).
+    fn src(&self) -> String {
+        format!(
+            "/analyses/{}/contigs/{}/blast?fragment=1",
+            views::segment(&self.analysis_id),
+            self.index
+        )
+    }
+
+    /// The API route that starts the search.
+    fn url(&self) -> String {
+        format!(
+            "/api/analyses/{}/{}/blast",
+            views::segment(&self.analysis_id),
+            self.index
+        )
+    }
 }
 
 struct HitLine {
@@ -672,7 +718,7 @@ pub async fn blast_panel(
         app.blast.backend.name(),
     );
     Ok(if wants_fragment(&query) {
-        render(&BlastFragment { panel })
+        super::fragment(render(&BlastFragment { panel }))
     } else {
         render(&BlastPage {
             layout: viewer.layout(),

@@ -279,6 +279,20 @@ fn private(headers: &mut HeaderMap) {
     headers.insert(header::VARY, HeaderValue::from_static("Cookie"));
 }
 
+/// The header that marks a reply as a fragment made to be inserted into a page: the pages'
+/// script inserts only same-origin `text/html` replies that carry it.
+pub const FRAGMENT_HEADER: &str = "x-vira-fragment";
+
+/// Mark a rendered fragment (see [`FRAGMENT_HEADER`]).
+pub fn fragment(mut response: Response) -> Response {
+    if response.status() == StatusCode::OK {
+        response
+            .headers_mut()
+            .insert(FRAGMENT_HEADER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
 /// Whether the request asked for the fragment of a page (the scripts do) rather than the page.
 pub fn wants_fragment(query: &crate::http::query::QueryPairs) -> bool {
     query.get("fragment") == Some("1")

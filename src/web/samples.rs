@@ -42,11 +42,10 @@ pub async fn page(
         .await?
         .ok_or_else(|| PageError::NotFound("There is no such sample.".into()))?;
     if !can_read(&viewer.user.principal, &sample.rights) {
-        return Err(PageError::Forbidden(format!(
-            "You cannot see this sample: it needs read access, which {} (its owner) or an \
-             administrator can give by sharing it with everyone or with one of your groups.",
-            sample.sample.user.handle
-        )));
+        // As the API's 403: nothing of the sample to someone who may not read it.
+        return Err(PageError::Forbidden(
+            "Insufficient rights: you cannot see this sample.".into(),
+        ));
     }
     let request = PageRequest {
         page: super::analyses::page_number(&query),

@@ -23,14 +23,31 @@ struct SignInPage {
     notice: Option<String>,
 }
 
-/// Only paths of this site: an absolute URL or `//host` would send people elsewhere.
+/// Where to go after signing in: `next` parsed as a browser would (relative to this site, tabs
+/// and line breaks dropped, `\\` read as `/`), kept only when it stays on this site; then the
+/// path and query as the parser wrote them (percent-encoded, so always a valid `Location`).
 fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(next) if next.starts_with('/') && !next.starts_with("//") && !next.contains('\\') => {
-            next.to_owned()
-        }
-        _ => "/analyses".to_owned(),
+    const FALLBACK: &str = "/analyses";
+    let Some(next) = next.filter(|n| n.starts_with('/')) else {
+        return FALLBACK.to_owned();
+    };
+    let base = url::Url::parse("http://vira.invalid/").expect("a valid base URL");
+    let Ok(parsed) = base.join(next) else {
+        return FALLBACK.to_owned();
+    };
+    if parsed.origin() != base.origin() {
+        return FALLBACK.to_owned();
     }
+    let mut target = parsed.path().to_owned();
+    if let Some(query) = parsed.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    // `//host` would be read as another site's address (a path may begin so after `/.//`).
+    if target.starts_with("//") {
+        return FALLBACK.to_owned();
+    }
+    target
 }
 
 /// GET /sign-in
@@ -64,17 +81,6 @@ pub fn form_fields(body: &[u8]) -> QueryPairs {
     )
 }
 
-/// Whether a form post comes from this site: browsers send `Origin` on posts; when it is there,
-/// its host must be ours (SameSite=Lax already keeps the cookie off cross-site posts).
-pub fn same_origin(headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return true;
-    };
-    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
-    let origin_host = origin.split_once("://").map(|(_, rest)| rest);
-    origin == "null" || origin_host == host
-}
-
 /// POST /sign-in
 pub async fn submit(
     State(app): State<AppState>,
@@ -82,7 +88,9 @@ pub async fn submit(
     headers: HeaderMap,
     body: Body,
 ) -> PageResult {
-    if !same_origin(&headers) {
+    // Only from this site's own page: a form on another site (or in a sandboxed frame, whose
+    // Origin is `null`) cannot sign anyone in (login CSRF).
+    if !crate::http::same_site_origin(&headers) {
         return Err(PageError::Forbidden(
             "Sign in from vira's own sign-in page.".into(),
         ));
@@ -136,4 +144,46 @@ pub async fn sign_out(
         .insert(header::SET_COOKIE, sessions::cleared_cookie(&app));
     *response.status_mut() = StatusCode::SEE_OTHER;
     Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_stays_on_this_site() {
+        for (given, kept) in [
+            ("/analyses/abc?page=2", "/analyses/abc?page=2"),
+            ("/samples/x y", "/samples/x%20y"),
+            ("/a/../b", "/b"),
+        ] {
+            assert_eq!(safe_next(Some(given)), kept, "{given:?}");
+        }
+        for hostile in [
+            "//evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r/evil.example",
+            "/.//evil.example",
+            "https://evil.example/",
+            "evil.example",
+            "",
+        ] {
+            let next = safe_next(Some(hostile));
+            assert!(!next.starts_with("//"), "{hostile:?} -> {next:?}");
+            assert!(next.starts_with('/'));
+            assert!(
+                axum::http::HeaderValue::from_str(&next).is_ok(),
+                "{hostile:?} -> {next:?}"
+            );
+        }
+        assert_eq!(safe_next(Some("/\t/evil.example")), "/analyses");
+        assert_eq!(safe_next(None), "/analyses");
+        assert_eq!(
+            safe_next(Some("/x\u{b}y")),
+            "/x%0By",
+            "a vertical tab is encoded, not passed on"
+        );
+    }
 }

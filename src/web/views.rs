@@ -37,6 +37,37 @@ impl Layout {
 }
 
 /// `2026-12-03 07:40 UTC` from an RFC 3339 timestamp of the API.
+/// An id as one path segment of a URL: every byte but the unreserved ones percent-encoded, so no
+/// id (OTU ids come from imported reference files) can add a segment, a query or a fragment, or
+/// climb with `..` out of the route it belongs to.
+pub fn segment(id: &str) -> String {
+    const RESERVED: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'_')
+        .remove(b'~');
+    let encoded = percent_encoding::utf8_percent_encode(id, RESERVED).to_string();
+    // `.` stays encoded too (not unreserved here), but `%2E%2E` still reads as `..` to a
+    // browser: a segment of dots alone names nothing of vira's and is kept from climbing.
+    if encoded.split("%2E").all(str::is_empty) {
+        return format!("{encoded}%00");
+    }
+    encoded
+}
+
+#[cfg(test)]
+mod segment_tests {
+    #[test]
+    fn ids_stay_one_segment() {
+        assert_eq!(super::segment("NC_001.1"), "NC_001%2E1");
+        assert_eq!(
+            super::segment("../../../api/samples/x#"),
+            "%2E%2E%2F%2E%2E%2F%2E%2E%2Fapi%2Fsamples%2Fx%23"
+        );
+        assert_eq!(super::segment(".."), "%2E%2E%00");
+        assert_eq!(super::segment("a b?c"), "a%20b%3Fc");
+    }
+}
+
 pub fn display_time(rfc3339: &str) -> String {
     match (rfc3339.get(..10), rfc3339.get(11..16)) {
         (Some(day), Some(time)) => format!("{day} {time} UTC"),

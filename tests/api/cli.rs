@@ -212,3 +212,79 @@ fn version_names_the_commit() {
         format!("vira {} ({commit})", env!("CARGO_PKG_VERSION"))
     );
 }
+
+/// `vira serve --help` shows the environment's values of options, but never a secret's: the
+/// database URL (with its password), the S3 endpoint and credentials.
+#[test]
+fn help_hides_secret_bearing_environment_values() {
+    let secrets = [
+        (
+            "VIRA_DATABASE_URL",
+            "postgres://vira:db-s3cret@db.internal/vira",
+        ),
+        (
+            "VIRA_S3_ENDPOINT",
+            "https://user:endpoint-s3cret@s3.internal",
+        ),
+        ("VIRA_S3_ACCESS_KEY_ID", "GKkeyid-s3cret"),
+        ("VIRA_S3_SECRET_ACCESS_KEY", "secret-key-s3cret"),
+    ];
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_vira"))
+        .args(["serve", "--help"])
+        .envs(secrets)
+        .env("VIRA_MAX_PER_PAGE", "77")
+        .output()
+        .expect("run vira serve --help");
+    assert!(output.status.success());
+    let text = String::from_utf8(output.stdout).unwrap();
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(text.contains("VIRA_DATABASE_URL"), "{text}");
+    // Other values are still shown.
+    assert!(text.contains("[env: VIRA_MAX_PER_PAGE=77]"), "{text}");
+}
+
+/// A request that matches no route is logged with its method and path (cut, and with control
+/// characters escaped), so an operator sees what a failing client asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unmatched_requests_are_logged_with_their_path() {
+    let data = TempDir::new().unwrap();
+    let (inst, log) = logged_instance(&data, &["--log-format", "json"]).await;
+    let long = "x".repeat(400);
+    for (path, id) in [
+        (
+            "/api/no/such/thing%0A?filter=a%1Bb".to_owned(),
+            "unmatched-1",
+        ),
+        (format!("/{long}"), "unmatched-2"),
+    ] {
+        let reply = crate::support::fetch(
+            inst.client
+                .delete(inst.url(&path))
+                .header("x-request-id", id),
+        )
+        .await;
+        reply.assert_status(404);
+    }
+    let line = |id: &str| {
+        request_lines(&log)
+            .into_iter()
+            .find(|line| line["span"]["id"] == id)
+    };
+    crate::support::eventually("both requests are logged", || {
+        line("unmatched-1").is_some() && line("unmatched-2").is_some()
+    })
+    .await;
+    let first = line("unmatched-1").unwrap();
+    assert_eq!(first["span"]["method"], "DELETE");
+    assert_eq!(first["span"]["route"], "-");
+    assert_eq!(first["span"]["path"], "/api/no/such/thing%0A?filter=a%1Bb");
+    let second = line("unmatched-2").unwrap();
+    let path = second["span"]["path"].as_str().unwrap();
+    assert_eq!(path.chars().count(), 257, "{path}");
+    assert!(path.ends_with('…'));
+    // A matched request names its route, not its path.
+    assert!(request_lines(&log)
+        .iter()
+        .filter(|l| l["span"]["route"] != "-")
+        .all(|l| l["span"].get("path").is_none()));
+}

@@ -88,11 +88,26 @@ fn both_dialects_have_the_same_migrations() {
 
 /// Apply the migration files by hand and record them the way vira did before sqlx's migrator.
 async fn legacy_database(url: &str, dialect: &str) {
+    legacy_database_until(url, dialect, i64::MAX).await;
+    let mut conn = raw_connection(url).await;
+    sqlx::query(
+        "INSERT INTO users (id, handle, administrator, key_digest, created_at) VALUES ('u1', 'old', 1, 'd', 0)",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+}
+
+/// [`legacy_database`] with the migrations numbered up to `last` only.
+async fn legacy_database_until(url: &str, dialect: &str, last: i64) {
     let mut conn = raw_connection(url).await;
     conn.execute("CREATE TABLE vira_migrations (number BIGINT PRIMARY KEY, name TEXT NOT NULL)")
         .await
         .unwrap();
-    for (number, name) in migration_files(dialect) {
+    for (number, name) in migration_files(dialect)
+        .into_iter()
+        .filter(|(n, _)| *n <= last)
+    {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("migrations")
             .join(dialect)
@@ -107,12 +122,55 @@ async fn legacy_database(url: &str, dialect: &str) {
             .await
             .unwrap();
     }
+}
+
+/// A user's key from before named keys (migration 0010) keeps working: it becomes their first
+/// named key.
+async fn keys_survive_the_move_to_named_keys(backend: Backend) {
+    let Some((url, dir, _pg)) = database(backend).await else {
+        return;
+    };
+    let dialect = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    legacy_database_until(&url, dialect, 9).await;
+    let key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let digest = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(key.as_bytes()))
+    };
+    let mut conn = raw_connection(&url).await;
     sqlx::query(
-        "INSERT INTO users (id, handle, administrator, key_digest, created_at) VALUES ('u1', 'old', 1, 'd', 0)",
+        "INSERT INTO users (id, handle, administrator, key_digest, created_at) \
+         VALUES ('u1', 'veteran', 1, $1, 0)",
     )
+    .bind(&digest)
     .execute(&mut conn)
     .await
     .unwrap();
+    drop(conn);
+    let instance = crate::support::Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
+    let veteran = crate::support::Creds {
+        login: "veteran".into(),
+        key: key.into(),
+    };
+    let account = instance.get("/api/account", &veteran).await;
+    account.assert_status(200);
+    assert_eq!(account.json()["active"], true);
+    let keys = instance.get("/api/account/keys", &veteran).await.json();
+    assert_eq!(keys.as_array().unwrap().len(), 1, "{keys}");
+    assert_eq!(keys[0]["name"], "Created with the user");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_survive_the_move_to_named_keys_sqlite() {
+    keys_survive_the_move_to_named_keys(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keys_survive_the_move_to_named_keys_postgres() {
+    keys_survive_the_move_to_named_keys(Backend::Postgres).await;
 }
 
 async fn adopts_legacy_bookkeeping(backend: Backend) {

@@ -171,13 +171,15 @@ crate::both!(
 
 /// One Schemathesis run (bounded: examples per operation, seed, request timeout, and a deadline
 /// for the whole run); panics with its output when it fails.
-/// `parameters` fixes path values to seeded objects, so the operations get past their 404s.
+/// `parameters` fixes path values to seeded objects, so the operations get past their 404s;
+/// `excluded` names operations that would end the run's own access.
 async fn schemathesis(
     instance: &Instance,
     what: &str,
     paths: &str,
     creds: &Creds,
     parameters: &[(&str, &str)],
+    excluded: &[&str],
 ) -> String {
     let st = python_tool("st").expect("st");
     let base = &instance.http.base;
@@ -194,6 +196,11 @@ async fn schemathesis(
         .arg(&config)
         .args(["run", &format!("{base}/api/openapi.json"), "--url", base])
         .args(["--include-path-regex", paths])
+        .args(
+            excluded
+                .iter()
+                .flat_map(|id| ["--exclude-operation-id", id]),
+        )
         .args(["--auth", &format!("{}:{}", creds.login, creds.key)])
         .args(["--phases", "examples,coverage,fuzzing,stateful"])
         .args(["--mode", "all"])
@@ -271,6 +278,12 @@ async fn schemathesis_on(backend: Backend) {
     // Not the administrator: a PATCH of its rights would end the run's access.
     let (_, user_id) = setup.user("technician", &[]).await;
     let running = setup.started(&ref_id, "pathoscope_bowtie").await;
+    // A spare key of the administrator for the key routes to read and delete.
+    let spare = instance
+        .post("/api/account/keys", &admin, &json!({"name": "spare"}))
+        .await;
+    spare.assert_status(201);
+    let key_id = spare.json()["id"].as_str().unwrap().to_owned();
 
     let export = format!("{}.csv", done.id);
     schemathesis(
@@ -285,7 +298,11 @@ async fn schemathesis_on(backend: Backend) {
             ("file", &export),
             ("ref_id", &ref_id),
             ("user_id", &user_id),
+            ("key_id", &key_id),
         ],
+        // Deleting all of the caller's keys would end the run's access (tests/api/keys.rs
+        // covers it).
+        &["delete_keys"],
     )
     .await;
     schemathesis(
@@ -294,6 +311,7 @@ async fn schemathesis_on(backend: Backend) {
         "^/jobs-api/",
         &running.job,
         &[("analysis_id", &running.id), ("job_id", &running.job_id)],
+        &[],
     )
     .await;
 }

@@ -30,6 +30,7 @@ pub async fn visitor(app: &TestApp, handle: &str) -> (Visitor, Creds) {
     let reply = app
         .send(
             app.request(Method::POST, "/sign-in", None)
+                .header("origin", &app.base)
                 .header("content-type", "application/x-www-form-urlencoded")
                 .body(form),
         )
@@ -129,6 +130,7 @@ both!(
         let wrong = app
             .send(
                 app.request(Method::POST, "/sign-in", None)
+                    .header("origin", &app.base)
                     .header("content-type", "application/x-www-form-urlencoded")
                     .body("handle=nobody&password=wrong-password"),
             )
@@ -177,7 +179,7 @@ both!(
         assert!(sample.text().contains("NuVs"));
         let refused = page(&app, &other.cookie, &format!("/samples/{private}")).await;
         assert_eq!(refused.status.as_u16(), 403);
-        assert!(refused.text().contains("read access"));
+        assert!(refused.text().contains("Insufficient rights"));
         app.shutdown().await;
     }
 );
@@ -344,8 +346,18 @@ both!(error_pages_are_pages, |app: TestApp| async move {
     assert_eq!(refused.status.as_u16(), 403);
     let html = refused.text();
     assert!(html.contains("<h1 id=\"error-title\">Not allowed</h1>"));
+    // Without the read right, only what the API's 403 says: nothing of the sample or its owner.
+    assert!(html.contains("Insufficient rights"), "{html}");
     assert!(
-        html.contains("read access to the sample «Test 1», which owner owns"),
+        !html.contains("Test 1") && !html.contains("owner owns") && !html.contains(&sample),
+        "{html}"
+    );
+    let sample_page = page(&app, &other.cookie, &format!("/samples/{sample}")).await;
+    assert_eq!(sample_page.status.as_u16(), 403);
+    let html = sample_page.text();
+    assert!(html.contains("Insufficient rights"), "{html}");
+    assert!(
+        !html.contains("Test 1") && !html.contains("owner"),
         "{html}"
     );
     assert!(!html.trim_start().starts_with('{'), "never raw JSON");
@@ -371,7 +383,27 @@ both!(error_pages_are_pages, |app: TestApp| async move {
     // Write right needed: the other user gets a 403 page for the delete form too.
     let denied = page(&app, &other.cookie, &format!("/analyses/{id}/delete")).await;
     assert_eq!(denied.status.as_u16(), 403);
-    assert!(denied.text().contains("write access"));
+    assert!(
+        !denied.text().contains("Test 1"),
+        "not readable: nothing named"
+    );
+    // With read but not write, the page names whom to ask.
+    app.patch(
+        &format!("/api/samples/{sample}/rights"),
+        &owner_creds,
+        &json!({"all_read": true}),
+    )
+    .await
+    .assert_status(200);
+    let denied = page(&app, &other.cookie, &format!("/analyses/{id}/delete")).await;
+    assert_eq!(denied.status.as_u16(), 403);
+    assert!(
+        denied
+            .text()
+            .contains("write access to the sample «Test 1», which owner owns"),
+        "{}",
+        denied.text()
+    );
     app.shutdown().await;
 });
 

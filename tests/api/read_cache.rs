@@ -348,6 +348,7 @@ async fn every_table_a_read_shows_notifies_its_changes() {
         [
             "_sqlx_migrations",
             "analysis_counts",
+            "api_keys",
             "counters",
             "login_failures",
             "read_cache_peers",

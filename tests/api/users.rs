@@ -32,6 +32,8 @@ both!(create_user_and_group, |app: TestApp| async move {
             "administrator",
             "groups",
             "created_at",
+            // Beyond the contract's keys: whether the user may act (U15 deactivates).
+            "active",
             "key",
         ],
     );
