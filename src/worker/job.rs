@@ -215,6 +215,32 @@ impl JobContext {
         Ok(())
     }
 
+    /// Gzip `<name>` of the job's directory into `<name>.gz` (workflows §10's gzip), off the runtime.
+    pub async fn gzip(&self, name: &str) -> StepResult<()> {
+        let source = self.path(name);
+        let dest = self.path(&format!("{name}.gz"));
+        blocking(move || crate::workflows::gzip_file(&source, &dest).map_err(work_dir_failure))
+            .await
+    }
+
+    /// PUT each of `names` from the job's directory to `<folder>/<name>` (J15, J19, J24).
+    pub async fn put_files(&self, folder: &str, names: &[&str]) -> StepResult<()> {
+        for name in names {
+            self.stopped()?;
+            let path = format!("{folder}/{name}");
+            self.api
+                .upload(
+                    &self.job,
+                    reqwest::Method::PUT,
+                    &path,
+                    &self.path(name),
+                    name,
+                )
+                .await?;
+        }
+        Ok(())
+    }
+
     /// The last request of a successful job: J2 `complete`.
     pub async fn complete(&self) -> Result<(), CallError> {
         let entry = json!({

@@ -2,12 +2,11 @@
 
 use std::path::Path;
 
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::{reference_export, write_default_isolates, ProcessError, UPLOADS};
 use crate::worker::job::{arg, blocking, work_dir_failure, JobContext, JobFailure, StepResult};
-use crate::workflows::{gzip_file, gzip_writer};
+use crate::workflows::gzip_writer;
 
 const STEPS: usize = 3;
 
@@ -64,23 +63,8 @@ pub async fn run(ctx: &JobContext) -> StepResult<()> {
         "Compress and save the new reference index files.",
     )
     .await?;
-    let dir = ctx.dir.clone();
-    blocking(move || {
-        gzip_file(&dir.join("reference.fa"), &dir.join("reference.fa.gz")).map_err(work_dir_failure)
-    })
-    .await?;
-    for name in UPLOADS {
-        ctx.stopped()?;
-        ctx.api
-            .upload(
-                &ctx.job,
-                Method::PUT,
-                &format!("{files}/{name}"),
-                &ctx.path(name),
-                name,
-            )
-            .await?;
-    }
+    ctx.gzip("reference.fa").await?;
+    ctx.put_files(&files, &UPLOADS).await?;
     ctx.api
         .patch(&ctx.job, &format!("/indexes/{index_id}"), &json!({}))
         .await?;

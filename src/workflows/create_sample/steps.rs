@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::reads_file;
@@ -85,19 +84,10 @@ pub async fn run(ctx: &JobContext) -> StepResult<()> {
         "Compress the reads if needed and store them with the sample.",
     )
     .await?;
-    for (n, path) in stored.iter().enumerate() {
-        ctx.stopped()?;
-        let name = reads_file(n + 1);
-        ctx.api
-            .upload(
-                &ctx.job,
-                Method::PUT,
-                &format!("/samples/{sample_id}/reads/{name}"),
-                path,
-                &name,
-            )
-            .await?;
-    }
+    let names: Vec<String> = (1..=stored.len()).map(reads_file).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    ctx.put_files(&format!("/samples/{sample_id}/reads"), &names)
+        .await?;
     ctx.api
         .patch(
             &ctx.job,

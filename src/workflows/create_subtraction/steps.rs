@@ -1,6 +1,5 @@
 //! The worker's steps of `create_subtraction` (workflows §10.2).
 
-use reqwest::Method;
 use serde_json::{json, Value};
 
 use super::UPLOADS;
@@ -8,7 +7,6 @@ use crate::reads::check_genome;
 use crate::worker::job::{
     arg, blocking, check_failure, work_dir_failure, JobContext, JobFailure, StepResult,
 };
-use crate::workflows::gzip_file;
 
 const STEPS: usize = 4;
 
@@ -93,24 +91,9 @@ pub async fn run(ctx: &JobContext) -> StepResult<()> {
         "Compress and store the subtraction data.",
     )
     .await?;
-    let dir = ctx.dir.clone();
-    blocking(move || {
-        gzip_file(&dir.join("subtraction.fa"), &dir.join("subtraction.fa.gz"))
-            .map_err(work_dir_failure)
-    })
-    .await?;
-    for name in UPLOADS {
-        ctx.stopped()?;
-        ctx.api
-            .upload(
-                &ctx.job,
-                Method::PUT,
-                &format!("{subtraction}/files/{name}"),
-                &ctx.path(name),
-                name,
-            )
-            .await?;
-    }
+    ctx.gzip("subtraction.fa").await?;
+    ctx.put_files(&format!("{subtraction}/files"), &UPLOADS)
+        .await?;
     let gc = serde_json::to_value(genome.gc)
         .map_err(|e| JobFailure::error("WorkerError", vec![e.to_string()]))?;
     ctx.api
