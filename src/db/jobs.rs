@@ -1,5 +1,6 @@
 //! Jobs and their status history (contract §8.2).
 
+use serde_json::Value;
 use sqlx::Row;
 
 use super::{get_flag, Db, DbError, DbResult, Tx};
@@ -237,4 +238,16 @@ pub async fn get(db: &Db, job_id: &str) -> DbResult<Option<Job>> {
         },
         workflow: row.try_get("workflow")?,
     }))
+}
+
+/// A job's workflow name and `args`, for its credential's scope (workflows.md §7.4).
+pub async fn workflow_and_args(db: &Db, job_id: &str) -> DbResult<Option<(String, Value)>> {
+    let row = sqlx::query("SELECT workflow, args FROM jobs WHERE id = $1")
+        .bind(job_id)
+        .fetch_optional(db.reader())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let args: String = row.try_get("args")?;
+    let args = serde_json::from_str(&args).map_err(|e| DbError::Other(e.into()))?;
+    Ok(Some((row.try_get("workflow")?, args)))
 }

@@ -5,6 +5,7 @@ pub mod field_errors;
 pub mod health;
 pub mod hmm;
 pub mod ids;
+pub mod job_scope;
 pub mod otu;
 pub mod page;
 pub mod text;

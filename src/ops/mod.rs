@@ -9,6 +9,7 @@ pub mod blast;
 pub mod finalize;
 pub mod health;
 pub mod imports;
+pub mod job_scope;
 pub mod metrics;
 pub mod read_cache;
 pub mod results;
