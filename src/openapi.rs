@@ -67,8 +67,8 @@ use crate::jobs_api;
         jobs_api::analyses::upload,
     ),
     components(schemas(
-        crate::model::views::PathoscopeResults,
-        crate::model::views::NuvsResults,
+        crate::workflows::pathoscope::model::Results,
+        crate::workflows::nuvs::model::Results,
         crate::model::views::FileFormat,
     )),
     modifiers(&Common),

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use vira::format::nuvs;
+use vira::workflows::nuvs::format as nuvs;
 
 /// finalize_nuvs: a contig with a duplicate `sequence` key passed `nuvs::check` (the last value
 /// counts there) but made `contig_sequence` (U4) fail on the whole document, so no contig of the

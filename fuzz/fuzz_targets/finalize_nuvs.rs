@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
-use vira::format::nuvs;
+use vira::workflows::nuvs::format as nuvs;
 use vira::model::field_errors::MAX_ERROR_KEYS;
 use vira::model::hmm::AnnotationSummary;
 

@@ -1,5 +1,5 @@
 //! J4 finalize of a Pathoscope analysis: the body splitter (`results_of`) and the streaming
-//! check-and-format pass (`format::pathoscope::prepare`) against a real index snapshot
+//! check-and-format pass (`workflows::pathoscope::format::prepare`) against a real index snapshot
 //! (`reference/otus.json.gz`) plus a tiny synthetic OTU that short inputs can reach.
 #![no_main]
 
@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use vira::format::pathoscope::{prepare, Median};
+use vira::workflows::pathoscope::format::{prepare, Median};
 use vira::model::field_errors::MAX_ERROR_KEYS;
 use vira::model::otu::{IsolateSummary, OtuSummary, SequenceSummary};
 

@@ -18,7 +18,7 @@ fn check_transform(doc: &Value) {
                 assert_eq!(result["target"], serde_json::json!({ "db": db }));
             }
             let record = serde_json::json!({"ready": true, "result": result});
-            let _ = vira::format::nuvs::blast_top_hit(&record);
+            let _ = vira::workflows::nuvs::format::blast_top_hit(&record);
             serde_json::to_vec(&result).expect("result serializes");
         }
     }

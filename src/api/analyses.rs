@@ -16,13 +16,12 @@ use crate::http::{json_response, Ids, JsonBytes};
 use crate::model::page::Page;
 use crate::model::time::now_micros;
 use crate::model::views::Analysis;
+use crate::model::workflow::AnalysisWorkflow;
 use crate::ops::analyses::{
     access, delete_cascade, readable_head, readable_page, respond_with_analysis, written_body,
     Right,
 };
 use crate::ops::auth::AuthUser;
-
-pub const WORKFLOWS: &[&str] = &["pathoscope_bowtie", "nuvs"];
 
 #[utoipa::path(get, path = "/api/analyses", operation_id = "list_analyses", tag = "analyses",
     params(("page" = Option<i64>, Query, minimum = 1, description = "Page number, default 1"),
@@ -96,12 +95,14 @@ pub async fn create(
 ) -> ApiResult<Response> {
     let mut fields = body.fields();
     let ref_id = fields.string("ref_id", true, false);
-    let workflow = fields.choice("workflow", true, WORKFLOWS);
+    let workflow = fields.parsed("workflow", true, AnalysisWorkflow::parse);
     let mut subtractions = fields
         .string_list("subtractions", false)
         .unwrap_or_default();
     fields.finish()?;
-    let (ref_id, workflow) = (ref_id.unwrap_or_default(), workflow.unwrap_or_default());
+    let ref_id = ref_id.unwrap_or_default();
+    // `finish` refused a missing or unknown workflow.
+    let workflow = workflow.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no workflow")))?;
     let mut seen = std::collections::HashSet::new();
     subtractions.retain(|id| seen.insert(id.clone()));
 
@@ -141,7 +142,7 @@ pub async fn create(
             sample_id: &sample_id,
             sample_name: &sample.sample.name,
             user_id: &user.id,
-            workflow: &workflow,
+            workflow,
             ref_id: &ref_id,
             index_id: &index_id,
             subtractions: &subtractions,
@@ -218,7 +219,7 @@ pub async fn delete(
 pub struct NewAnalysisBody {
     /// A reference with at least one index.
     ref_id: String,
-    #[schema(value_type = crate::model::views::Workflow)]
+    #[schema(value_type = crate::model::workflow::AnalysisWorkflow)]
     workflow: String,
     /// Subtraction ids (default none); duplicates are dropped.
     #[schema(required = false)]

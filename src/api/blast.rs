@@ -2,6 +2,7 @@
 
 use crate::http::error::ErrorBody;
 use crate::model::views::BlastRecord;
+use crate::model::workflow::AnalysisWorkflow;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,13 +10,13 @@ use axum::response::{IntoResponse, Response};
 use crate::app::AppState;
 use crate::db;
 use crate::db::blast::NewRecord;
-use crate::format::nuvs::contig_sequence;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::{Ids, JsonBytes};
 use crate::model::time::now_micros;
 use crate::ops::analyses::{access, Right};
 use crate::ops::auth::AuthUser;
 use crate::ops::blast::submit_in_request;
+use crate::workflows::nuvs::format::contig_sequence;
 
 fn record_response(json: String, location: Option<&str>) -> Response {
     let mut response = (StatusCode::OK, JsonBytes(json.into_bytes().into())).into_response();
@@ -52,7 +53,7 @@ pub async fn put(
         "Analysis not found",
     )
     .await?;
-    if analysis.workflow != "nuvs" {
+    if analysis.workflow != AnalysisWorkflow::Nuvs {
         return Err(ApiError::conflict("Not a NuVs analysis"));
     }
     if !analysis.ready {

@@ -12,12 +12,13 @@ use crate::app::AppState;
 use crate::db;
 use crate::db::analyses::AnalysisCore;
 use crate::export::{self, Table};
-use crate::format::{nuvs, pathoscope};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::Ids;
+use crate::model::workflow::AnalysisWorkflow;
 use crate::ops::analyses::{access, Right};
 use crate::ops::auth::AuthUser;
 use crate::ops::blocking;
+use crate::workflows::{nuvs, pathoscope};
 
 const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 
@@ -97,15 +98,18 @@ async fn rendered(app: &AppState, analysis: &AnalysisCore, xlsx: bool) -> ApiRes
     let rows = db::analyses::export_rows(&app.db, &analysis.id)
         .await?
         .ok_or_else(ApiError::not_found)?;
-    let table = if analysis.workflow == "nuvs" {
-        let rows: Vec<nuvs::ExportRow> =
-            serde_json::from_slice(&rows).map_err(ApiError::internal)?;
-        let top_hits = crate::ops::results::blast_top_hits(app, &analysis.id).await?;
-        export::nuvs_table(&analysis.sample_id, rows, &top_hits)
-    } else {
-        let rows: Vec<pathoscope::ExportRow> =
-            serde_json::from_slice(&rows).map_err(ApiError::internal)?;
-        export::pathoscope_table(&analysis.sample_id, rows)
+    let table = match analysis.workflow {
+        AnalysisWorkflow::Nuvs => {
+            let rows: Vec<nuvs::format::ExportRow> =
+                serde_json::from_slice(&rows).map_err(ApiError::internal)?;
+            let top_hits = crate::ops::results::blast_top_hits(app, &analysis.id).await?;
+            nuvs::export::table(&analysis.sample_id, rows, &top_hits)
+        }
+        AnalysisWorkflow::PathoscopeBowtie => {
+            let rows: Vec<pathoscope::format::ExportRow> =
+                serde_json::from_slice(&rows).map_err(ApiError::internal)?;
+            pathoscope::export::table(&analysis.sample_id, rows)
+        }
     };
     render(table, xlsx).await
 }

@@ -9,6 +9,7 @@ use crate::format::gzip_splice::Deflated;
 use crate::model::page::PageRequest;
 use crate::model::time::{rfc3339, Micros};
 use crate::model::views::{AnalysisMinimal, IdName, IndexRef, JobSummary, RefSummary, UserRef};
+use crate::model::workflow::AnalysisWorkflow;
 
 /// What the handlers need to check an analysis request (existence, parent sample, rights, state).
 #[derive(Debug, Clone)]
@@ -16,7 +17,7 @@ pub struct AnalysisCore {
     pub id: String,
     pub sample_id: String,
     pub job_id: String,
-    pub workflow: String,
+    pub workflow: AnalysisWorkflow,
     pub index_id: String,
     pub ready: bool,
     pub updated_at: Micros,
@@ -54,7 +55,7 @@ pub(super) fn core_from_row(row: &AnyRow) -> DbResult<AnalysisCore> {
         id: row.try_get("id")?,
         sample_id: row.try_get("sample_id")?,
         job_id: row.try_get("a_job_id")?,
-        workflow: row.try_get("workflow")?,
+        workflow: super::get_analysis_workflow(&row, "workflow")?,
         index_id: row.try_get("index_id")?,
         ready: get_flag(row, "ready")?,
         updated_at: row.try_get("updated_at")?,
@@ -68,7 +69,7 @@ pub struct NewAnalysis<'a> {
     pub sample_id: &'a str,
     pub sample_name: &'a str,
     pub user_id: &'a str,
-    pub workflow: &'a str,
+    pub workflow: AnalysisWorkflow,
     pub ref_id: &'a str,
     pub index_id: &'a str,
     pub subtractions: &'a [String],
@@ -94,7 +95,7 @@ pub async fn insert(db: &Db, new: &NewAnalysis<'_>) -> DbResult<()> {
     .bind(new.sample_id)
     .bind(new.job_id)
     .bind(new.user_id)
-    .bind(new.workflow)
+    .bind(new.workflow.as_str())
     .bind(new.ref_id)
     .bind(new.index_id)
     .bind(serde_json::to_string(new.subtractions).unwrap_or_else(|_| "[]".into()))
@@ -104,7 +105,7 @@ pub async fn insert(db: &Db, new: &NewAnalysis<'_>) -> DbResult<()> {
     jobs::insert(
         &mut tx,
         new.job_id,
-        new.workflow,
+        new.workflow.workflow(),
         &args,
         new.user_id,
         new.now,
@@ -135,7 +136,7 @@ pub(super) fn minimal_from_row(row: &AnyRow) -> DbResult<(AnalysisMinimal, Vec<S
             .try_get::<Option<String>, _>("user_handle")?
             .unwrap_or_default(),
     };
-    let workflow: String = row.try_get("workflow")?;
+    let workflow = super::get_analysis_workflow(row, "workflow")?;
     let job = match row.try_get::<Option<String>, _>("job_id")? {
         None => None,
         Some(id) => Some(JobSummary {
@@ -146,7 +147,7 @@ pub(super) fn minimal_from_row(row: &AnyRow) -> DbResult<(AnalysisMinimal, Vec<S
             stage: row.try_get("job_stage")?,
             state: row.try_get("job_state")?,
             user: user.clone(),
-            workflow: row.try_get("job_workflow")?,
+            workflow: super::get_workflow(row, "job_workflow")?,
         }),
     };
     let subtractions: String = row.try_get("subtractions")?;
@@ -158,7 +159,7 @@ pub(super) fn minimal_from_row(row: &AnyRow) -> DbResult<(AnalysisMinimal, Vec<S
         updated_at: rfc3339(updated_at),
         updated_at_micros: updated_at,
         ready: get_flag(row, "ready")?,
-        algorithm: workflow.clone(),
+        algorithm: workflow,
         workflow,
         job,
         index: IndexRef {
@@ -238,7 +239,7 @@ pub async fn get_minimal(db: &Db, id: &str) -> DbResult<Option<AnalysisMinimal>>
 pub struct AnalysisFilter {
     /// Part of the sample's name, compared case-insensitively.
     pub sample_name: Option<String>,
-    pub workflow: Option<String>,
+    pub workflow: Option<AnalysisWorkflow>,
     pub ready: Option<bool>,
 }
 
@@ -288,7 +289,7 @@ pub async fn list_readable(
         .bind(flag(principal.administrator))
         .bind(&principal.id)
         .bind(&pattern)
-        .bind(&filter.workflow)
+        .bind(filter.workflow.map(AnalysisWorkflow::as_str))
         .bind(ready)
         .fetch_one(db.reader())
         .await?;
@@ -301,7 +302,7 @@ pub async fn list_readable(
         .bind(flag(principal.administrator))
         .bind(&principal.id)
         .bind(&pattern)
-        .bind(&filter.workflow)
+        .bind(filter.workflow.map(AnalysisWorkflow::as_str))
         .bind(ready)
         .fetch_all(db.reader())
         .await?;

@@ -6,6 +6,7 @@ use sqlx::Row;
 use super::{get_flag, Db, DbError, DbResult, Tx};
 use crate::model::time::{rfc3339, Micros};
 use crate::model::views::{Job, StatusEntry, UserRef};
+use crate::model::workflow::Workflow;
 
 /// A status entry to append.
 pub struct NewStatus<'a> {
@@ -25,7 +26,7 @@ pub const FINISHED_STATES: &[&str] = &["complete", "cancelled", "error", "termin
 pub async fn insert(
     tx: &mut Tx,
     id: &str,
-    workflow: &str,
+    workflow: Workflow,
     args: &serde_json::Value,
     user_id: &str,
     now: Micros,
@@ -35,7 +36,7 @@ pub async fn insert(
          VALUES ($1, $2, $3, 0, NULL, $4, NULL, 'waiting', NULL, 0, $5)",
     )
     .bind(id)
-    .bind(workflow)
+    .bind(workflow.as_str())
     .bind(args.to_string())
     .bind(user_id)
     .bind(now)
@@ -236,7 +237,7 @@ pub async fn get(db: &Db, job_id: &str) -> DbResult<Option<Job>> {
                 .try_get::<Option<String>, _>("handle")?
                 .unwrap_or_default(),
         },
-        workflow: row.try_get("workflow")?,
+        workflow: super::get_workflow(&row, "workflow")?,
     }))
 }
 

@@ -24,6 +24,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::model::workflow::{AnalysisWorkflow, Workflow};
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyConnection, AnyPool, Connection, Executor};
@@ -552,6 +553,20 @@ pub fn flag(value: bool) -> i64 {
 /// A 0/1 flag column read back as a boolean.
 pub fn get_flag(row: &sqlx::any::AnyRow, column: &str) -> DbResult<bool> {
     Ok(row.try_get::<i64, _>(column)? != 0)
+}
+
+/// An analysis's workflow column.
+pub fn get_analysis_workflow(row: &sqlx::any::AnyRow, column: &str) -> DbResult<AnalysisWorkflow> {
+    get_workflow(row, column)?
+        .analysis()
+        .ok_or_else(|| DbError::Other(anyhow::anyhow!("an analysis of a workflow without one")))
+}
+
+/// A workflow column: vira writes only the names of [`Workflow`], so another one is corruption.
+pub fn get_workflow(row: &sqlx::any::AnyRow, column: &str) -> DbResult<Workflow> {
+    let name: String = row.try_get(column)?;
+    Workflow::parse(&name)
+        .ok_or_else(|| DbError::Other(anyhow::anyhow!("unknown workflow {name:?} in {column}")))
 }
 
 /// Run a read whose one parameter `$1` is the list `ids` as a JSON array, so the statement's text

@@ -3,10 +3,6 @@
 pub mod pyfmt;
 pub mod xlsx;
 
-use std::collections::BTreeMap;
-
-use crate::format::{nuvs, pathoscope};
-
 /// One cell of an export table.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Cell {
@@ -22,82 +18,6 @@ pub struct Table {
     pub title: String,
     pub header: &'static [&'static str],
     pub rows: Vec<Vec<Cell>>,
-}
-
-pub const PATHOSCOPE_HEADER: &[&str] = &[
-    "OTU",
-    "Isolate",
-    "Sequence",
-    "Length",
-    "Weight",
-    "Median Depth",
-    "Coverage",
-];
-
-pub const NUVS_HEADER: &[&str] = &[
-    "Index",
-    "Length",
-    "E-value",
-    "Families",
-    "ORF Count",
-    "BLAST Top Hit",
-    "BLAST Accession",
-];
-
-pub fn pathoscope_table(sample_id: &str, rows: Vec<pathoscope::ExportRow>) -> Table {
-    let rows = rows
-        .into_iter()
-        .map(|row| {
-            vec![
-                Cell::Str(row.otu),
-                Cell::Str(row.isolate),
-                Cell::Str(row.accession),
-                Cell::Int(row.length as i64),
-                Cell::Number(row.weight),
-                match row.median_depth {
-                    pathoscope::Median::Int(n) => Cell::Int(n as i64),
-                    pathoscope::Median::Float(f) => Cell::Float(f),
-                },
-                Cell::Number(row.coverage),
-            ]
-        })
-        .collect();
-    Table {
-        title: format!("Pathoscope for {sample_id}"),
-        header: PATHOSCOPE_HEADER,
-        rows,
-    }
-}
-
-/// `top_hits` maps a contig index to its BLAST top hit `(name, accession)`.
-pub fn nuvs_table(
-    sample_id: &str,
-    rows: Vec<nuvs::ExportRow>,
-    top_hits: &BTreeMap<i64, (String, String)>,
-) -> Table {
-    let rows = rows
-        .into_iter()
-        .map(|row| {
-            let (name, accession) = match top_hits.get(&row.index) {
-                Some((name, accession)) => (Cell::Str(name.clone()), Cell::Str(accession.clone())),
-                None => (Cell::Empty, Cell::Empty),
-            };
-            vec![
-                Cell::Int(row.index),
-                Cell::Int(row.length as i64),
-                row.e_value.map(Cell::Number).unwrap_or(Cell::Empty),
-                Cell::Str(row.families),
-                Cell::Int(row.orf_count as i64),
-                name,
-                accession,
-            ]
-        })
-        .collect();
-    Table {
-        title: format!("NuVs for {sample_id}"),
-        header: NUVS_HEADER,
-        rows,
-    }
 }
 
 /// The CSV text of a table (§10.1).

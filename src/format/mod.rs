@@ -4,8 +4,6 @@
 pub mod brotli_splice;
 pub mod coverage;
 pub mod gzip_splice;
-pub mod nuvs;
-pub mod pathoscope;
 
 /// Fast gzip (level 1): raw results are stored compressed.
 pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {

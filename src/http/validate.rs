@@ -178,13 +178,24 @@ impl<'a> Fields<'a> {
 
     /// A string restricted to `allowed`.
     pub fn choice(&mut self, field: &str, required: bool, allowed: &[&str]) -> Option<String> {
+        self.parsed(field, required, |value| {
+            allowed.contains(&value).then(|| value.to_owned())
+        })
+    }
+
+    /// A string that `parse` turns into a value (an enum's wire name), else `unallowed value`.
+    pub fn parsed<T>(
+        &mut self,
+        field: &str,
+        required: bool,
+        parse: impl FnOnce(&str) -> Option<T>,
+    ) -> Option<T> {
         let value = self.string(field, required, false)?;
-        if allowed.contains(&value.as_str()) {
-            Some(value)
-        } else {
+        let parsed = parse(&value);
+        if parsed.is_none() {
             self.errors.add(field, format!("unallowed value {value}"));
-            None
         }
+        parsed
     }
 
     pub fn add(&mut self, field: &str, message: impl Into<String>) {

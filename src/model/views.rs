@@ -4,6 +4,8 @@ use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
+pub use super::workflow::{AnalysisWorkflow, Workflow};
+
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct UserRef {
     pub id: String,
@@ -128,7 +130,7 @@ pub struct JobSummary {
     #[schema(value_type = JobState)]
     pub state: String,
     pub user: UserRef,
-    pub workflow: String,
+    pub workflow: Workflow,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -169,7 +171,7 @@ pub struct Job {
     pub state: String,
     pub status: Vec<StatusEntry>,
     pub user: UserRef,
-    pub workflow: String,
+    pub workflow: Workflow,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -193,10 +195,8 @@ pub struct AnalysisMinimal {
     pub created_at: String,
     pub updated_at: String,
     pub ready: bool,
-    #[schema(value_type = Workflow)]
-    pub workflow: String,
-    #[schema(value_type = Workflow)]
-    pub algorithm: String,
+    pub workflow: AnalysisWorkflow,
+    pub algorithm: AnalysisWorkflow,
     #[schema(required = true)]
     pub job: Option<JobSummary>,
     pub index: IndexRef,
@@ -213,14 +213,6 @@ pub struct AnalysisMinimal {
 
 // Schema-only types below: what the API sends where the view above holds raw JSON or where the
 // body is spliced from stored bytes (the full analysis, results), for the OpenAPI description.
-
-/// The workflows vira runs.
-#[derive(ToSchema)]
-#[schema(rename_all = "snake_case")]
-pub enum Workflow {
-    PathoscopeBowtie,
-    Nuvs,
-}
 
 /// Job states (contract §8.2).
 #[derive(ToSchema)]
@@ -305,101 +297,6 @@ pub struct BlastRecord {
     /// The transformed BLAST result (spec/blast.md §3).
     #[schema(value_type = Option<Object>)]
     result: Option<Value>,
-}
-
-/// Formatted Pathoscope results (contract §9.1): every other top-level key of the raw results is
-/// passed through.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct PathoscopeResults {
-    #[schema(minimum = 0)]
-    read_count: Option<i64>,
-    #[schema(minimum = 0)]
-    subtracted_count: Option<i64>,
-    hits: Vec<PathoscopeOtu>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct PathoscopeOtu {
-    id: String,
-    name: Option<String>,
-    abbreviation: Option<String>,
-    version: i64,
-    length: i64,
-    isolates: Vec<PathoscopeIsolate>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct PathoscopeIsolate {
-    id: String,
-    default: bool,
-    source_type: Option<String>,
-    source_name: Option<String>,
-    sequences: Vec<PathoscopeSequence>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct PathoscopeSequence {
-    id: String,
-    accession: Option<String>,
-    definition: Option<String>,
-    length: i64,
-    /// `[x, depth]` points in increasing `x`.
-    align: Vec<[i64; 2]>,
-    best: f64,
-    coverage: f64,
-    pi: f64,
-    reads: i64,
-}
-
-/// Formatted NuVs results (contract §9.2): contigs, ORFs and ORF hits keep every stored field.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct NuvsResults {
-    hits: Vec<NuvsContig>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct NuvsContig {
-    index: i64,
-    sequence: String,
-    #[schema(required = false)]
-    orfs: Vec<NuvsOrf>,
-    /// The contig's current BLAST record, or null.
-    blast: Option<BlastRecord>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct NuvsOrf {
-    #[schema(required = false)]
-    hits: Vec<NuvsOrfHit>,
-}
-
-/// An ORF hit with `cluster`, `families` and `names` from its HMM annotation.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub struct NuvsOrfHit {
-    #[schema(value_type = HitId)]
-    hit: Value,
-    cluster: i64,
-    /// Family name → count, in the annotation's order.
-    #[schema(value_type = Object)]
-    families: Value,
-    names: Vec<String>,
-}
-
-/// An HMM annotation id as the results name it.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(untagged)]
-pub enum HitId {
-    Text(String),
-    Number(i64),
 }
 
 /// The formats of analysis files; `""` counts as absent.

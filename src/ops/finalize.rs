@@ -13,6 +13,7 @@ use crate::db::analyses::{AnalysisCore, Finalize, Results};
 use crate::format::gzip_splice::{deflate_once, Deflated};
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::time::now_micros;
+use crate::model::workflow::AnalysisWorkflow;
 
 /// What finalize stores.
 pub struct Prepared {
@@ -43,44 +44,51 @@ pub async fn prepare(app: &App, analysis: &AnalysisCore, raw: Bytes) -> ApiResul
         let raw = raw.clone();
         move || crate::format::gzip(&raw)
     });
-    let mut prepared = if analysis.workflow == "nuvs" {
-        let checked = blocking({
-            let raw = raw.clone();
-            move || crate::format::nuvs::check(&raw).map_err(|e| failed_checks(&raw, e))
-        })
-        .await??;
-        let annotations = db::hmms::get_many(&app.db, &checked.hit_ids()).await?;
-        let prepared = blocking(move || checked.prepare(&annotations))
-            .await?
-            .map_err(ApiError::invalid_input)?;
-        // Stored with `"blast": null` on every contig, so an analysis without BLAST records
-        // is served as stored bytes.
-        let results_json =
-            crate::format::nuvs::attach_blast(&prepared.results_json, &BTreeMap::new());
-        let (results_json, results_deflated) = deflated(results_json).await?;
-        Prepared {
-            raw_gzip: Vec::new(),
-            export_rows: serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?,
-            results_json,
-            results_deflated,
-            read_count: None,
+    let mut prepared = match analysis.workflow {
+        AnalysisWorkflow::Nuvs => {
+            let checked = blocking({
+                let raw = raw.clone();
+                move || {
+                    crate::workflows::nuvs::format::check(&raw).map_err(|e| failed_checks(&raw, e))
+                }
+            })
+            .await??;
+            let annotations = db::hmms::get_many(&app.db, &checked.hit_ids()).await?;
+            let prepared = blocking(move || checked.prepare(&annotations))
+                .await?
+                .map_err(ApiError::invalid_input)?;
+            // Stored with `"blast": null` on every contig, so an analysis without BLAST records
+            // is served as stored bytes.
+            let results_json = crate::workflows::nuvs::format::attach_blast(
+                &prepared.results_json,
+                &BTreeMap::new(),
+            );
+            let (results_json, results_deflated) = deflated(results_json).await?;
+            Prepared {
+                raw_gzip: Vec::new(),
+                export_rows: serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?,
+                results_json,
+                results_deflated,
+                read_count: None,
+            }
         }
-    } else {
-        let otus = db::refs::index_otus(&app.db, &analysis.index_id).await?;
-        let index_id = analysis.index_id.clone();
-        let prepared = blocking(move || {
-            crate::format::pathoscope::prepare(&raw, &index_id, &otus)
-                .map_err(|e| failed_checks(&raw, e))
-        })
-        .await??;
-        let export_rows = serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?;
-        let (results_json, results_deflated) = deflated(prepared.results_json).await?;
-        Prepared {
-            raw_gzip: Vec::new(),
-            export_rows,
-            results_json,
-            results_deflated,
-            read_count: prepared.read_count,
+        AnalysisWorkflow::PathoscopeBowtie => {
+            let otus = db::refs::index_otus(&app.db, &analysis.index_id).await?;
+            let index_id = analysis.index_id.clone();
+            let prepared = blocking(move || {
+                crate::workflows::pathoscope::format::prepare(&raw, &index_id, &otus)
+                    .map_err(|e| failed_checks(&raw, e))
+            })
+            .await??;
+            let export_rows = serde_json::to_vec(&prepared.rows).map_err(ApiError::internal)?;
+            let (results_json, results_deflated) = deflated(prepared.results_json).await?;
+            Prepared {
+                raw_gzip: Vec::new(),
+                export_rows,
+                results_json,
+                results_deflated,
+                read_count: prepared.read_count,
+            }
         }
     };
     prepared.raw_gzip = compressed
@@ -105,7 +113,7 @@ pub async fn finalize(app: &AppState, analysis: &AnalysisCore, raw: Bytes) -> Ap
     let started = std::time::Instant::now();
     let outcome = prepare_and_store(app, analysis, raw).await;
     let labels = [
-        ("workflow", analysis.workflow.clone()),
+        ("workflow", analysis.workflow.as_str().to_owned()),
         ("outcome", outcome_label(&outcome).to_owned()),
     ];
     metrics::histogram!("vira_finalize_duration_seconds", &labels)

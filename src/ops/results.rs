@@ -16,6 +16,7 @@ use crate::format::brotli_splice::{compress_once, Joinable};
 use crate::format::gzip_splice::{deflate_once, Deflated, Encoded};
 use crate::http::caching::Codings;
 use crate::http::error::{ApiError, ApiResult};
+use crate::model::workflow::AnalysisWorkflow;
 
 /// The results of a ready analysis as a reply to a client that accepts `codings` sends them: the
 /// brotli copy when it accepts br (and does not rank gzip higher) and the copy exists (it is made
@@ -40,7 +41,7 @@ pub async fn results_for(
     if let Some(kept) = app.results_cache.get(id, kind(forms), updated_at) {
         return Ok(Some(kept));
     }
-    let nuvs = analysis.workflow == "nuvs";
+    let nuvs = analysis.workflow == AnalysisWorkflow::Nuvs;
     let Some((stored, records)) = db::analysis_whole::results(&app.db, id, nuvs, forms).await?
     else {
         return Ok(None);
@@ -144,22 +145,22 @@ pub async fn encode(stored: Stored, records: Vec<BlastRecord>) -> ApiResult<Enco
         blast.insert(record.sequence_index, json);
     }
     Ok(match stored {
-        Stored::Plain(prepared) => Encoded::Plain(Bytes::from(crate::format::nuvs::fill_blast(
-            &prepared, &blast,
-        ))),
+        Stored::Plain(prepared) => Encoded::Plain(Bytes::from(
+            crate::workflows::nuvs::format::fill_blast(&prepared, &blast),
+        )),
         // Not read when there are records (`Forms::brotli`); filled in plain if it ever were.
         Stored::Brotli(stream) => {
             let mut prepared = Vec::with_capacity(stream.len() * 4);
             brotli::BrotliDecompress(&mut stream.as_slice(), &mut prepared)
                 .map_err(ApiError::internal)?;
-            Encoded::Plain(Bytes::from(crate::format::nuvs::fill_blast(
+            Encoded::Plain(Bytes::from(crate::workflows::nuvs::format::fill_blast(
                 &prepared, &blast,
             )))
         }
         Stored::Deflated(deflated) => {
             let filled = super::blocking(move || -> std::io::Result<Deflated> {
                 let prepared = inflate(&deflated.deflate)?;
-                Ok(deflate_once(&crate::format::nuvs::fill_blast(
+                Ok(deflate_once(&crate::workflows::nuvs::format::fill_blast(
                     &prepared, &blast,
                 )))
             })
@@ -191,7 +192,7 @@ pub async fn blast_top_hits(
         };
         let result: serde_json::Value = serde_json::from_str(result).map_err(ApiError::internal)?;
         let value = serde_json::json!({ "ready": true, "result": result });
-        if let Some(hit) = crate::format::nuvs::blast_top_hit(&value) {
+        if let Some(hit) = crate::workflows::nuvs::format::blast_top_hit(&value) {
             top_hits.insert(record.sequence_index, hit);
         }
     }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect};
 
 use super::sign_in::form_fields;
 use super::views::{self, page_links, Head, ListRow, PageLink};
-use super::{nuvs, pathoscope, render, render_dated, unchanged, wants_fragment, Layout};
+use super::{render, render_dated, unchanged, wants_fragment, Layout};
 use super::{PageError, PageResult, Viewer};
 use crate::app::{App, AppState};
 use crate::auth::rights::can_write;
@@ -22,7 +22,10 @@ use crate::http::query::QueryPairs;
 use crate::http::Ids;
 use crate::model::page::PageRequest;
 use crate::model::views::AnalysisMinimal;
+use crate::model::workflow::AnalysisWorkflow;
 use crate::ops::analyses::{access, delete_cascade, Right};
+use crate::workflows::nuvs::page as nuvs;
+use crate::workflows::pathoscope::page as pathoscope;
 
 const PER_PAGE: i64 = 25;
 
@@ -55,10 +58,7 @@ pub async fn list(viewer: Viewer, State(app): State<AppState>, query: QueryPairs
         .map(str::trim)
         .filter(|s| !s.is_empty() && crate::model::text::check_name(s).is_ok())
         .map(str::to_owned);
-    let workflow = query
-        .get("workflow")
-        .filter(|w| ["pathoscope_bowtie", "nuvs"].contains(w))
-        .map(str::to_owned);
+    let workflow = query.get("workflow").and_then(AnalysisWorkflow::parse);
     let ready = match query.get("state") {
         Some("ready") => Some(true),
         Some("running") => Some(false),
@@ -66,7 +66,7 @@ pub async fn list(viewer: Viewer, State(app): State<AppState>, query: QueryPairs
     };
     let filter = AnalysisFilter {
         sample_name: sample.clone(),
-        workflow: workflow.clone(),
+        workflow,
         ready,
     };
     let request = PageRequest {
@@ -79,7 +79,7 @@ pub async fn list(viewer: Viewer, State(app): State<AppState>, query: QueryPairs
         let mut pairs = form_urlencoded::Serializer::new(String::new());
         for (key, value) in [
             ("sample", sample.as_deref()),
-            ("workflow", workflow.as_deref()),
+            ("workflow", workflow.map(AnalysisWorkflow::as_str)),
             ("state", query.get("state")),
         ] {
             if let Some(value) = value.filter(|v| !v.is_empty()) {
@@ -95,15 +95,13 @@ pub async fn list(viewer: Viewer, State(app): State<AppState>, query: QueryPairs
         layout: viewer.layout(),
         notice: (query.get("deleted") == Some("1")).then(|| "The analysis was deleted.".into()),
         filter_sample: sample.clone().unwrap_or_default(),
-        workflow_options: vec![
-            ("", "Any", workflow.is_none()),
-            (
-                "pathoscope_bowtie",
-                "Pathoscope",
-                workflow.as_deref() == Some("pathoscope_bowtie"),
-            ),
-            ("nuvs", "NuVs", workflow.as_deref() == Some("nuvs")),
-        ],
+        workflow_options: std::iter::once(("", "Any", workflow.is_none()))
+            .chain(
+                AnalysisWorkflow::ALL
+                    .into_iter()
+                    .map(|w| (w.as_str(), w.label(), workflow == Some(w))),
+            )
+            .collect(),
         state_options: vec![
             ("", "Any", ready.is_none()),
             ("ready", "Ready", state == "ready"),
@@ -303,10 +301,11 @@ pub async fn page(
         return Ok(render_dated(&page, &viewer, analysis.updated_at));
     }
     let (prepared, rows) = stored_results(&app, &id).await?;
-    if minimal.workflow == "nuvs" {
+    if minimal.workflow == AnalysisWorkflow::Nuvs {
         let records = db::blast::list_for_analysis(&app.db, &id).await?;
         let contigs = crate::ops::blocking(move || {
-            let rows: Vec<crate::format::nuvs::ExportRow> = serde_json::from_slice(&rows)?;
+            let rows: Vec<crate::workflows::nuvs::format::ExportRow> =
+                serde_json::from_slice(&rows)?;
             nuvs::view(&prepared, &rows)
         })
         .await?
@@ -339,7 +338,8 @@ pub async fn page(
         return Ok(render_dated(&page, &viewer, analysis.updated_at));
     }
     let view = crate::ops::blocking(move || {
-        let rows: Vec<crate::format::pathoscope::ExportRow> = serde_json::from_slice(&rows)?;
+        let rows: Vec<crate::workflows::pathoscope::format::ExportRow> =
+            serde_json::from_slice(&rows)?;
         pathoscope::view(&prepared, &rows)
     })
     .await?
@@ -487,7 +487,7 @@ fn detail_lines(detail: pathoscope::OtuDetail) -> DetailLines {
 fn ready_of(
     analysis: &AnalysisCore,
     minimal: &AnalysisMinimal,
-    workflow: &str,
+    workflow: AnalysisWorkflow,
 ) -> Result<(), PageError> {
     if analysis.ready && minimal.workflow == workflow {
         Ok(())
@@ -512,10 +512,11 @@ pub async fn otu(
     let minimal = db::analyses::get_minimal(&app.db, &id)
         .await?
         .ok_or_else(|| PageError::NotFound("Not found".into()))?;
-    ready_of(&analysis, &minimal, "pathoscope_bowtie")?;
+    ready_of(&analysis, &minimal, AnalysisWorkflow::PathoscopeBowtie)?;
     let (prepared, rows) = stored_results(&app, &id).await?;
     let detail = crate::ops::blocking(move || {
-        let rows: Vec<crate::format::pathoscope::ExportRow> = serde_json::from_slice(&rows)?;
+        let rows: Vec<crate::workflows::pathoscope::format::ExportRow> =
+            serde_json::from_slice(&rows)?;
         pathoscope::otu_detail(&prepared, &rows, &otu_id)
     })
     .await?
@@ -693,14 +694,14 @@ pub async fn blast_panel(
 ) -> PageResult {
     let analysis = analysis_for(&app, &viewer, &id, Right::Read).await?;
     let not_found = || PageError::NotFound("This analysis has no such contig.".into());
-    if analysis.workflow != "nuvs" || !analysis.ready {
+    if analysis.workflow != AnalysisWorkflow::Nuvs || !analysis.ready {
         return Err(not_found());
     }
     let index: i64 = index.parse().map_err(|_| not_found())?;
     let rows = db::analyses::export_rows(&app.db, &id)
         .await?
         .ok_or_else(not_found)?;
-    let rows: Vec<crate::format::nuvs::ExportRow> =
+    let rows: Vec<crate::workflows::nuvs::format::ExportRow> =
         serde_json::from_slice(&rows).map_err(|_| PageError::Internal)?;
     if !rows.iter().any(|r| r.index == index) {
         return Err(not_found());

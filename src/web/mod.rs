@@ -6,8 +6,6 @@
 mod account;
 mod analyses;
 mod assets;
-mod nuvs;
-mod pathoscope;
 mod samples;
 mod sign_in;
 mod views;

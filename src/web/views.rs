@@ -75,14 +75,6 @@ pub fn display_time(rfc3339: &str) -> String {
     }
 }
 
-pub fn workflow_label(workflow: &str) -> &'static str {
-    match workflow {
-        "pathoscope_bowtie" => "Pathoscope",
-        "nuvs" => "NuVs",
-        _ => "Analysis",
-    }
-}
-
 /// The state badge of an analysis: its label and CSS class.
 pub fn state_of(ready: bool, job: Option<&JobSummary>) -> (String, &'static str) {
     if ready {
@@ -123,7 +115,7 @@ impl From<&AnalysisMinimal> for ListRow {
             id: a.id.clone(),
             sample_id: a.sample.id.clone(),
             sample_name: a.sample.name.clone(),
-            workflow: workflow_label(&a.workflow),
+            workflow: a.workflow.label(),
             state,
             state_class,
             reference: format!("{} v{}", a.reference.name, a.index.version),
@@ -176,7 +168,7 @@ impl From<&AnalysisMinimal> for Head {
             id: a.id.clone(),
             sample_id: a.sample.id.clone(),
             sample_name: a.sample.name.clone(),
-            workflow: workflow_label(&a.workflow),
+            workflow: a.workflow.label(),
             state,
             state_class,
             ready: a.ready,

@@ -6,6 +6,7 @@
 pub mod build_index;
 pub mod create_sample;
 pub mod create_subtraction;
+pub mod nuvs;
 pub mod pathoscope;
 
 use std::io::Write;

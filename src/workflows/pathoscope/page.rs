@@ -2,10 +2,9 @@
 //! /api/analyses/{id}` serves) and the export rows stored at finalize (exact median depths): the
 //! read counts, one row per OTU with a sparkline, and per OTU the charts of its sequences.
 
-use serde::Deserialize;
-
+use super::format::{ExportRow, Median};
+use super::model::{Isolate, Results, Sequence};
 use crate::charts::coverage::{area_path, column_maxima, ticks, Track};
-use crate::format::pathoscope::{ExportRow, Median};
 
 /// Width and height of the sparkline of an OTU row, pixels (one point a column at most).
 pub const SPARK_WIDTH: usize = 120;
@@ -13,48 +12,6 @@ pub const SPARK_HEIGHT: u32 = 24;
 /// Width and height of a sequence's chart when an OTU is expanded.
 pub const CHART_WIDTH: usize = 720;
 pub const CHART_HEIGHT: u32 = 120;
-
-#[derive(Deserialize)]
-struct Results {
-    hits: Vec<Otu>,
-    #[serde(default)]
-    read_count: Option<serde_json::Value>,
-    #[serde(default)]
-    subtracted_count: Option<serde_json::Value>,
-}
-
-#[derive(Deserialize)]
-struct Otu {
-    id: String,
-    name: String,
-    #[serde(default)]
-    abbreviation: String,
-    isolates: Vec<Isolate>,
-}
-
-#[derive(Deserialize)]
-struct Isolate {
-    #[serde(default)]
-    source_type: Option<String>,
-    #[serde(default)]
-    source_name: Option<String>,
-    sequences: Vec<Sequence>,
-}
-
-#[derive(Deserialize)]
-struct Sequence {
-    accession: String,
-    #[serde(default)]
-    definition: String,
-    length: u64,
-    align: Vec<[u64; 2]>,
-    #[serde(default)]
-    pi: f64,
-    #[serde(default)]
-    coverage: f64,
-    #[serde(default)]
-    reads: f64,
-}
 
 /// The whole page's data.
 pub struct PathoscopeView {
@@ -133,7 +90,7 @@ fn median(value: &Median) -> f64 {
 
 /// `Isolate <name>` as the export names it (contract §10.2).
 fn isolate_name(isolate: &Isolate) -> String {
-    crate::format::pathoscope::isolate_name(
+    crate::workflows::pathoscope::format::isolate_name(
         isolate.source_type.as_deref().unwrap_or(""),
         isolate.source_name.as_deref().unwrap_or(""),
     )
@@ -150,8 +107,8 @@ pub fn view(prepared: &[u8], rows: &[ExportRow]) -> serde_json::Result<Pathoscop
         .map(|otu| {
             let mut row = OtuRow {
                 id: otu.id.clone(),
-                name: otu.name.clone(),
-                abbreviation: otu.abbreviation.clone(),
+                name: otu.name.clone().unwrap_or_default(),
+                abbreviation: otu.abbreviation.clone().unwrap_or_default(),
                 weight: 0.0,
                 depth: 0.0,
                 coverage: 0.0,
@@ -239,7 +196,7 @@ pub fn otu_detail(
         })
         .collect();
     Ok(Some(OtuDetail {
-        name: otu.name.clone(),
+        name: otu.name.clone().unwrap_or_default(),
         isolates,
     }))
 }
@@ -260,8 +217,8 @@ fn chart(sequence: &Sequence, median_depth: f64) -> SequenceChart {
         .max(1);
     let height = CHART_HEIGHT as f64;
     SequenceChart {
-        accession: sequence.accession.clone(),
-        definition: sequence.definition.clone(),
+        accession: sequence.accession.clone().unwrap_or_default(),
+        definition: sequence.definition.clone().unwrap_or_default(),
         length: sequence.length,
         weight: sequence.pi,
         reads: sequence.reads as i64,

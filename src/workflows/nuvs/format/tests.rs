@@ -329,3 +329,22 @@ fn records_attach_to_a_stored_document_without_a_second_blast_key() {
         "{text}"
     );
 }
+
+#[test]
+fn written_results_read_back_as_the_results_model() {
+    let prepared = prepared_fixture();
+    let stored = attach_blast(&prepared.results_json, &BTreeMap::new());
+    let results: crate::workflows::nuvs::model::Results = serde_json::from_slice(&stored).unwrap();
+    assert!(!results.hits.is_empty());
+    assert!(results
+        .hits
+        .iter()
+        .all(|contig| !contig.sequence.is_empty()));
+    let annotated = results
+        .hits
+        .iter()
+        .flat_map(|c| &c.orfs)
+        .flat_map(|o| &o.hits);
+    assert!(annotated.clone().count() > 0);
+    assert!(annotated.into_iter().all(|hit| hit.cluster.is_some()));
+}

@@ -2,8 +2,8 @@
 //! small hand-made index.
 
 use super::{num, small_otus};
-use crate::format::pathoscope::*;
 use crate::model::field_errors::FieldErrors;
+use crate::workflows::pathoscope::format::*;
 use serde_json::{json, Value};
 
 fn hit(id: &str, otu: &str, align: Value) -> Value {

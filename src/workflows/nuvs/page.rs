@@ -4,55 +4,12 @@
 
 use std::collections::HashMap;
 
-use serde::Deserialize;
-
+use super::format::ExportRow;
+use super::model::Results;
 use crate::charts::orfs::{layout, Orf, OrfMap};
-use crate::format::nuvs::ExportRow;
 
 /// Width of an ORF map, pixels.
 pub const MAP_WIDTH: u32 = 720;
-
-#[derive(Deserialize)]
-struct Results {
-    hits: Vec<Contig>,
-}
-
-#[derive(Deserialize)]
-struct Contig {
-    index: i64,
-    #[serde(default)]
-    orfs: Vec<RawOrf>,
-}
-
-#[derive(Deserialize)]
-struct RawOrf {
-    #[serde(default)]
-    index: i64,
-    #[serde(default)]
-    frame: i64,
-    #[serde(default = "forward")]
-    strand: i64,
-    #[serde(default)]
-    pos: Vec<i64>,
-    #[serde(default)]
-    hits: Vec<OrfHit>,
-}
-
-fn forward() -> i64 {
-    1
-}
-
-#[derive(Deserialize)]
-struct OrfHit {
-    #[serde(default)]
-    full_e: Option<f64>,
-    #[serde(default)]
-    cluster: Option<i64>,
-    #[serde(default)]
-    names: Vec<String>,
-    #[serde(default)]
-    families: serde_json::Map<String, serde_json::Value>,
-}
 
 pub struct ContigView {
     pub index: i64,

@@ -474,3 +474,14 @@ fn bench_prepare_on_large_inputs() {
         );
     }
 }
+
+#[test]
+fn written_results_read_back_as_the_results_model() {
+    let prepared = fitted();
+    let results: crate::workflows::pathoscope::model::Results =
+        serde_json::from_slice(&prepared.results_json).unwrap();
+    assert_eq!(results.hits.len(), 15);
+    let sequence = &results.hits[0].isolates[0].sequences[0];
+    assert!(sequence.length > 0 && !sequence.align.is_empty());
+    assert!(results.hits.iter().all(|otu| otu.name.is_some()));
+}
