@@ -5,9 +5,9 @@ use std::io::{Read, Write};
 use serde::Serialize;
 
 use super::lines::each_line_part;
-use super::round::round_half_even;
 use super::source::{self, Keep};
 use super::{fault_error, shown_byte, CheckError, Invalid};
+use crate::model::round::round_half_even;
 
 /// `count` and `gc` of a genome, as J25 posts them.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -13,7 +13,6 @@ mod gzip;
 mod lines;
 mod pair;
 mod quality;
-mod round;
 mod source;
 
 #[cfg(test)]
@@ -23,11 +22,11 @@ use std::io::{self, Read, Write};
 
 use serde_json::{json, Value};
 
+pub use crate::model::round::round_half_even;
 pub use fasta::{check_genome, Genome, GenomeGc};
 pub use fastq::MAX_READ_LENGTH;
 pub use pair::names_pair;
 pub use quality::{Gc, Quality};
-pub use round::round_half_even;
 
 use fastq::FastqChecker;
 use lines::each_line;

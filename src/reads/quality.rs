@@ -6,7 +6,7 @@
 
 use serde::{Serialize, Serializer};
 
-use super::round::round_half_even;
+use crate::model::round::round_half_even;
 
 /// Quality bytes run from `!` (33) to `~` (126).
 const LOWEST_QUALITY: u8 = b'!';

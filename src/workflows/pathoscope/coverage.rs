@@ -3,6 +3,7 @@
 //! CIGAR says, and every reassigned line counts (duplicates of a non-unique read twice).
 
 use super::alignments::Alignment;
+use crate::model::round::round_half_even;
 
 /// The depth per position of each of `references` (alignment reference index, sequence length),
 /// from `lines`: each line adds 1 at positions `POS−1 … POS−1+len−1` (0-based) that fall within
@@ -68,46 +69,9 @@ pub fn depth(align: &[u32]) -> i64 {
     (sum as f64 / align.len() as f64).round_ties_even() as i64
 }
 
-/// Python's `round(x, digits)`: the exact value of the double rounded to `digits` decimals, ties
-/// to even, read back as the nearest double. Rust's fixed-precision formatting rounds the exact
-/// value the same way.
-pub fn round_half_even(x: f64, digits: usize) -> f64 {
-    format!("{x:.digits$}")
-        .parse()
-        .expect("a formatted finite double parses")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const ROUNDING: &str = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/quality/rounding.jsonl"
-    );
-
-    /// 2,058 cases of CPython's `round(value, digits)`.
-    #[test]
-    fn rounds_as_python() {
-        let corpus = std::fs::read_to_string(ROUNDING).unwrap();
-        for line in corpus.lines() {
-            let case: serde_json::Value = serde_json::from_str(line).unwrap();
-            let value = case["value"].as_f64().unwrap();
-            let digits = case["digits"].as_u64().unwrap() as usize;
-            let expected = case["expected"].as_f64().unwrap();
-            let got = round_half_even(value, digits);
-            assert_eq!(
-                got.to_bits(),
-                expected.to_bits(),
-                "round({value}, {digits})"
-            );
-        }
-        assert_eq!(round_half_even(0.5625, 3), 0.562);
-        // Not ties: the doubles lie just above and just below.
-        assert_eq!(round_half_even(0.9995, 3), 1.0);
-        assert_eq!(round_half_even(2.675, 2), 2.67);
-        assert_eq!(round_half_even(1.0, 3), 1.0);
-    }
 
     fn line(reference: u32, pos: u32, length: u32) -> Alignment {
         Alignment {

@@ -36,9 +36,10 @@ mod subtraction;
 #[cfg(test)]
 mod tests;
 
+pub use crate::model::round::round_half_even;
 pub use alignments::{Alignment, Alignments};
 pub use candidates::{CandidateScan, Candidates};
-pub use coverage::{coverage, depth, depth_arrays, round_half_even};
+pub use coverage::{coverage, depth, depth_arrays};
 pub use em::{reassign, BestHits, Reassignment};
 pub use isolates::{write_isolate_fasta, IsolateIndex, IsolateSequence};
 pub use report::{Guess, Report, ReportRow};

@@ -1,4 +1,5 @@
-//! Rounding as Python's `round(x, digits)`: half to even on the exact binary value of the double.
+//! Rounding as Python's `round(x, digits)`: half to even on the exact binary value of the double
+//! (quality numbers, genome gc, Pathoscope coverage).
 
 /// `value` rounded to `digits` decimals, half to even on its exact binary value.
 ///
@@ -31,5 +32,33 @@ mod tests {
         let negative_zero = round_half_even(-0.04, 1);
         assert_eq!(negative_zero, 0.0);
         assert!(negative_zero.is_sign_negative());
+    }
+
+    const ROUNDING: &str = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/fixtures/quality/rounding.jsonl"
+    );
+
+    /// 2,058 cases of CPython's `round(value, digits)`.
+    #[test]
+    fn rounds_as_python() {
+        let corpus = std::fs::read_to_string(ROUNDING).unwrap();
+        for line in corpus.lines() {
+            let case: serde_json::Value = serde_json::from_str(line).unwrap();
+            let value = case["value"].as_f64().unwrap();
+            let digits = case["digits"].as_u64().unwrap() as usize;
+            let expected = case["expected"].as_f64().unwrap();
+            let got = round_half_even(value, digits);
+            assert_eq!(
+                got.to_bits(),
+                expected.to_bits(),
+                "round({value}, {digits})"
+            );
+        }
+        assert_eq!(round_half_even(0.5625, 3), 0.562);
+        // Not ties: the doubles lie just above and just below.
+        assert_eq!(round_half_even(0.9995, 3), 1.0);
+        assert_eq!(round_half_even(2.675, 2), 2.67);
+        assert_eq!(round_half_even(1.0, 3), 1.0);
     }
 }
