@@ -55,7 +55,7 @@ pub(super) fn core_from_row(row: &AnyRow) -> DbResult<AnalysisCore> {
         id: row.try_get("id")?,
         sample_id: row.try_get("sample_id")?,
         job_id: row.try_get("a_job_id")?,
-        workflow: super::get_analysis_workflow(&row, "workflow")?,
+        workflow: super::get_analysis_workflow(row, "workflow")?,
         index_id: row.try_get("index_id")?,
         ready: get_flag(row, "ready")?,
         updated_at: row.try_get("updated_at")?,
