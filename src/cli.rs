@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the HTTP service.
-    Serve(Box<ServeConfig>),
+    Serve(Box<ServeCommand>),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -38,6 +38,18 @@ pub enum Command {
     /// Manage the back-off of failed sign-ins.
     #[command(subcommand)]
     LoginBlock(LoginBlockCommand),
+}
+
+/// `vira serve`: the service's options, and worker loops to run in the same process (§9.5).
+#[derive(Debug, clap::Args)]
+pub struct ServeCommand {
+    #[command(flatten)]
+    pub config: ServeConfig,
+    /// Worker loops run inside the server (each claims one job at a time); 0 runs none.
+    #[arg(long, env = "VIRA_WORKERS", default_value_t = 0)]
+    pub workers: u32,
+    #[command(flatten)]
+    pub worker: crate::worker::settings::EmbeddedWorkerOptions,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,7 +89,7 @@ pub enum UserCommand {
 /// Run the command; the exit code.
 pub async fn run(cli: Cli) -> i32 {
     match cli.command {
-        Command::Serve(config) => match serve(*config).await {
+        Command::Serve(command) => match serve(*command).await {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("vira: {e:#}");
@@ -141,8 +153,16 @@ async fn clear_login_blocks(
     result.map_err(|e| anyhow::anyhow!("{}", e.message))
 }
 
-async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+async fn serve(command: ServeCommand) -> anyhow::Result<()> {
+    let ServeCommand {
+        config,
+        workers,
+        worker,
+    } = command;
     let started = std::time::Instant::now();
+    if workers > 0 {
+        crate::server::embedded_workers::check_tools(&worker).await?;
+    }
     raise_file_limit(&config);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let jobs_listener = match config.jobs_listen {
@@ -166,12 +186,29 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         tracing::info!(address = %metrics_listener.local_addr()?, "metrics listening");
     }
     metrics::gauge!("vira_startup_duration_seconds").set(started.elapsed().as_secs_f64());
+    let jobs_addr = match &jobs_listener {
+        Some(jobs) => jobs.local_addr()?,
+        None => listener.local_addr()?,
+    };
     let listeners = crate::server::Listeners {
         main: listener,
         jobs: jobs_listener,
         metrics,
     };
-    crate::server::run(app, listeners, crate::server::shutdown_signal()).await
+    if workers == 0 {
+        return crate::server::run(app, listeners, crate::server::shutdown_signal()).await;
+    }
+    let embedded =
+        crate::server::embedded_workers::start(&app, workers, &worker, jobs_addr).await?;
+    // On SIGTERM the loops release their jobs through the jobs API while it still answers.
+    let shutdown = {
+        let app = app.clone();
+        async move {
+            crate::server::shutdown_signal().await;
+            embedded.stop(&app).await;
+        }
+    };
+    crate::server::run(app, listeners, shutdown).await
 }
 
 /// `vira worker`: the loop until SIGTERM/SIGINT (a second signal exits at once) or idleness.

@@ -3,6 +3,7 @@
 //! timeouts).
 
 pub mod conn;
+pub mod embedded_workers;
 pub mod listener;
 
 use std::future::Future;
