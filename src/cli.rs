@@ -38,6 +38,33 @@ pub enum Command {
     /// Manage the back-off of failed sign-ins.
     #[command(subcommand)]
     LoginBlock(LoginBlockCommand),
+    /// Manage runner credentials (they claim jobs on the jobs API).
+    #[command(subcommand)]
+    Runner(RunnerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunnerCommand {
+    /// Create a runner and print its credential `runner-<id>:<key>` (one line on stdout).
+    Create {
+        /// 1–64 characters from [A-Za-z0-9._:-], unique among unrevoked runners.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        storage: StorageOptions,
+    },
+    /// List the runners, oldest first: id, name, created_at, last_claim_at (or -), active|revoked.
+    List {
+        #[command(flatten)]
+        storage: StorageOptions,
+    },
+    /// Revoke a runner: its credential is refused from now on.
+    Revoke {
+        /// The runner's id.
+        id: String,
+        #[command(flatten)]
+        storage: StorageOptions,
+    },
 }
 
 /// `vira serve`: the service's options, and worker loops to run in the same process (§9.5).
@@ -97,6 +124,7 @@ pub async fn run(cli: Cli) -> i32 {
             }
         },
         Command::Worker(command) => worker(*command).await,
+        Command::Runner(command) => runner(command).await,
         Command::LoginBlock(LoginBlockCommand::Clear {
             handle,
             address,
@@ -138,6 +166,71 @@ pub async fn run(cli: Cli) -> i32 {
                     1
                 }
             }
+        }
+    }
+}
+
+/// `vira runner create | list | revoke`: the output on stdout, messages on stderr, exit 1 on
+/// failure.
+async fn runner(command: RunnerCommand) -> i32 {
+    let storage = match &command {
+        RunnerCommand::Create { storage, .. }
+        | RunnerCommand::List { storage }
+        | RunnerCommand::Revoke { storage, .. } => storage.clone(),
+    };
+    let app = match App::build(ServeConfig::with_storage(storage)).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("vira: {e:#}");
+            return 1;
+        }
+    };
+    let result = match command {
+        RunnerCommand::Create { name, .. } => crate::ops::runners::create(&app, &name, "")
+            .await
+            .map(|runner| runner.credential.unwrap_or_default()),
+        RunnerCommand::List { .. } => crate::ops::runners::list(&app).await.map(|runners| {
+            runners
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}\t{}\t{}\t{}\t{}\n",
+                        r.id,
+                        r.name,
+                        r.created_at,
+                        r.last_claim_at.as_deref().unwrap_or("-"),
+                        if r.revoked { "revoked" } else { "active" }
+                    )
+                })
+                .collect::<String>()
+        }),
+        RunnerCommand::Revoke { id, .. } => crate::ops::runners::revoke(&app, &id)
+            .await
+            .map(|()| String::new()),
+    };
+    app.db.close().await;
+    match result {
+        Ok(output) => {
+            if !output.is_empty() {
+                if output.ends_with('\n') {
+                    print!("{output}");
+                } else {
+                    println!("{output}");
+                }
+            }
+            0
+        }
+        Err(failure) => {
+            let message = match failure {
+                crate::model::failure::Failure::InvalidInput(_) => {
+                    "invalid name: 1–64 characters from [A-Za-z0-9._:-]".to_owned()
+                }
+                crate::model::failure::Failure::NotFound(_) => "no such runner".to_owned(),
+                crate::model::failure::Failure::BadRequest(message) => message.into_owned(),
+                other => other.to_string(),
+            };
+            eprintln!("vira: {message}");
+            1
         }
     }
 }

@@ -49,6 +49,12 @@ use crate::jobs_api;
         api::refs::import,
         api::refs::create_index,
         api::hmms::import,
+        api::jobs::get_one,
+        api::jobs::cancel,
+        api::runners::create,
+        api::runners::list,
+        api::runners::revoke,
+        api::sample_delete::delete,
         api::account::get,
         api::account::change_password,
         api::account::login,
@@ -61,6 +67,10 @@ use crate::jobs_api;
         jobs_api::jobs::acquire,
         jobs_api::jobs::push_status,
         jobs_api::jobs::ping,
+        jobs_api::claim::claim,
+        jobs_api::claim::get_one,
+        jobs_api::claim::release,
+        jobs_api::sample_delete::delete,
         jobs_api::analyses::get_one,
         jobs_api::analyses::finalize,
         jobs_api::analyses::delete,
@@ -79,7 +89,8 @@ use crate::jobs_api;
         (name = "references", description = "References, indexes and subtractions (U17–U19, administrators)"),
         (name = "hmms", description = "HMM annotations (U20, administrators)"),
         (name = "account", description = "Sessions of the web pages, the signed-in user and their API keys"),
-        (name = "jobs", description = "The jobs API for workflow runners (J1–J7)"),
+        (name = "jobs", description = "Jobs: the jobs API for workflow runners (J1–J28), and jobs on the user API (U31, U32)"),
+        (name = "runners", description = "Runner credentials that claim jobs (U33–U35, administrators)"),
         (name = "meta", description = "This description"),
         (name = "health", description = "Liveness and readiness for load balancers (no credentials)"),
     ),
@@ -124,6 +135,17 @@ impl Modify for Common {
                     .scheme(HttpAuthScheme::Basic)
                     .description(Some(
                         "`Authorization: Basic base64(job-<job_id>:<job key>)`, the key from acquiring the job",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "runner",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Basic)
+                    .description(Some(
+                        "`Authorization: Basic base64(runner-<runner_id>:<runner key>)`, the credential of `POST /api/runners` or `vira runner create`",
                     ))
                     .build(),
             ),

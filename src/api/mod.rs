@@ -8,12 +8,15 @@ pub mod export;
 pub mod files;
 pub mod health;
 pub mod hmms;
+pub mod jobs;
 pub mod refs;
+pub mod runners;
+pub mod sample_delete;
 pub mod samples;
 pub mod subtractions;
 pub mod users;
 
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
 use crate::app::AppState;
@@ -39,7 +42,10 @@ pub fn routes() -> Router<AppState> {
         .route("/analyses/document/{file}", get(export::export))
         .route("/analyses/documents/{file}", get(export::export))
         .route("/samples", post(samples::create))
-        .route("/samples/{sample_id}", get(samples::get_one))
+        .route(
+            "/samples/{sample_id}",
+            get(samples::get_one).delete(sample_delete::delete),
+        )
         .route("/samples/{sample_id}/rights", patch(samples::update_rights))
         .route(
             "/samples/{sample_id}/analyses",
@@ -54,6 +60,10 @@ pub fn routes() -> Router<AppState> {
         .route("/refs/import", post(refs::import))
         .route("/refs/{ref_id}/indexes", post(refs::create_index))
         .route("/hmms/annotations", post(hmms::import))
+        .route("/jobs/{job_id}", get(jobs::get_one))
+        .route("/jobs/{job_id}/cancel", put(jobs::cancel))
+        .route("/runners", get(runners::list).post(runners::create))
+        .route("/runners/{runner_id}", delete(runners::revoke))
         .route(
             "/account",
             get(account::get).patch(account::change_password),

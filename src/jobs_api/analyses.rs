@@ -211,8 +211,9 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let params = upload_params(&query)?;
+    let mut params = upload_params(&query)?;
     job_access(&app, &job, &analysis_id, ApiError::not_found()).await?;
+    params.uploaded_by_job = Some(job.job_id.clone());
     receive_upload(&app, &analysis_id, params, &headers, body).await
 }
 

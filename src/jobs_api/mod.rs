@@ -1,16 +1,21 @@
 //! The jobs API for workflow runners, mounted at `/jobs-api` (contract §6, J1–J7).
 
 pub mod analyses;
+pub mod claim;
 pub mod jobs;
+pub mod sample_delete;
 
-use axum::routing::{get, patch, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 
 use crate::app::AppState;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/jobs/{job_id}", patch(jobs::acquire))
+        .route("/jobs/claim", post(claim::claim))
+        .route("/jobs/{job_id}", get(claim::get_one).patch(jobs::acquire))
+        .route("/jobs/{job_id}/release", post(claim::release))
+        .route("/samples/{sample_id}", delete(sample_delete::delete))
         .route("/jobs/{job_id}/status", post(jobs::push_status))
         .route("/jobs/{job_id}/ping", put(jobs::ping))
         .route(

@@ -118,6 +118,23 @@ pub struct IdName {
     pub name: String,
 }
 
+/// A runner credential (workflows.md §7.1); `credential` only in U33's answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Runner {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    /// The administrator who made it; null when made with `vira runner create`.
+    #[schema(required = true)]
+    pub user: Option<UserRef>,
+    #[schema(required = true)]
+    pub last_claim_at: Option<String>,
+    pub revoked: bool,
+    /// `runner-<id>:<key>`, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
+}
+
 /// The job summary embedded in analyses (contract §8.2).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct JobSummary {
@@ -165,6 +182,12 @@ pub struct Job {
     #[schema(required = true)]
     pub ping: Option<Value>,
     pub progress: i64,
+    /// Stall requeues so far (workflows.md §7.5).
+    pub retries: i64,
+    /// The runner that claimed the job through J8; null for J1 acquisitions and after a release
+    /// or requeue.
+    #[schema(required = true)]
+    pub runner: Option<IdName>,
     #[schema(required = true)]
     pub stage: Option<String>,
     #[schema(value_type = JobState)]

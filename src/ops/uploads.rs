@@ -20,6 +20,9 @@ use crate::model::views::AnalysisFile;
 pub struct UploadParams {
     pub name: String,
     pub format: Option<String>,
+    /// The job whose credential uploads (J6): its files are discarded when it is released or
+    /// requeued (workflows.md §1.3).
+    pub uploaded_by_job: Option<String>,
 }
 
 /// 422 for a missing, empty or too long `name`; then 400 for an unknown `format` (U6 rows 2–4).
@@ -46,7 +49,11 @@ pub fn upload_params(query: &QueryPairs) -> ApiResult<UploadParams> {
         Some(f) if names::FORMATS.contains(&f) => Some(f.to_owned()),
         Some(_) => return Err(ApiError::bad_request("Unsupported analysis file format")),
     };
-    Ok(UploadParams { name, format })
+    Ok(UploadParams {
+        name,
+        format,
+        uploaded_by_job: None,
+    })
 }
 
 /// One upload being received, in the `vira_uploads_in_progress` gauge (by kind: `analysis_file`,
@@ -103,7 +110,13 @@ pub async fn receive_upload(
         size: committed.size as i64,
         uploaded_at: rfc3339(uploaded_at),
     };
-    let outcome = db::files::insert(&app.db, &file, uploaded_at).await;
+    let outcome = db::files::insert(
+        &app.db,
+        &file,
+        uploaded_at,
+        params.uploaded_by_job.as_deref(),
+    )
+    .await;
     drop(committed);
     let gone = matches!(outcome, Ok(Insert::AnalysisGone));
     let failure = match outcome {

@@ -68,6 +68,10 @@ pub async fn run(
         app.clone(),
         stop_rx.clone(),
     ));
+    tokio::spawn(crate::ops::job_sweep::every_interval(
+        app.clone(),
+        stop_rx.clone(),
+    ));
     let coherence = tokio::spawn(crate::ops::read_cache::keep_coherent(
         app.clone(),
         stop_rx.clone(),

@@ -11,6 +11,7 @@ mod auth;
 mod blast;
 mod browser;
 mod caching;
+mod claim;
 mod cli;
 mod compression;
 mod downloads;
