@@ -18,6 +18,7 @@ pub mod migrate;
 pub mod refs;
 pub mod samples;
 pub mod sessions;
+pub mod uploads;
 pub mod users;
 
 use std::str::FromStr;

@@ -48,6 +48,7 @@ pub struct Group {
     pub name: String,
 }
 
+/// The sample of workflows §3.1 (U11, U12); lists (U25) leave out `reads` and `quality`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Sample {
     pub id: String,
@@ -60,6 +61,93 @@ pub struct Sample {
     pub group_write: bool,
     pub all_read: bool,
     pub all_write: bool,
+    pub host: String,
+    pub isolate: String,
+    pub locale: String,
+    pub notes: String,
+    /// Always empty: vira has no labels.
+    pub labels: Vec<i64>,
+    #[schema(value_type = LibraryType)]
+    pub library_type: String,
+    pub subtractions: Vec<IdName>,
+    pub paired: bool,
+    pub ready: bool,
+    /// Absent in lists (U25).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub reads: Option<Vec<SampleReads>>,
+    /// `Some(None)` is null (not finalized); `None` leaves the key out (lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, required = false)]
+    pub quality: Option<Option<Box<serde_json::value::RawValue>>>,
+    #[schema(required = true)]
+    pub job: Option<JobSummary>,
+}
+
+/// `library_type` of a sample (workflows §3.2).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "lowercase")]
+pub enum LibraryType {
+    Normal,
+    Srna,
+    Amplicon,
+    Other,
+}
+
+/// A stored reads file of a ready sample (workflows §3.1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SampleReads {
+    pub name: String,
+    pub size: i64,
+    pub uploaded_at: String,
+    pub download_url: String,
+}
+
+/// A stored reads file as the runner sees it (workflows §8.1, J15).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerReads {
+    pub id: i64,
+    pub name: String,
+    pub name_on_disk: String,
+    pub sample: String,
+    pub size: i64,
+    pub uploaded_at: String,
+    /// Always null.
+    #[schema(value_type = Option<i64>, required = true)]
+    pub upload: Option<i64>,
+    pub download_url: String,
+}
+
+/// An upload (workflows §2.1): Virtool's `UploadMinimal`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Upload {
+    pub id: i64,
+    pub created_at: String,
+    pub name: String,
+    pub name_on_disk: String,
+    pub ready: bool,
+    pub removed: bool,
+    #[schema(required = true)]
+    pub removed_at: Option<String>,
+    pub reserved: bool,
+    pub size: i64,
+    #[serde(rename = "type")]
+    #[schema(value_type = UploadType)]
+    pub upload_type: String,
+    pub uploaded_at: String,
+    pub user: UserRef,
+}
+
+/// The `type` of an upload (workflows §2.1).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "lowercase")]
+pub enum UploadType {
+    Reads,
+    Subtraction,
+    Hmm,
+    Reference,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

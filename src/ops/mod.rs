@@ -13,9 +13,11 @@ pub mod job_scope;
 pub mod metrics;
 pub mod read_cache;
 pub mod results;
+pub mod samples;
 pub mod sessions;
 pub mod sweep;
 pub mod uploads;
+pub mod user_uploads;
 pub mod users;
 
 use crate::http::error::{ApiError, ApiResult};
