@@ -71,6 +71,11 @@ use crate::jobs_api;
         jobs_api::analyses::finalize,
         jobs_api::analyses::delete,
         jobs_api::analyses::upload,
+        jobs_api::samples::get_one,
+        jobs_api::samples::finalize,
+        jobs_api::samples::download_reads,
+        jobs_api::samples::upload_reads,
+        jobs_api::samples::download_upload,
     ),
     components(schemas(
         crate::model::views::PathoscopeResults,

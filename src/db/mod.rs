@@ -16,6 +16,7 @@ mod ids;
 pub mod jobs;
 pub mod migrate;
 pub mod refs;
+pub mod sample_reads;
 pub mod samples;
 pub mod sessions;
 pub mod uploads;

@@ -2,6 +2,7 @@
 
 pub mod analyses;
 pub mod jobs;
+pub mod samples;
 
 use axum::routing::{get, patch, post, put};
 use axum::Router;
@@ -23,4 +24,13 @@ pub fn routes() -> Router<AppState> {
             "/analyses/{analysis_id}/files",
             post(analyses::upload).put(analyses::upload),
         )
+        .route(
+            "/samples/{sample_id}",
+            get(samples::get_one).patch(samples::finalize),
+        )
+        .route(
+            "/samples/{sample_id}/reads/{reads_file}",
+            get(samples::download_reads).put(samples::upload_reads),
+        )
+        .route("/uploads/{upload_id}", get(samples::download_upload))
 }

@@ -3,7 +3,10 @@
 use serde_json::value::RawValue;
 
 use super::time::{rfc3339, Micros};
-use super::views::{IdName, JobSummary, Sample, SampleReads, UserRef};
+use super::views::{
+    IdName, JobSummary, RunnerGroup, RunnerJobSummary, RunnerReads, RunnerSample, Sample,
+    SampleReads, SampleWorkflows, UserRef,
+};
 use crate::auth::rights::SampleRights;
 
 /// The reads file names a sample may hold, in their order (`id` 1 and 2, workflows §11.3).
@@ -128,5 +131,108 @@ impl SampleRecord {
     pub fn weight(&self) -> usize {
         512 + self.quality.as_ref().map_or(0, |q| q.get().len())
             + 64 * (self.reads.len() + self.subtractions.len())
+    }
+}
+
+/// A workflow's state for a sample: `complete` if it has a ready analysis of it, else `pending`
+/// if it has one at all, else `none` (workflows §8.1).
+fn workflow_state(analyses: &[(String, bool)], workflow: &str) -> &'static str {
+    let mine = analyses.iter().filter(|(w, _)| w == workflow);
+    let mut any = false;
+    for (_, ready) in mine {
+        if *ready {
+            return "complete";
+        }
+        any = true;
+    }
+    if any {
+        "pending"
+    } else {
+        "none"
+    }
+}
+
+/// The legacy tag of a workflow state: `true`, `"ip"` or `false`.
+fn legacy_tag(state: &str) -> serde_json::Value {
+    match state {
+        "complete" => serde_json::Value::Bool(true),
+        "pending" => serde_json::Value::String("ip".into()),
+        _ => serde_json::Value::Bool(false),
+    }
+}
+
+impl SampleRecord {
+    /// The runner sample of workflows §8.1, given its group and its analyses' `(workflow, ready)`.
+    /// Reads are listed whether or not the sample is ready.
+    pub fn runner_view(
+        &self,
+        group: Option<RunnerGroup>,
+        analyses: &[(String, bool)],
+    ) -> RunnerSample {
+        let workflows = if self.library_type == "amplicon" {
+            SampleWorkflows {
+                aodp: "none".into(),
+                nuvs: "incompatible".into(),
+                pathoscope: "incompatible".into(),
+            }
+        } else {
+            SampleWorkflows {
+                aodp: "incompatible".into(),
+                nuvs: workflow_state(analyses, "nuvs").into(),
+                pathoscope: workflow_state(analyses, "pathoscope_bowtie").into(),
+            }
+        };
+        RunnerSample {
+            id: self.id.clone(),
+            name: self.name.clone(),
+            created_at: rfc3339(self.created_at),
+            host: self.host.clone(),
+            isolate: self.isolate.clone(),
+            locale: self.locale.clone(),
+            notes: self.notes.clone(),
+            labels: Vec::new(),
+            library_type: self.library_type.clone(),
+            format: "fastq".into(),
+            hold: false,
+            is_legacy: false,
+            nuvs: legacy_tag(&workflows.nuvs),
+            pathoscope: legacy_tag(&workflows.pathoscope),
+            workflows,
+            ready: self.ready,
+            paired: self.paired,
+            user: self.user.clone(),
+            group,
+            group_read: self.group_read,
+            group_write: self.group_write,
+            all_read: self.all_read,
+            all_write: self.all_write,
+            artifacts: Vec::new(),
+            quality: self.quality.clone(),
+            reads: self.reads.iter().map(|r| self.runner_reads(r)).collect(),
+            subtractions: self.subtractions.clone(),
+            job: self.job.as_ref().map(|j| RunnerJobSummary {
+                id: j.id.clone(),
+                created_at: j.created_at.clone(),
+                progress: j.progress,
+                stage: j.stage.clone(),
+                state: j.state.clone(),
+                user: j.user.clone(),
+                workflow: j.workflow.clone(),
+            }),
+        }
+    }
+
+    /// A stored reads file as the jobs API shows it (J11, J15).
+    pub fn runner_reads(&self, reads: &ReadsRecord) -> RunnerReads {
+        RunnerReads {
+            id: reads_file_id(&reads.name).unwrap_or(0),
+            name: reads.name.clone(),
+            name_on_disk: reads.name.clone(),
+            sample: self.id.clone(),
+            size: reads.size,
+            uploaded_at: rfc3339(reads.uploaded_at),
+            upload: None,
+            download_url: format!("/samples/{}/reads/{}", self.id, reads.name),
+        }
     }
 }

@@ -511,3 +511,77 @@ pub enum FileFormat {
     #[serde(rename = "")]
     Empty,
 }
+
+/// A sample's group on the jobs API (workflows §8.1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerGroup {
+    pub id: String,
+    pub name: String,
+    /// Always null.
+    #[schema(value_type = Option<String>, required = true)]
+    pub legacy_id: Option<String>,
+}
+
+/// The job summary of a runner sample: contract §8.2's without `archived` (workflows §8.1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerJobSummary {
+    pub id: String,
+    pub created_at: String,
+    pub progress: i64,
+    #[schema(required = true)]
+    pub stage: Option<String>,
+    #[schema(value_type = JobState)]
+    pub state: String,
+    pub user: UserRef,
+    pub workflow: String,
+}
+
+/// `workflows` of a runner sample: `complete`, `pending`, `none` or `incompatible` each.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SampleWorkflows {
+    pub aodp: String,
+    pub nuvs: String,
+    pub pathoscope: String,
+}
+
+/// The sample as Virtool's runner parses it (workflows §8.1: J11, J12).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerSample {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub host: String,
+    pub isolate: String,
+    pub locale: String,
+    pub notes: String,
+    pub labels: Vec<i64>,
+    #[schema(value_type = LibraryType)]
+    pub library_type: String,
+    /// Always `fastq`.
+    pub format: String,
+    pub hold: bool,
+    pub is_legacy: bool,
+    /// `true` (complete), `"ip"` (pending) or `false`.
+    #[schema(value_type = Object)]
+    pub nuvs: Value,
+    /// `true` (complete), `"ip"` (pending) or `false`.
+    #[schema(value_type = Object)]
+    pub pathoscope: Value,
+    pub workflows: SampleWorkflows,
+    pub ready: bool,
+    pub paired: bool,
+    pub user: UserRef,
+    #[schema(required = true)]
+    pub group: Option<RunnerGroup>,
+    pub group_read: bool,
+    pub group_write: bool,
+    pub all_read: bool,
+    pub all_write: bool,
+    pub artifacts: Vec<i64>,
+    #[schema(value_type = Option<Object>, required = true)]
+    pub quality: Option<Box<serde_json::value::RawValue>>,
+    pub reads: Vec<RunnerReads>,
+    pub subtractions: Vec<IdName>,
+    #[schema(required = true)]
+    pub job: Option<RunnerJobSummary>,
+}

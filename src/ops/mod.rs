@@ -13,6 +13,7 @@ pub mod job_scope;
 pub mod metrics;
 pub mod read_cache;
 pub mod results;
+pub mod runner_samples;
 pub mod samples;
 pub mod sessions;
 pub mod sweep;
