@@ -14,6 +14,7 @@ pub mod runners;
 pub mod sample_delete;
 pub mod samples;
 pub mod subtractions;
+pub mod uploads;
 pub mod users;
 
 use axum::routing::{delete, get, patch, post, put};
@@ -41,12 +42,21 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/analyses/document/{file}", get(export::export))
         .route("/analyses/documents/{file}", get(export::export))
-        .route("/samples", post(samples::create))
+        .route("/samples", get(samples::list).post(samples::create))
         .route(
             "/samples/{sample_id}",
             get(samples::get_one).delete(sample_delete::delete),
         )
         .route("/samples/{sample_id}/rights", patch(samples::update_rights))
+        .route(
+            "/samples/{sample_id}/reads/{reads_file}",
+            get(samples::download_reads),
+        )
+        .route("/uploads", get(uploads::list).post(uploads::upload))
+        .route(
+            "/uploads/{upload_id}",
+            get(uploads::download).delete(uploads::delete),
+        )
         .route(
             "/samples/{sample_id}/analyses",
             get(analyses::list_for_sample).post(analyses::create),

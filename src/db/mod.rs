@@ -20,8 +20,10 @@ pub mod migrate;
 pub mod refs;
 pub mod runners;
 pub mod sample_delete;
+pub mod sample_reads;
 pub mod samples;
 pub mod sessions;
+pub mod uploads;
 pub mod users;
 
 use std::str::FromStr;

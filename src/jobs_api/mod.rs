@@ -4,6 +4,7 @@ pub mod analyses;
 pub mod claim;
 pub mod jobs;
 pub mod sample_delete;
+pub mod samples;
 
 use axum::routing::{delete, get, post, put};
 use axum::Router;
@@ -28,4 +29,13 @@ pub fn routes() -> Router<AppState> {
             "/analyses/{analysis_id}/files",
             post(analyses::upload).put(analyses::upload),
         )
+        .route(
+            "/samples/{sample_id}",
+            get(samples::get_one).patch(samples::finalize),
+        )
+        .route(
+            "/samples/{sample_id}/reads/{reads_file}",
+            get(samples::download_reads).put(samples::upload_reads),
+        )
+        .route("/uploads/{upload_id}", get(samples::download_upload))
 }

@@ -9,6 +9,8 @@ pub mod job_scope;
 pub mod otu;
 pub mod page;
 pub mod round;
+pub mod quality_shape;
+pub mod sample;
 pub mod text;
 pub mod time;
 pub mod views;

@@ -50,6 +50,7 @@ pub struct Group {
     pub name: String,
 }
 
+/// The sample of workflows §3.1 (U11, U12); lists (U25) leave out `reads` and `quality`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Sample {
     pub id: String,
@@ -62,6 +63,93 @@ pub struct Sample {
     pub group_write: bool,
     pub all_read: bool,
     pub all_write: bool,
+    pub host: String,
+    pub isolate: String,
+    pub locale: String,
+    pub notes: String,
+    /// Always empty: vira has no labels.
+    pub labels: Vec<i64>,
+    #[schema(value_type = LibraryType)]
+    pub library_type: String,
+    pub subtractions: Vec<IdName>,
+    pub paired: bool,
+    pub ready: bool,
+    /// Absent in lists (U25).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub reads: Option<Vec<SampleReads>>,
+    /// `Some(None)` is null (not finalized); `None` leaves the key out (lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, required = false)]
+    pub quality: Option<Option<Box<serde_json::value::RawValue>>>,
+    #[schema(required = true)]
+    pub job: Option<JobSummary>,
+}
+
+/// `library_type` of a sample (workflows §3.2).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "lowercase")]
+pub enum LibraryType {
+    Normal,
+    Srna,
+    Amplicon,
+    Other,
+}
+
+/// A stored reads file of a ready sample (workflows §3.1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SampleReads {
+    pub name: String,
+    pub size: i64,
+    pub uploaded_at: String,
+    pub download_url: String,
+}
+
+/// A stored reads file as the runner sees it (workflows §8.1, J15).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerReads {
+    pub id: i64,
+    pub name: String,
+    pub name_on_disk: String,
+    pub sample: String,
+    pub size: i64,
+    pub uploaded_at: String,
+    /// Always null.
+    #[schema(value_type = Option<i64>, required = true)]
+    pub upload: Option<i64>,
+    pub download_url: String,
+}
+
+/// An upload (workflows §2.1): Virtool's `UploadMinimal`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Upload {
+    pub id: i64,
+    pub created_at: String,
+    pub name: String,
+    pub name_on_disk: String,
+    pub ready: bool,
+    pub removed: bool,
+    #[schema(required = true)]
+    pub removed_at: Option<String>,
+    pub reserved: bool,
+    pub size: i64,
+    #[serde(rename = "type")]
+    #[schema(value_type = UploadType)]
+    pub upload_type: String,
+    pub uploaded_at: String,
+    pub user: UserRef,
+}
+
+/// The `type` of an upload (workflows §2.1).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "lowercase")]
+pub enum UploadType {
+    Reads,
+    Subtraction,
+    Hmm,
+    Reference,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -342,4 +430,78 @@ pub enum FileFormat {
     Json,
     #[serde(rename = "")]
     Empty,
+}
+
+/// A sample's group on the jobs API (workflows §8.1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerGroup {
+    pub id: String,
+    pub name: String,
+    /// Always null.
+    #[schema(value_type = Option<String>, required = true)]
+    pub legacy_id: Option<String>,
+}
+
+/// The job summary of a runner sample: contract §8.2's without `archived` (workflows §8.1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerJobSummary {
+    pub id: String,
+    pub created_at: String,
+    pub progress: i64,
+    #[schema(required = true)]
+    pub stage: Option<String>,
+    #[schema(value_type = JobState)]
+    pub state: String,
+    pub user: UserRef,
+    pub workflow: String,
+}
+
+/// `workflows` of a runner sample: `complete`, `pending`, `none` or `incompatible` each.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SampleWorkflows {
+    pub aodp: String,
+    pub nuvs: String,
+    pub pathoscope: String,
+}
+
+/// The sample as Virtool's runner parses it (workflows §8.1: J11, J12).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerSample {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub host: String,
+    pub isolate: String,
+    pub locale: String,
+    pub notes: String,
+    pub labels: Vec<i64>,
+    #[schema(value_type = LibraryType)]
+    pub library_type: String,
+    /// Always `fastq`.
+    pub format: String,
+    pub hold: bool,
+    pub is_legacy: bool,
+    /// `true` (complete), `"ip"` (pending) or `false`.
+    #[schema(value_type = Object)]
+    pub nuvs: Value,
+    /// `true` (complete), `"ip"` (pending) or `false`.
+    #[schema(value_type = Object)]
+    pub pathoscope: Value,
+    pub workflows: SampleWorkflows,
+    pub ready: bool,
+    pub paired: bool,
+    pub user: UserRef,
+    #[schema(required = true)]
+    pub group: Option<RunnerGroup>,
+    pub group_read: bool,
+    pub group_write: bool,
+    pub all_read: bool,
+    pub all_write: bool,
+    pub artifacts: Vec<i64>,
+    #[schema(value_type = Option<Object>, required = true)]
+    pub quality: Option<Box<serde_json::value::RawValue>>,
+    pub reads: Vec<RunnerReads>,
+    pub subtractions: Vec<IdName>,
+    #[schema(required = true)]
+    pub job: Option<RunnerJobSummary>,
 }

@@ -260,7 +260,7 @@ pub async fn readable_page(
     let body = read_through(app, "analyses page", &key, Bytes::len, async {
         let (documents, found) =
             db::analyses::list_readable(&app.db, principal, &Default::default(), page).await?;
-        Ok(Some(json_body(&Page::new(documents, found, page)).0))
+        Ok::<_, ApiError>(Some(json_body(&Page::new(documents, found, page)).0))
     })
     .await?;
     Ok(body.map(|body| (*body).clone()).unwrap_or_default())

@@ -17,9 +17,12 @@ pub mod read_cache;
 pub mod results;
 pub mod runners;
 pub mod sample_delete;
+pub mod runner_samples;
+pub mod samples;
 pub mod sessions;
 pub mod sweep;
 pub mod uploads;
+pub mod user_uploads;
 pub mod users;
 
 use crate::http::error::{ApiError, ApiResult};
