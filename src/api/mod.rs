@@ -8,6 +8,7 @@ pub mod export;
 pub mod files;
 pub mod health;
 pub mod hmms;
+pub mod indexes;
 pub mod refs;
 pub mod samples;
 pub mod subtractions;
@@ -50,7 +51,12 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{user_id}/keys", delete(users::delete_keys))
         .route("/login-blocks", delete(users::clear_login_blocks))
         .route("/groups", post(users::create_group))
-        .route("/subtractions", post(subtractions::create))
+        .route(
+            "/subtractions",
+            get(subtractions::list).post(subtractions::create),
+        )
+        .route("/subtractions/{subtraction_id}", get(subtractions::get_one))
+        .route("/indexes/{index_id}", get(indexes::get_one))
         .route("/refs/import", post(refs::import))
         .route("/refs/{ref_id}/indexes", post(refs::create_index))
         .route("/hmms/annotations", post(hmms::import))

@@ -12,12 +12,14 @@ pub mod blast;
 pub mod changes;
 pub mod files;
 pub mod hmms;
+pub mod indexes;
 mod ids;
 pub mod jobs;
 pub mod migrate;
 pub mod refs;
 pub mod samples;
 pub mod sessions;
+pub mod subtractions;
 pub mod users;
 
 use std::str::FromStr;

@@ -5,6 +5,7 @@ pub mod brotli_splice;
 pub mod coverage;
 pub mod gzip_splice;
 pub mod nuvs;
+pub mod otus_json;
 pub mod pathoscope;
 
 /// Fast gzip (level 1): raw results are stored compressed.

@@ -7,6 +7,7 @@ pub mod error;
 pub mod layers;
 pub mod multipart;
 pub mod query;
+pub mod ranged;
 pub mod validate;
 
 use axum::body::Body;

@@ -8,6 +8,7 @@ pub mod ids;
 pub mod job_scope;
 pub mod otu;
 pub mod page;
+pub mod stores;
 pub mod text;
 pub mod time;
 pub mod views;

@@ -70,6 +70,18 @@ pub struct Subtraction {
     pub ready: bool,
     pub created_at: String,
     pub user: UserRef,
+    /// Null for a label and until the genome is finalized (workflows §4.1).
+    #[schema(required = true)]
+    pub count: Option<i64>,
+    #[schema(required = true)]
+    pub gc: Option<super::stores::Gc>,
+    /// The host-genome upload; null for a label.
+    #[schema(required = true)]
+    pub file: Option<super::stores::UploadRef>,
+    #[schema(required = true)]
+    pub job: Option<JobSummary>,
+    /// Empty until `ready`.
+    pub files: Vec<super::stores::StoredFile>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -102,6 +114,18 @@ pub struct Index {
     pub user: UserRef,
     pub otu_count: i64,
     pub sequence_count: i64,
+    /// The `build_index` job finalized the files (workflows §5.1).
+    pub has_files: bool,
+    #[schema(required = true)]
+    pub job: Option<JobSummary>,
+}
+
+/// U30: the index object with its stored files (ascending `id`; empty until `has_files`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IndexWithFiles {
+    #[serde(flatten)]
+    pub index: Index,
+    pub files: Vec<super::stores::StoredFile>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]

@@ -8,7 +8,7 @@ use axum::response::Response;
 use crate::app::App;
 use crate::db;
 use crate::db::files::Insert;
-use crate::files::{analysis_file_key, names};
+use crate::files::{analysis_file_key, names, Committed};
 use crate::http::created;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
@@ -70,6 +70,25 @@ fn duplicate() -> ApiError {
     ApiError::conflict("File is already associated with analysis")
 }
 
+/// Stream the `file` part of a multipart body into an upload to `key` and commit it there: on
+/// failure nothing is left (contract §13). The caller records it while holding [`Committed`]
+/// (no sweep takes it meanwhile) and removes `key` when recording fails. `kind` names the upload
+/// in the `vira_uploads_in_progress` gauge.
+pub async fn store_file_part(
+    app: &App,
+    key: &str,
+    kind: &'static str,
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<Committed> {
+    let mut upload = app.files.create_upload(key).await?;
+    let receiving = InProgress::start(kind);
+    crate::http::multipart::receive_file(headers, body, app.multipart_limits(), &mut upload)
+        .await?;
+    drop(receiving);
+    Ok(app.files.commit(upload).await?)
+}
+
 /// Stream the upload to a temporary object, then commit it under its key and insert its record.
 /// Nothing is left behind when any step fails (contract §13).
 pub async fn receive_upload(
@@ -86,12 +105,7 @@ pub async fn receive_upload(
     let id = db::files::reserve_id(&app.db).await?;
     let name_on_disk = names::name_on_disk(id, &params.name);
     let key = analysis_file_key(analysis_id, &name_on_disk);
-    let mut upload = app.files.create_upload(&key).await?;
-    let receiving = InProgress::start("analysis_file");
-    crate::http::multipart::receive_file(headers, body, app.multipart_limits(), &mut upload)
-        .await?;
-    drop(receiving);
-    let committed = app.files.commit(upload).await?;
+    let committed = store_file_part(app, &key, "analysis_file", headers, body).await?;
     let uploaded_at = now_micros();
     let file = AnalysisFile {
         id,
