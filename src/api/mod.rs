@@ -60,6 +60,7 @@ pub fn routes() -> Router<AppState> {
         .route("/refs/import", post(refs::import))
         .route("/refs/{ref_id}/indexes", post(refs::create_index))
         .route("/hmms/annotations", post(hmms::import))
+        .route("/hmms/profiles", post(hmms::import_profiles))
         .route(
             "/account",
             get(account::get).patch(account::change_password),

@@ -1,7 +1,10 @@
 //! The jobs API for workflow runners, mounted at `/jobs-api` (contract §6, J1–J7).
 
 pub mod analyses;
+pub mod hmms;
+pub mod indexes;
 pub mod jobs;
+pub mod subtractions;
 
 use axum::routing::{get, patch, post, put};
 use axum::Router;
@@ -23,4 +26,29 @@ pub fn routes() -> Router<AppState> {
             "/analyses/{analysis_id}/files",
             post(analyses::upload).put(analyses::upload),
         )
+        .route(
+            "/indexes/{index_id}",
+            get(indexes::get_one)
+                .patch(indexes::finalize)
+                .delete(indexes::delete),
+        )
+        .route(
+            "/indexes/{index_id}/files/{filename}",
+            get(indexes::download).put(indexes::upload),
+        )
+        .route(
+            "/subtractions/{subtraction_id}",
+            get(subtractions::get_one)
+                .patch(subtractions::finalize)
+                .delete(subtractions::delete),
+        )
+        .route(
+            "/subtractions/{subtraction_id}/files/{filename}",
+            get(subtractions::download).put(subtractions::upload),
+        )
+        .route(
+            "/hmms/files/annotations.json.gz",
+            get(hmms::annotations),
+        )
+        .route("/hmms/files/profiles.hmm", get(hmms::profiles))
 }

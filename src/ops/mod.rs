@@ -7,6 +7,7 @@ pub mod analyses;
 pub mod auth;
 pub mod blast;
 pub mod finalize;
+pub mod hmm_profiles;
 pub mod health;
 pub mod imports;
 pub mod indexes;

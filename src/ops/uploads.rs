@@ -137,3 +137,33 @@ pub async fn receive_upload(
     }
     Err(failure)
 }
+
+/// Store the `file` part under `key` (see [`store_file_part`]) and record it with `record`, given
+/// the stored size. When recording fails the object is removed, unless `record` says the key
+/// belongs to another record (its flag is false: a duplicate name of a fixed key).
+pub async fn store_and_record<T, F, Fut>(
+    app: &App,
+    key: &str,
+    headers: &HeaderMap,
+    body: Body,
+    record: F,
+) -> ApiResult<T>
+where
+    F: FnOnce(i64) -> Fut,
+    Fut: std::future::Future<Output = Result<T, (crate::model::failure::Failure, bool)>>,
+{
+    let committed = store_file_part(app, key, "workflow_file", headers, body).await?;
+    let outcome = record(committed.size as i64).await;
+    drop(committed);
+    match outcome {
+        Ok(value) => Ok(value),
+        Err((failure, remove)) => {
+            if remove {
+                if let Err(e) = app.files.remove(key).await {
+                    tracing::error!(key, error = %e, "could not remove an unrecorded upload");
+                }
+            }
+            Err(failure.into())
+        }
+    }
+}
