@@ -9,6 +9,7 @@ pub mod files;
 pub mod health;
 pub mod hmms;
 pub mod jobs;
+pub mod indexes;
 pub mod refs;
 pub mod runners;
 pub mod sample_delete;
@@ -66,7 +67,12 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{user_id}/keys", delete(users::delete_keys))
         .route("/login-blocks", delete(users::clear_login_blocks))
         .route("/groups", post(users::create_group))
-        .route("/subtractions", post(subtractions::create))
+        .route(
+            "/subtractions",
+            get(subtractions::list).post(subtractions::create),
+        )
+        .route("/subtractions/{subtraction_id}", get(subtractions::get_one))
+        .route("/indexes/{index_id}", get(indexes::get_one))
         .route("/refs/import", post(refs::import))
         .route("/refs/{ref_id}/indexes", post(refs::create_index))
         .route("/hmms/annotations", post(hmms::import))
@@ -74,6 +80,7 @@ pub fn routes() -> Router<AppState> {
         .route("/jobs/{job_id}/cancel", put(jobs::cancel))
         .route("/runners", get(runners::list).post(runners::create))
         .route("/runners/{runner_id}", delete(runners::revoke))
+        .route("/hmms/profiles", post(hmms::import_profiles))
         .route(
             "/account",
             get(account::get).patch(account::change_password),

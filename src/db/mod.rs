@@ -13,6 +13,7 @@ pub mod changes;
 pub mod claims;
 pub mod files;
 pub mod hmms;
+pub mod indexes;
 mod ids;
 pub mod job_end;
 pub mod jobs;
@@ -23,6 +24,7 @@ pub mod sample_delete;
 pub mod sample_reads;
 pub mod samples;
 pub mod sessions;
+pub mod subtractions;
 pub mod uploads;
 pub mod users;
 

@@ -2,11 +2,14 @@
 
 pub mod analyses;
 pub mod claim;
+pub mod hmms;
+pub mod indexes;
 pub mod jobs;
 pub mod sample_delete;
 pub mod samples;
+pub mod subtractions;
 
-use axum::routing::{delete, get, post, put};
+use axum::routing::{get, post, put};
 use axum::Router;
 
 use crate::app::AppState;
@@ -16,7 +19,6 @@ pub fn routes() -> Router<AppState> {
         .route("/jobs/claim", post(claim::claim))
         .route("/jobs/{job_id}", get(claim::get_one).patch(jobs::acquire))
         .route("/jobs/{job_id}/release", post(claim::release))
-        .route("/samples/{sample_id}", delete(sample_delete::delete))
         .route("/jobs/{job_id}/status", post(jobs::push_status))
         .route("/jobs/{job_id}/ping", put(jobs::ping))
         .route(
@@ -31,11 +33,38 @@ pub fn routes() -> Router<AppState> {
         )
         .route(
             "/samples/{sample_id}",
-            get(samples::get_one).patch(samples::finalize),
+            get(samples::get_one)
+                .patch(samples::finalize)
+                .delete(sample_delete::delete),
         )
         .route(
             "/samples/{sample_id}/reads/{reads_file}",
             get(samples::download_reads).put(samples::upload_reads),
         )
         .route("/uploads/{upload_id}", get(samples::download_upload))
+        .route(
+            "/indexes/{index_id}",
+            get(indexes::get_one)
+                .patch(indexes::finalize)
+                .delete(indexes::delete),
+        )
+        .route(
+            "/indexes/{index_id}/files/{filename}",
+            get(indexes::download).put(indexes::upload),
+        )
+        .route(
+            "/subtractions/{subtraction_id}",
+            get(subtractions::get_one)
+                .patch(subtractions::finalize)
+                .delete(subtractions::delete),
+        )
+        .route(
+            "/subtractions/{subtraction_id}/files/{filename}",
+            get(subtractions::download).put(subtractions::upload),
+        )
+        .route(
+            "/hmms/files/annotations.json.gz",
+            get(hmms::annotations),
+        )
+        .route("/hmms/files/profiles.hmm", get(hmms::profiles))
 }

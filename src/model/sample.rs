@@ -4,7 +4,7 @@ use serde_json::value::RawValue;
 
 use super::time::{rfc3339, Micros};
 use super::views::{
-    IdName, JobSummary, RunnerGroup, RunnerJobSummary, RunnerReads, RunnerSample, Sample,
+    IdName, JobSummary, RunnerGroup, RunnerJob, RunnerReads, RunnerSample, Sample,
     SampleReads, SampleWorkflows, UserRef,
 };
 use crate::auth::rights::SampleRights;
@@ -210,15 +210,7 @@ impl SampleRecord {
             quality: self.quality.clone(),
             reads: self.reads.iter().map(|r| self.runner_reads(r)).collect(),
             subtractions: self.subtractions.clone(),
-            job: self.job.as_ref().map(|j| RunnerJobSummary {
-                id: j.id.clone(),
-                created_at: j.created_at.clone(),
-                progress: j.progress,
-                stage: j.stage.clone(),
-                state: j.state.clone(),
-                user: j.user.clone(),
-                workflow: j.workflow.clone(),
-            }),
+            job: self.job.clone().map(RunnerJob::from),
         }
     }
 

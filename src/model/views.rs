@@ -160,6 +160,18 @@ pub struct Subtraction {
     pub ready: bool,
     pub created_at: String,
     pub user: UserRef,
+    /// Null for a label and until the genome is finalized (workflows §4.1).
+    #[schema(required = true)]
+    pub count: Option<i64>,
+    #[schema(required = true)]
+    pub gc: Option<super::stores::Gc>,
+    /// The host-genome upload; null for a label.
+    #[schema(required = true)]
+    pub file: Option<super::stores::UploadRef>,
+    #[schema(required = true)]
+    pub job: Option<JobSummary>,
+    /// Empty until `ready`.
+    pub files: Vec<super::stores::StoredFile>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -192,6 +204,18 @@ pub struct Index {
     pub user: UserRef,
     pub otu_count: i64,
     pub sequence_count: i64,
+    /// The `build_index` job finalized the files (workflows §5.1).
+    pub has_files: bool,
+    #[schema(required = true)]
+    pub job: Option<JobSummary>,
+}
+
+/// U30: the index object with its stored files (ascending `id`; empty until `has_files`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IndexWithFiles {
+    #[serde(flatten)]
+    pub index: Index,
+    pub files: Vec<super::stores::StoredFile>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -442,9 +466,9 @@ pub struct RunnerGroup {
     pub legacy_id: Option<String>,
 }
 
-/// The job summary of a runner sample: contract §8.2's without `archived` (workflows §8.1).
+/// The job summary of the runner bodies: the user API's without `archived` (workflows §8.1).
 #[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct RunnerJobSummary {
+pub struct RunnerJob {
     pub id: String,
     pub created_at: String,
     pub progress: i64,
@@ -453,7 +477,21 @@ pub struct RunnerJobSummary {
     #[schema(value_type = JobState)]
     pub state: String,
     pub user: UserRef,
-    pub workflow: String,
+    pub workflow: Workflow,
+}
+
+impl From<JobSummary> for RunnerJob {
+    fn from(job: JobSummary) -> RunnerJob {
+        RunnerJob {
+            id: job.id,
+            created_at: job.created_at,
+            progress: job.progress,
+            stage: job.stage,
+            state: job.state,
+            user: job.user,
+            workflow: job.workflow,
+        }
+    }
 }
 
 /// `workflows` of a runner sample: `complete`, `pending`, `none` or `incompatible` each.
@@ -503,5 +541,5 @@ pub struct RunnerSample {
     pub reads: Vec<RunnerReads>,
     pub subtractions: Vec<IdName>,
     #[schema(required = true)]
-    pub job: Option<RunnerJobSummary>,
+    pub job: Option<RunnerJob>,
 }

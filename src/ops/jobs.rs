@@ -119,9 +119,9 @@ async fn check_rights(app: &App, principal: &Principal, job: &Job, need: Need) -
     if principal.administrator {
         return Ok(());
     }
-    let allowed = match Workflow::parse(&job.workflow) {
-        Some(Workflow::BuildIndex | Workflow::CreateSubtraction) => need == Need::Read,
-        Some(_) => {
+    let allowed = match job.workflow {
+        Workflow::BuildIndex | Workflow::CreateSubtraction => need == Need::Read,
+        Workflow::CreateSample | Workflow::PathoscopeBowtie | Workflow::Nuvs => {
             let sample_id = job.args.get("sample_id").and_then(Value::as_str);
             let sample = match sample_id {
                 Some(id) => db::samples::get(&app.db, id).await?,
@@ -132,7 +132,6 @@ async fn check_rights(app: &App, principal: &Principal, job: &Job, need: Need) -
                 Need::Write => can_write(principal, &sample.rights),
             })
         }
-        None => false,
     };
     if allowed {
         Ok(())

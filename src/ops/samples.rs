@@ -11,6 +11,7 @@ use crate::db;
 use crate::db::samples::SampleRow;
 use crate::db::IdTable;
 use crate::files::{sample_reads_key, Stored};
+use crate::model::workflow::Workflow;
 use crate::model::failure::{Failure, Outcome};
 use crate::model::page::{Page, PageRequest};
 use crate::model::sample::{SampleRecord, READS_FILES};
@@ -155,7 +156,7 @@ pub async fn create(
         db::jobs::insert(
             &mut tx,
             job_id,
-            "create_sample",
+            Workflow::CreateSample,
             &args,
             &record.user.id,
             now,

@@ -65,12 +65,12 @@ pub async fn start(
 ) -> anyhow::Result<EmbeddedWorkers> {
     let grace = Duration::from_secs(app.config.shutdown_grace);
     let name = format!("embedded:{}:{}", hostname(), std::process::id());
-    let runner = crate::ops::runners::create(app, &name, None)
+    let runner = crate::ops::runners::create(app, &name, "")
         .await
         .map_err(|failure| anyhow::anyhow!("creating the embedded runner: {failure}"))?;
     let mut settings = loop_settings(options, count, grace);
     settings.jobs_api_url = jobs_api_url(jobs_addr);
-    settings.credential = runner.credential.clone();
+    settings.credential = runner.credential.clone().unwrap_or_default();
     let stop = CancellationToken::new();
     let mut loops = JoinSet::new();
     for _ in 0..count {
