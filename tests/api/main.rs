@@ -16,6 +16,7 @@ mod cli;
 mod compression;
 mod downloads;
 mod durability;
+mod embedded_workers;
 mod errors;
 mod faults;
 mod files;
@@ -44,3 +45,5 @@ mod slow_clients;
 mod users;
 
 pub use support::*;
+mod worker;
+mod worker_signals;
