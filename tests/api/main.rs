@@ -24,6 +24,7 @@ mod head_limits;
 mod health;
 mod hostile_input;
 mod imports;
+mod job_lifecycle;
 mod jobs;
 mod jobs_analyses;
 mod keys;
