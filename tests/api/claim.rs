@@ -41,15 +41,6 @@ pub async fn sql(app: &TestApp, statement: &str, binds: &[&str]) {
     query.execute(&mut *conn).await.unwrap();
 }
 
-/// One integer read from the test database.
-pub async fn scalar(app: &TestApp, statement: &str, bind: &str) -> i64 {
-    sqlx::query_scalar(statement)
-        .bind(bind)
-        .fetch_one(app.app.db.reader())
-        .await
-        .unwrap()
-}
-
 /// Insert a waiting job as vira creates them (§1.1), `created_at` given.
 pub async fn insert_job_on(
     conn: &mut sqlx::AnyConnection,
@@ -106,7 +97,8 @@ pub async fn sample_job(app: &TestApp, owner: &Creds, job_id: &str) -> (String, 
         .await
         .unwrap();
     }
-    let args = json!({"sample_id": sample, "files": [{"id": upload_id, "name": "r.fq.gz", "size": 3}]});
+    let args =
+        json!({"sample_id": sample, "files": [{"id": upload_id, "name": "r.fq.gz", "size": 3}]});
     insert_job(app, job_id, "create_sample", &args).await;
     sql(
         app,
@@ -190,9 +182,19 @@ pub fn job_creds(job: &Value) -> Creds {
 pub async fn claimable_analysis(app: &TestApp, ref_id: &str, workflow: &str) -> (String, String) {
     let sample = app.sample(&app.admin, json!({"name": "s"})).await;
     let analysis = app.analysis(&app.admin, &sample, ref_id, workflow).await;
-    sql(app, "UPDATE samples SET ready = 1 WHERE id = $1", &[&sample]).await;
+    sql(
+        app,
+        "UPDATE samples SET ready = 1 WHERE id = $1",
+        &[&sample],
+    )
+    .await;
     let index_id = analysis["index"]["id"].as_str().unwrap();
-    sql(app, "UPDATE indexes SET has_files = 1 WHERE id = $1", &[index_id]).await;
+    sql(
+        app,
+        "UPDATE indexes SET has_files = 1 WHERE id = $1",
+        &[index_id],
+    )
+    .await;
     (
         analysis["id"].as_str().unwrap().to_owned(),
         analysis["job"]["id"].as_str().unwrap().to_owned(),
@@ -234,12 +236,18 @@ both!(claim_query_and_credentials, |app: TestApp| async move {
         login: runner.login.clone(),
         key: "0".repeat(64),
     };
-    claim(&app, &wrong, "")
-        .await
-        .assert_error(401, "invalid_authorization_header", "Invalid authorization header");
+    claim(&app, &wrong, "").await.assert_error(
+        401,
+        "invalid_authorization_header",
+        "Invalid authorization header",
+    );
     claim(&app, &app.admin, "?workflow=nuvs")
         .await
-        .assert_error(401, "invalid_authorization_header", "Invalid authorization header");
+        .assert_error(
+            401,
+            "invalid_authorization_header",
+            "Invalid authorization header",
+        );
     for method in [Method::GET, Method::PATCH] {
         let reply = app
             .send(app.request(method, "/jobs-api/jobs/claim", Some(&runner)))
@@ -261,9 +269,19 @@ both!(claim_gate_order_and_body, |app: TestApp| async move {
     let index_id = analysis["index"]["id"].as_str().unwrap().to_owned();
     let query = "?workflow=pathoscope_bowtie&workflow=nuvs";
     claim(&app, &runner, query).await.assert_status(204);
-    sql(&app, "UPDATE samples SET ready = 1 WHERE id = $1", &[&sample]).await;
+    sql(
+        &app,
+        "UPDATE samples SET ready = 1 WHERE id = $1",
+        &[&sample],
+    )
+    .await;
     claim(&app, &runner, query).await.assert_status(204);
-    sql(&app, "UPDATE indexes SET has_files = 1 WHERE id = $1", &[&index_id]).await;
+    sql(
+        &app,
+        "UPDATE indexes SET has_files = 1 WHERE id = $1",
+        &[&index_id],
+    )
+    .await;
     // A subtraction with a host genome that is not ready holds the analysis back.
     let sub = app
         .post("/api/subtractions", &app.admin, &json!({"name": "host"}))
@@ -280,7 +298,12 @@ both!(claim_gate_order_and_body, |app: TestApp| async move {
         )
         .await
         .json();
-    sql(&app, "UPDATE subtractions SET upload_id = 1, ready = 0 WHERE id = $1", &[&sub]).await;
+    sql(
+        &app,
+        "UPDATE subtractions SET upload_id = 1, ready = 0 WHERE id = $1",
+        &[&sub],
+    )
+    .await;
     // nuvs waits for the HMM profiles.
     let nuvs = app.analysis(&app.admin, &sample, &ref_id, "nuvs").await;
     let reply = claim(&app, &runner, query).await;
@@ -299,7 +322,12 @@ both!(claim_gate_order_and_body, |app: TestApp| async move {
     assert_eq!(last["state"], "preparing");
     assert_eq!(last["progress"], 3);
     claim(&app, &runner, query).await.assert_status(204);
-    sql(&app, "UPDATE subtractions SET ready = 1 WHERE id = $1", &[&sub]).await;
+    sql(
+        &app,
+        "UPDATE subtractions SET ready = 1 WHERE id = $1",
+        &[&sub],
+    )
+    .await;
     let reply = claim(&app, &runner, query).await;
     assert_eq!(reply.json()["id"], with_sub["job"]["id"]);
     claim(&app, &runner, query).await.assert_status(204);
@@ -329,9 +357,11 @@ both!(claim_gate_order_and_body, |app: TestApp| async move {
     let creds = job_creds(&job);
     ping(&app, &creds, &job_id).await.assert_status(200);
     // A job credential cannot claim.
-    claim(&app, &creds, query)
-        .await
-        .assert_error(401, "invalid_authorization_header", "Invalid authorization header");
+    claim(&app, &creds, query).await.assert_error(
+        401,
+        "invalid_authorization_header",
+        "Invalid authorization header",
+    );
 });
 
 both!(claim_oldest_first, |app: TestApp| async move {
@@ -340,7 +370,12 @@ both!(claim_oldest_first, |app: TestApp| async move {
     let now = vira::model::time::now_micros();
     {
         let mut conn = app.app.db.write().await.unwrap();
-        for (id, at) in [("jobc", now + 2), ("joba", now), ("jobb", now), ("jobd", now + 1)] {
+        for (id, at) in [
+            ("jobc", now + 2),
+            ("joba", now),
+            ("jobb", now),
+            ("jobd", now + 1),
+        ] {
             let args = json!({"sample_id": sample, "files": []});
             crate::claim::insert_job_on(&mut conn, id, "create_sample", &args, at).await;
         }
@@ -376,15 +411,19 @@ both!(get_own_job, |app: TestApp| async move {
     let runner = runner(&app, "get").await;
     let (_, job_id) = claimable_analysis(&app, &ref_id, "pathoscope_bowtie").await;
     let (_, other) = claimable_analysis(&app, &ref_id, "pathoscope_bowtie").await;
-    let job = claim(&app, &runner, "?workflow=pathoscope_bowtie").await.json();
+    let job = claim(&app, &runner, "?workflow=pathoscope_bowtie")
+        .await
+        .json();
     let creds = job_creds(&job);
     let path = format!("/jobs-api/jobs/{job_id}");
     app.send(app.request(Method::GET, &path, None))
         .await
         .assert_error(401, "requires_authorization", "Requires authorization");
-    app.get(&path, &runner)
-        .await
-        .assert_error(401, "invalid_authorization_header", "Invalid authorization header");
+    app.get(&path, &runner).await.assert_error(
+        401,
+        "invalid_authorization_header",
+        "Invalid authorization header",
+    );
     app.get("/jobs-api/jobs/nope1234", &creds)
         .await
         .assert_error(404, "not_found", "Not found");
@@ -402,7 +441,9 @@ both!(release_requeues_at_once, |app: TestApp| async move {
     let runner = runner(&app, "rel").await;
     let (analysis_id, job_id) = claimable_analysis(&app, &ref_id, "pathoscope_bowtie").await;
     let (_, other) = claimable_analysis(&app, &ref_id, "pathoscope_bowtie").await;
-    let job = claim(&app, &runner, "?workflow=pathoscope_bowtie").await.json();
+    let job = claim(&app, &runner, "?workflow=pathoscope_bowtie")
+        .await
+        .json();
     assert_eq!(job["id"], job_id.as_str());
     let creds = job_creds(&job);
     // A file the job uploaded (J6) is partial output of the job.
@@ -437,7 +478,12 @@ both!(release_requeues_at_once, |app: TestApp| async move {
     assert_eq!(released["acquired"], false);
     assert_eq!(released["runner"], Value::Null);
     assert_eq!(released["retries"], 0);
-    let last = released["status"].as_array().unwrap().last().unwrap().clone();
+    let last = released["status"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
     assert_eq!(
         json!({"state": last["state"], "stage": last["stage"], "step_name": last["step_name"],
                "step_description": last["step_description"], "error": last["error"],
@@ -446,9 +492,11 @@ both!(release_requeues_at_once, |app: TestApp| async move {
                "step_description": null, "error": null, "progress": 0})
     );
     // The key is revoked at once; the job's upload is gone, the user's stays.
-    ping(&app, &creds, &job_id)
-        .await
-        .assert_error(401, "invalid_authorization_header", "Invalid authorization header");
+    ping(&app, &creds, &job_id).await.assert_error(
+        401,
+        "invalid_authorization_header",
+        "Invalid authorization header",
+    );
     let analysis = app
         .get(&format!("/api/analyses/{analysis_id}"), &app.admin)
         .await
@@ -456,7 +504,9 @@ both!(release_requeues_at_once, |app: TestApp| async move {
     assert_eq!(crate::support::file_names(&analysis), ["mine.tsv"]);
     assert_eq!(app.stored_names(&analysis_id).await.len(), 1);
     // Claimable again at once, oldest first.
-    let again = claim(&app, &runner, "?workflow=pathoscope_bowtie").await.json();
+    let again = claim(&app, &runner, "?workflow=pathoscope_bowtie")
+        .await
+        .json();
     assert_eq!(again["id"], job_id.as_str());
     let creds = job_creds(&again);
     // A finished job cannot be released.
@@ -477,7 +527,9 @@ both!(ping_answers_cancelled, |app: TestApp| async move {
     let ref_id = app.small_reference().await;
     let runner = runner(&app, "pinger").await;
     let (_, job_id) = claimable_analysis(&app, &ref_id, "pathoscope_bowtie").await;
-    let job = claim(&app, &runner, "?workflow=pathoscope_bowtie").await.json();
+    let job = claim(&app, &runner, "?workflow=pathoscope_bowtie")
+        .await
+        .json();
     let creds = job_creds(&job);
     let reply = ping(&app, &creds, &job_id).await;
     reply.assert_status(200);
@@ -492,7 +544,9 @@ both!(ping_answers_cancelled, |app: TestApp| async move {
     .assert_status(200);
     assert_eq!(ping(&app, &creds, &job_id).await.json()["cancelled"], true);
     // A runner credential is not a job credential.
-    ping(&app, &runner, &job_id)
-        .await
-        .assert_error(401, "invalid_authorization_header", "Invalid authorization header");
+    ping(&app, &runner, &job_id).await.assert_error(
+        401,
+        "invalid_authorization_header",
+        "Invalid authorization header",
+    );
 });
