@@ -35,11 +35,13 @@ mod page_security;
 mod pages;
 mod pathoscope;
 mod read_cache;
+mod sample_reads;
 mod samples;
 mod scaleout;
 mod scaleout_blast;
 mod sign_in_abuse;
 mod slow_clients;
+mod uploads;
 mod users;
 
 pub use support::*;
