@@ -57,7 +57,7 @@ pub fn upload_params(query: &QueryPairs) -> ApiResult<UploadParams> {
 }
 
 /// One upload being received, in the `vira_uploads_in_progress` gauge (by kind: `analysis_file`,
-/// `import`) until dropped, also when the client goes away mid-body.
+/// `upload`, `sample_reads`, `import`) until dropped, also when the client goes away mid-body.
 pub struct InProgress(&'static str);
 
 impl InProgress {

@@ -40,11 +40,13 @@ mod pages;
 mod pathoscope;
 mod read_cache;
 mod runners;
+mod sample_reads;
 mod samples;
 mod scaleout;
 mod scaleout_blast;
 mod sign_in_abuse;
 mod slow_clients;
+mod uploads;
 mod users;
 
 pub use support::*;
