@@ -54,5 +54,12 @@ pub async fn profiles(
 ) -> ApiResult<Response> {
     let stored = ops::hmm_profiles::open_profiles(&app, &job).await?;
     let missing = || ApiError::not_found_msg("Profiles not found");
-    send_stored(stored, &headers, "application/octet-stream", "profiles.hmm", missing).await
+    send_stored(
+        stored,
+        &headers,
+        "application/octet-stream",
+        "profiles.hmm",
+        missing,
+    )
+    .await
 }

@@ -101,6 +101,11 @@ mod tests {
         let args = json!({"ref_id": "r", "user_id": "u", "index_id": "i1", "index_version": 0,
                           "manifest": {}});
         assert!(allows(Workflow::BuildIndex, &args, Reach::WriteIndex, "i1"));
-        assert!(!allows(Workflow::BuildIndex, &args, Reach::WriteIndex, "i2"));
+        assert!(!allows(
+            Workflow::BuildIndex,
+            &args,
+            Reach::WriteIndex,
+            "i2"
+        ));
     }
 }

@@ -21,8 +21,10 @@ mod files;
 mod full_disk;
 mod head_limits;
 mod health;
+mod hmm_profiles;
 mod hostile_input;
 mod imports;
+mod index_files;
 mod jobs;
 mod jobs_analyses;
 mod keys;
@@ -40,6 +42,7 @@ mod scaleout;
 mod scaleout_blast;
 mod sign_in_abuse;
 mod slow_clients;
+mod subtraction_files;
 mod users;
 
 pub use support::*;
