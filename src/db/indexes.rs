@@ -20,7 +20,8 @@ pub async fn reserve_file_id(db: &Db) -> DbResult<i64> {
     .await?)
 }
 
-pub(super) const SELECT: &str = "SELECT i.id, i.version, i.created_at, i.user_id, u.handle AS user_handle, \
+pub(super) const SELECT: &str =
+    "SELECT i.id, i.version, i.created_at, i.user_id, u.handle AS user_handle, \
      i.otu_count, i.sequence_count, i.has_files, r.id AS ref_id, r.name AS ref_name, \
      r.data_type AS ref_data_type, \
      j.id AS job_id, j.created_at AS job_created_at, j.progress AS job_progress, \
@@ -62,12 +63,11 @@ pub async fn get(db: &Db, id: &str) -> DbResult<Option<Index>> {
 
 /// The stored files of an index, ascending `id`.
 pub async fn files(db: &Db, id: &str) -> DbResult<Vec<StoredFile>> {
-    let rows = sqlx::query(
-        "SELECT id, name, size, type FROM index_files WHERE index_id = $1 ORDER BY id",
-    )
-    .bind(id)
-    .fetch_all(db.reader())
-    .await?;
+    let rows =
+        sqlx::query("SELECT id, name, size, type FROM index_files WHERE index_id = $1 ORDER BY id")
+            .bind(id)
+            .fetch_all(db.reader())
+            .await?;
     rows.iter()
         .map(|row| {
             Ok(StoredFile {
@@ -82,12 +82,11 @@ pub async fn files(db: &Db, id: &str) -> DbResult<Vec<StoredFile>> {
 
 /// The snapshot's OTUs in snapshot order (summaries: id, name, version).
 pub async fn snapshot(db: &Db, id: &str) -> DbResult<Vec<OtuSummary>> {
-    let rows: Vec<String> = sqlx::query_scalar(
-        "SELECT summary FROM index_otus WHERE index_id = $1 ORDER BY position",
-    )
-    .bind(id)
-    .fetch_all(db.reader())
-    .await?;
+    let rows: Vec<String> =
+        sqlx::query_scalar("SELECT summary FROM index_otus WHERE index_id = $1 ORDER BY position")
+            .bind(id)
+            .fetch_all(db.reader())
+            .await?;
     rows.iter()
         .map(|text| serde_json::from_str(text).map_err(|e| DbError::Other(e.into())))
         .collect()
@@ -140,11 +139,10 @@ pub async fn insert_file(
     job_id: &str,
 ) -> DbResult<InsertFile> {
     let mut tx = db.begin().await?;
-    let has_files: Option<i64> =
-        sqlx::query_scalar("SELECT has_files FROM indexes WHERE id = $1")
-            .bind(index_id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let has_files: Option<i64> = sqlx::query_scalar("SELECT has_files FROM indexes WHERE id = $1")
+        .bind(index_id)
+        .fetch_optional(&mut *tx)
+        .await?;
     if has_files != Some(0) {
         return Ok(InsertFile::Built);
     }
@@ -180,18 +178,18 @@ pub enum Finalize {
 /// J20: set `has_files` once the FASTA and the six bowtie2 files are stored.
 pub async fn finalize(db: &Db, id: &str) -> DbResult<Finalize> {
     let mut tx = db.begin().await?;
-    let has_files: Option<i64> =
-        sqlx::query_scalar("SELECT has_files FROM indexes WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let has_files: Option<i64> = sqlx::query_scalar("SELECT has_files FROM indexes WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
     if has_files != Some(0) {
         return Ok(Finalize::Built);
     }
-    let stored: Vec<String> = sqlx::query_scalar("SELECT name FROM index_files WHERE index_id = $1")
-        .bind(id)
-        .fetch_all(&mut *tx)
-        .await?;
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT name FROM index_files WHERE index_id = $1")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
     if !stored.iter().any(|name| name == INDEX_FASTA) {
         return Ok(Finalize::NoFasta);
     }
@@ -211,11 +209,10 @@ pub async fn finalize(db: &Db, id: &str) -> DbResult<Finalize> {
 /// The names returned are removed from the store after the commit.
 pub async fn discard(db: &Db, id: &str) -> DbResult<Option<Vec<String>>> {
     let mut tx = db.begin().await?;
-    let has_files: Option<i64> =
-        sqlx::query_scalar("SELECT has_files FROM indexes WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+    let has_files: Option<i64> = sqlx::query_scalar("SELECT has_files FROM indexes WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
     if has_files != Some(0) {
         return Ok(None);
     }

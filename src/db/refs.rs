@@ -115,12 +115,11 @@ pub async fn create_index(
     .bind(ref_id)
     .execute(&mut *tx)
     .await?;
-    let summaries: Vec<String> = sqlx::query_scalar(
-        "SELECT summary FROM index_otus WHERE index_id = $1 ORDER BY position",
-    )
-    .bind(id)
-    .fetch_all(&mut *tx)
-    .await?;
+    let summaries: Vec<String> =
+        sqlx::query_scalar("SELECT summary FROM index_otus WHERE index_id = $1 ORDER BY position")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
     let otus = (summaries.iter())
         .map(|text| serde_json::from_str::<OtuSummary>(text))
         .collect::<Result<Vec<_>, _>>()

@@ -347,14 +347,15 @@ pub async fn finalize(db: &Db, id: &str, gc: &Gc, count: i64, now: Micros) -> Db
         return Ok(Finalize::Missing(missing));
     }
     let gc_text = serde_json::to_string(gc).map_err(|e| DbError::Other(e.into()))?;
-    let updated =
-        sqlx::query("UPDATE subtractions SET ready = 1, count = $1, gc = $2 WHERE id = $3 AND ready = 0")
-            .bind(count)
-            .bind(gc_text)
-            .bind(id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+    let updated = sqlx::query(
+        "UPDATE subtractions SET ready = 1, count = $1, gc = $2 WHERE id = $3 AND ready = 0",
+    )
+    .bind(count)
+    .bind(gc_text)
+    .bind(id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if updated == 0 {
         return Ok(Finalize::AlreadyReady);
     }
@@ -395,11 +396,12 @@ pub async fn discard(db: &Db, id: &str) -> DbResult<Discard> {
     let Some(row) = row.filter(|r| !get_flag(r, "ready").unwrap_or(true)) else {
         return Ok(Discard::AlreadyReady);
     };
-    let names: Vec<String> =
-        sqlx::query_scalar("DELETE FROM subtraction_files WHERE subtraction_id = $1 RETURNING name")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?;
+    let names: Vec<String> = sqlx::query_scalar(
+        "DELETE FROM subtraction_files WHERE subtraction_id = $1 RETURNING name",
+    )
+    .bind(id)
+    .fetch_all(&mut *tx)
+    .await?;
     if let Some(upload_id) = row.try_get::<Option<i64>, _>("upload_id")? {
         sqlx::query("UPDATE uploads SET reserved = 0 WHERE id = $1")
             .bind(upload_id)

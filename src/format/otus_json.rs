@@ -39,9 +39,10 @@ pub fn otus_json_gz(otus: &[ParsedOtu]) -> std::io::Result<Vec<u8>> {
     use std::io::Write;
     let list: Vec<Otu> = otus.iter().map(otu).collect();
     let json = serde_json::to_vec(&list)?;
-    let mut encoder = flate2::GzBuilder::new()
-        .mtime(0)
-        .write(Vec::with_capacity(json.len() / 3), flate2::Compression::default());
+    let mut encoder = flate2::GzBuilder::new().mtime(0).write(
+        Vec::with_capacity(json.len() / 3),
+        flate2::Compression::default(),
+    );
     encoder.write_all(&json)?;
     encoder.finish()
 }

@@ -35,7 +35,9 @@ pub fn profile_clusters(text: &[u8]) -> Result<Vec<i64>, String> {
                 let value = String::from_utf8_lossy(&line[4..]);
                 let value = value.trim();
                 let cluster = (value.strip_prefix("vFam_"))
-                    .filter(|digits| !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()))
+                    .filter(|digits| {
+                        !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+                    })
                     .and_then(|digits| digits.parse::<i64>().ok())
                     .ok_or_else(|| format!("profile {n}: NAME {value} is not vFam_<number>"))?;
                 open = Some((n, Some(cluster)));

@@ -62,9 +62,6 @@ pub fn routes() -> Router<AppState> {
             "/subtractions/{subtraction_id}/files/{filename}",
             get(subtractions::download).put(subtractions::upload),
         )
-        .route(
-            "/hmms/files/annotations.json.gz",
-            get(hmms::annotations),
-        )
+        .route("/hmms/files/annotations.json.gz", get(hmms::annotations))
         .route("/hmms/files/profiles.hmm", get(hmms::profiles))
 }

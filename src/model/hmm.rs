@@ -58,7 +58,10 @@ mod runner_tests {
     #[test]
     fn fills_what_is_missing() {
         let Value::Object(stored) = json!({"_id": "x", "cluster": 3, "families": {}, "names": [],
-            "entries": [{"accession": "A1"}], "length": null}) else { unreachable!() };
+            "entries": [{"accession": "A1"}], "length": null})
+        else {
+            unreachable!()
+        };
         let filled = runner_annotation("x", stored);
         assert_eq!(
             Value::Object(filled),

@@ -38,7 +38,10 @@ pub const SUBTRACTION_FILES: [(&str, &str); 7] = [
 
 /// The `type` of an index file name; `None` for a name that is not one.
 pub fn index_file_type(name: &str) -> Option<&'static str> {
-    INDEX_FILES.iter().find(|(n, _)| *n == name).map(|(_, t)| *t)
+    INDEX_FILES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, t)| *t)
 }
 
 /// The `type` of a subtraction file name; `None` for a name that is not one.

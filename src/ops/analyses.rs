@@ -78,7 +78,9 @@ impl AnalysisHead {
     }
 
     fn weight(&self) -> usize {
-        self.json.as_ref().map_or(0, Bytes::len) + self.job_json.as_ref().map_or(0, Bytes::len) + 256
+        self.json.as_ref().map_or(0, Bytes::len)
+            + self.job_json.as_ref().map_or(0, Bytes::len)
+            + 256
     }
 }
 
@@ -195,7 +197,14 @@ pub async fn written_body(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let results = results.map(Encoded::Plain);
-    body_of(app, &AnalysisHead::of(whole)?, results, Codings::default(), false).await
+    body_of(
+        app,
+        &AnalysisHead::of(whole)?,
+        results,
+        Codings::default(),
+        false,
+    )
+    .await
 }
 
 /// The body, encoded from a stored compressed copy of the results when the client accepts one

@@ -185,12 +185,10 @@ pub async fn finalize(app: &App, job: &JobAuth, id: &str) -> Outcome<RunnerIndex
                 "A FASTA file must be uploaded in order to finalize index",
             ))
         }
-        Finalize::Missing(names) => {
-            return Err(Failure::conflict(format!(
-                "Reference requires that all Bowtie2 index files have been uploaded. Missing files: {}",
-                names.join(", ")
-            )))
-        }
+        Finalize::Missing(names) => return Err(Failure::conflict(format!(
+            "Reference requires that all Bowtie2 index files have been uploaded. Missing files: {}",
+            names.join(", ")
+        ))),
     }
     let index = db::indexes::get(&app.db, id)
         .await?
@@ -201,9 +199,7 @@ pub async fn finalize(app: &App, job: &JobAuth, id: &str) -> Outcome<RunnerIndex
 /// J21: discard the uploaded files; the index stays.
 pub async fn discard(app: &App, job: &JobAuth, id: &str) -> Outcome<()> {
     reach(app, job, id, Reach::WriteIndex).await?;
-    let names = db::indexes::discard(&app.db, id)
-        .await?
-        .ok_or_else(built)?;
+    let names = db::indexes::discard(&app.db, id).await?.ok_or_else(built)?;
     for name in names {
         remove_logged(app, &index_file_key(id, &name)).await;
     }

@@ -111,7 +111,9 @@ pub async fn runner_get(app: &App, job: &JobAuth, id: &str) -> Outcome<RunnerSub
 /// J23: the stored object of a subtraction file (404 `Not found` for another or absent name).
 pub async fn open_file(app: &App, job: &JobAuth, id: &str, name: &str) -> Outcome<Stored> {
     reach(app, job, id, Reach::ReadSubtraction).await?;
-    if subtraction_file_type(name).is_none() || !db::subtractions::has_file(&app.db, id, name).await? {
+    if subtraction_file_type(name).is_none()
+        || !db::subtractions::has_file(&app.db, id, name).await?
+    {
         return Err(Failure::not_found());
     }
     app.files
