@@ -9,6 +9,7 @@
 mod load;
 mod measure;
 mod proc;
+mod reads_transfer;
 mod report;
 mod scenarios;
 mod seed;

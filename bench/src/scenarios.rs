@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use super::load::client;
 use super::measure::{self, latency, throughput, Plan, Target};
 use super::proc::{create_admin, PeakSampler, Server, ADMIN_PASSWORD};
+use super::reads_transfer;
 use super::report::{at_least, at_most, mib, ms, size, Report};
 use super::transfer::{self, Storage};
 use super::{Args, Size};
@@ -244,6 +245,7 @@ pub async fn run_all(
         &mut b.report,
     )
     .await?;
+    reads_transfer::run(&b.api, pid, args.quick, work, &data, &mut b.report).await?;
     if let Some(url) = &args.s3 {
         // A second server on the same database, keeping files on the store: same key, same
         // analysis, only the storage differs.
