@@ -33,7 +33,7 @@ fn generate_fastq_gz(path: &Path, size: u64) -> Result<()> {
     while written < budget {
         record.clear();
         n += 1;
-        write!(record, "@read{n} 1:N:0:ACGT\n")?;
+        writeln!(record, "@read{n} 1:N:0:ACGT")?;
         for _ in 0..150 {
             state ^= state << 13;
             state ^= state >> 7;
