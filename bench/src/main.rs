@@ -6,6 +6,7 @@
 //! `load` drives the API, `measure` times requests and transfers, `proc` watches the server
 //! process and the machine, `report` renders, `transfer` moves a large file, `scenarios` puts them together.
 
+mod claims;
 mod load;
 mod measure;
 mod proc;

@@ -232,6 +232,7 @@ pub async fn run_all(
     }
 
     b.list(&sample, &s_ref).await?;
+    super::claims::run(&b.api, &b.database_url, b.quick, &mut b.report).await?;
     let (analysis_id, _) = b.api.analysis(&sample, &s_ref, "pathoscope_bowtie").await?;
     let pid = b.server.pid;
     transfer::run(
