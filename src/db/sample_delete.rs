@@ -52,10 +52,12 @@ pub async fn delete(
             .fetch_all(&mut *tx)
             .await?;
     for (analysis_id, job_id) in &analyses {
-        super::analyses::lock_row(&mut tx, analysis_id).await?;
+        // The job's row before the analysis's, in the order of U32 and J2 (job, then its
+        // analysis), so concurrent ones cannot deadlock with this.
         if Some(job_id.as_str()) != caller {
             keys.extend(cancel_in(&mut tx, job_id, now).await?.unwrap_or_default());
         }
+        super::analyses::lock_row(&mut tx, analysis_id).await?;
         for sql in [
             "DELETE FROM analysis_files WHERE analysis_id = $1",
             "DELETE FROM analysis_results WHERE analysis_id = $1",

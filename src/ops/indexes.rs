@@ -185,10 +185,12 @@ pub async fn finalize(app: &App, job: &JobAuth, id: &str) -> Outcome<RunnerIndex
                 "A FASTA file must be uploaded in order to finalize index",
             ))
         }
-        Finalize::Missing(names) => return Err(Failure::conflict(format!(
+        Finalize::Missing(names) => {
+            return Err(Failure::conflict(format!(
             "Reference requires that all Bowtie2 index files have been uploaded. Missing files: {}",
             names.join(", ")
-        ))),
+        )))
+        }
     }
     let index = db::indexes::get(&app.db, id)
         .await?

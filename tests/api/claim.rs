@@ -5,8 +5,8 @@
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both;
 use crate::support::{assert_keys, Creds, Http, Reply, Setup, TestApp};
+use crate::{both, every_store};
 
 pub const JOB_KEYS: &[&str] = &[
     "id",
@@ -119,9 +119,15 @@ pub async fn reserved(app: &TestApp, id: i64) -> bool {
     value != 0
 }
 
-/// Reads stored for a sample as J15 would: the record and the object under the data path.
-pub async fn store_reads(app: &TestApp, sample_id: &str, job_id: &str) -> std::path::PathBuf {
+/// Reads stored for a sample as J15 would: the record and the object, on the app's store; the
+/// object's key.
+pub async fn store_reads(app: &TestApp, sample_id: &str, job_id: &str) -> String {
+    use vira::files::Sink;
     let now = vira::model::time::now_micros();
+    let key = vira::files::sample_reads_key(sample_id, "reads_1.fq.gz");
+    let mut upload = app.app.files.create_upload(&key).await.unwrap();
+    upload.write(b"abc").await.unwrap();
+    let committed = app.app.files.commit(upload).await.unwrap();
     let mut conn = app.app.db.write().await.unwrap();
     sqlx::query(
         "INSERT INTO sample_reads (sample_id, name, size, uploaded_at, uploaded_by_job) \
@@ -133,14 +139,13 @@ pub async fn store_reads(app: &TestApp, sample_id: &str, job_id: &str) -> std::p
     .execute(&mut *conn)
     .await
     .unwrap();
-    drop(conn);
-    let path = app
-        .data
-        .path()
-        .join(vira::files::sample_reads_key(sample_id, "reads_1.fq.gz"));
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, b"abc").unwrap();
-    path
+    drop(committed);
+    key
+}
+
+/// Whether the store holds an object under `key`.
+pub async fn stored(app: &TestApp, key: &str) -> bool {
+    app.app.files.open_object(key).await.unwrap().is_some()
 }
 
 /// A runner made through U33; its credentials.
@@ -436,7 +441,7 @@ both!(get_own_job, |app: TestApp| async move {
     assert_eq!(reply.json()["runner"]["name"], "get");
 });
 
-both!(release_requeues_at_once, |app: TestApp| async move {
+every_store!(release_requeues_at_once, |app: TestApp| async move {
     let ref_id = app.small_reference().await;
     let runner = runner(&app, "rel").await;
     let (analysis_id, job_id) = claimable_analysis(&app, &ref_id, "pathoscope_bowtie").await;

@@ -6,12 +6,12 @@ use std::time::Duration;
 use reqwest::Method;
 use serde_json::{json, Value};
 
-use crate::both;
 use crate::claim::{
     claim, claimable_analysis, insert_job, job_creds, keys_without_key, ping, reserved, runner,
-    sample_job, sql, store_reads,
+    sample_job, sql, store_reads, stored,
 };
 use crate::support::{assert_keys, Creds, Setup, TestApp};
+use crate::{both, every_store};
 
 fn last(job: &Value) -> Value {
     job["status"].as_array().unwrap().last().unwrap().clone()
@@ -198,12 +198,12 @@ both!(cancel_keeps_the_last_step, |app: TestApp| async move {
     .assert_error(409, "conflict", "Job is finished");
 });
 
-both!(error_discards_partial_reads, |app: TestApp| async move {
+every_store!(error_discards_partial_reads, |app: TestApp| async move {
     let runner = runner(&app, "reads").await;
     let (sample, job_id, upload) = sample_job(&app, &app.admin, "samplejb").await;
     let job = claim(&app, &runner, "?workflow=create_sample").await.json();
     assert_eq!(job["id"], "samplejb");
-    let stored = store_reads(&app, &sample, &job_id).await;
+    let key = store_reads(&app, &sample, &job_id).await;
     assert!(reserved(&app, upload).await);
     app.post(
         &format!("/jobs-api/jobs/{job_id}/status"),
@@ -214,7 +214,7 @@ both!(error_discards_partial_reads, |app: TestApp| async move {
     .await
     .assert_status(201);
     assert_eq!(app.rows("sample_reads", "sample_id", &sample).await, 0);
-    assert!(!stored.exists());
+    assert!(!stored(&app, &key).await);
     assert!(!reserved(&app, upload).await);
     // The sample stays (§1.3), the job's error readable through U31.
     app.get(&format!("/api/samples/{sample}"), &app.admin)
@@ -224,7 +224,7 @@ both!(error_discards_partial_reads, |app: TestApp| async move {
     // A finalized sample keeps its reads whatever its job does next.
     let (ready, ready_job, _) = sample_job(&app, &app.admin, "samplej2").await;
     let job = claim(&app, &runner, "?workflow=create_sample").await.json();
-    let stored = store_reads(&app, &ready, &ready_job).await;
+    let key = store_reads(&app, &ready, &ready_job).await;
     sql(
         &app,
         "UPDATE samples SET ready = 1 WHERE id = $1",
@@ -234,23 +234,23 @@ both!(error_discards_partial_reads, |app: TestApp| async move {
     cancel(&app, &ready_job, Some(&app.admin))
         .await
         .assert_status(200);
-    assert!(stored.exists());
+    assert!(stored(&app, &key).await);
     assert_eq!(app.rows("sample_reads", "sample_id", &ready).await, 1);
     drop(job);
 });
 
-both!(cancel_discards_partial_reads, |app: TestApp| async move {
+every_store!(cancel_discards_partial_reads, |app: TestApp| async move {
     let runner = runner(&app, "reads").await;
     let (sample, job_id, upload) = sample_job(&app, &app.admin, "samplejb").await;
     claim(&app, &runner, "?workflow=create_sample")
         .await
         .assert_status(200);
-    let stored = store_reads(&app, &sample, &job_id).await;
+    let key = store_reads(&app, &sample, &job_id).await;
     cancel(&app, &job_id, Some(&app.admin))
         .await
         .assert_status(200);
     assert_eq!(app.rows("sample_reads", "sample_id", &sample).await, 0);
-    assert!(!stored.exists());
+    assert!(!stored(&app, &key).await);
     assert!(!reserved(&app, upload).await);
 });
 
@@ -266,7 +266,7 @@ both!(
         let (sample, job_id, upload) = sample_job(&app, &app.admin, "stalljob").await;
         let job = claim(&app, &runner, "?workflow=create_sample").await.json();
         let creds = job_creds(&job);
-        let stored = store_reads(&app, &sample, &job_id).await;
+        let key = store_reads(&app, &sample, &job_id).await;
         // A job acquired with J1 that never pings is left alone.
         let ref_id = app.small_reference().await;
         let (_, quiet) = claimable_analysis(&app, &ref_id, "pathoscope_bowtie").await;
@@ -290,7 +290,7 @@ both!(
             json!(["waiting", "requeued", null, null, null, 0])
         );
         assert_eq!(app.rows("sample_reads", "sample_id", &sample).await, 0);
-        assert!(!stored.exists());
+        assert!(!stored(&app, &key).await);
         assert!(!reserved(&app, upload).await);
         ping(&app, &creds, &job_id).await.assert_error(
             401,
@@ -348,11 +348,11 @@ async fn wait_state(app: &TestApp, job_id: &str, state: &str) {
     }
 }
 
-both!(delete_a_sample, |app: TestApp| async move {
+every_store!(delete_a_sample, |app: TestApp| async move {
     let ref_id = app.small_reference().await;
     let (bob, _) = app.user("bob", &[]).await;
     let (sample, sample_job_id, upload) = sample_job(&app, &app.admin, "samplejb").await;
-    let stored = store_reads(&app, &sample, &sample_job_id).await;
+    let key = store_reads(&app, &sample, &sample_job_id).await;
     let analysis = app
         .analysis(&app.admin, &sample, &ref_id, "pathoscope_bowtie")
         .await;
@@ -387,7 +387,7 @@ both!(delete_a_sample, |app: TestApp| async move {
         .await
         .assert_error(404, "not_found", "Not found");
     assert_eq!(app.rows("sample_reads", "sample_id", &sample).await, 0);
-    assert!(!stored.exists());
+    assert!(!stored(&app, &key).await);
     assert!(!reserved(&app, upload).await);
 });
 
@@ -426,9 +426,9 @@ both!(
         app.delete(&path(&analysis_sample), &analysis_creds)
             .await
             .assert_error(403, "insufficient_rights", "Insufficient rights");
-        let stored = store_reads(&app, &sample, &job_id).await;
+        let key = store_reads(&app, &sample, &job_id).await;
         app.delete(&path(&sample), &creds).await.assert_status(204);
-        assert!(!stored.exists());
+        assert!(!stored(&app, &key).await);
         assert!(!reserved(&app, upload).await);
         // The caller's own job is not cancelled.
         assert_eq!(user_job(&app, &job_id).await["state"], "preparing");

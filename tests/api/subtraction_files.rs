@@ -315,7 +315,7 @@ both!(list_and_get, |app: TestApp| async move {
             .await;
         ids.push(reply.json()["id"].as_str().unwrap().to_owned());
     }
-    let mut bs = vec![ids[0].clone(), ids[2].clone()];
+    let mut bs = [ids[0].clone(), ids[2].clone()];
     bs.sort();
     let expected = vec![ids[1].clone(), bs[0].clone(), bs[1].clone()];
     let page = app.get("/api/subtractions", &user).await;
@@ -384,7 +384,7 @@ every_store!(files_and_finalize, |app: TestApp| async move {
 
     let base = format!("/jobs-api/subtractions/{id}");
     // Finalize refuses while bowtie2 files are missing: all six, in table order.
-    let gc = json!({"a": 0.319, "t": 0.318, "c": 0.181, "g": 0.182, "x": 9});
+    let gc = json!({"a": 0.319, "t": 0.317, "c": 0.181, "g": 0.182, "x": 9});
     app.patch(&base, &job, &json!({"gc": gc, "count": 3}))
         .await
         .assert_error(
@@ -551,7 +551,7 @@ every_store!(files_and_finalize, |app: TestApp| async move {
     assert_eq!(done["count"], 3);
     assert_eq!(
         done["gc"].to_string(),
-        json!({"a": 0.319, "c": 0.181, "g": 0.182, "t": 0.318, "n": 0.0}).to_string()
+        json!({"a": 0.319, "c": 0.181, "g": 0.182, "t": 0.317, "n": 0.0}).to_string()
     );
     assert_eq!(done["files"].as_array().unwrap().len(), 7);
     // The upload is consumed: removed, its object gone.
@@ -799,14 +799,25 @@ every_store!(
     cut_off_upload_leaves_nothing,
     config = |c| c.s3.s3_part_bytes = 5 << 20,
     |app: TestApp| async move {
-        let (subtraction, _, _, job) = genome_subtraction(&app, "Host").await;
+        let (subtraction, upload, _, job) = genome_subtraction(&app, "Host").await;
         let id = subtraction["id"].as_str().unwrap();
         let path = format!("/jobs-api/subtractions/{id}/files/subtraction.1.bt2");
         let body = multipart_body("subtraction.1.bt2", &pattern(16 << 20, 3));
         let stream = partial_request(&app.base, "PUT", &path, &job, &body, 11 << 20).await;
         tokio::time::sleep(std::time::Duration::from_millis(300)).await;
         drop(stream);
-        app.assert_no_temporary_objects().await;
+        // The host genome is stored under `uploads/` too, where the store keeps its markers.
+        let genome = format!("uploads/{upload}-host1.fa.gz");
+        let mut left = Vec::new();
+        for _ in 0..100 {
+            left = app.temporary_objects().await;
+            left.retain(|key| *key != genome);
+            if left.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(left, Vec::<String>::new());
         assert!(stored_under(&app, &format!("subtractions/{id}"))
             .await
             .is_empty());
