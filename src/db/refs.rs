@@ -6,10 +6,10 @@ use sqlx::Row;
 
 use super::{Db, DbError, DbResult};
 use crate::import::reference::ParsedReference;
-use crate::model::workflow::Workflow;
 use crate::model::otu::OtuSummary;
 use crate::model::time::Micros;
 use crate::model::views::{Index, RefSummary, Reference, UserRef};
+use crate::model::workflow::Workflow;
 
 /// Store a parsed reference and all its OTUs in one transaction.
 pub async fn insert_reference(
@@ -131,7 +131,15 @@ pub async fn create_index(
         "index_version": version,
         "manifest": super::indexes::manifest(&otus),
     });
-    super::jobs::insert(&mut tx, job_id, Workflow::BuildIndex, &args, &user.id, created_at).await?;
+    super::jobs::insert(
+        &mut tx,
+        job_id,
+        Workflow::BuildIndex,
+        &args,
+        &user.id,
+        created_at,
+    )
+    .await?;
     tx.commit().await?;
     super::indexes::get(db, id).await
 }

@@ -59,7 +59,7 @@ fn record_from_row(row: &AnyRow) -> DbResult<SampleRecord> {
                     .try_get::<Option<String>, _>("j_user_handle")?
                     .unwrap_or_default(),
             },
-            workflow: super::get_workflow(&row, "j_workflow")?,
+            workflow: super::get_workflow(row, "j_workflow")?,
         }),
     };
     let quality = match row.try_get::<Option<String>, _>("quality")? {

@@ -5,11 +5,11 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{get_flag, jobs, Db, DbError, DbResult, Tx};
-use crate::model::workflow::Workflow;
 use crate::model::page::PageRequest;
 use crate::model::stores::{Gc, StoredFile, UploadRef};
 use crate::model::time::{rfc3339, Micros};
 use crate::model::views::{IdName, JobSummary, Subtraction, UserRef};
+use crate::model::workflow::Workflow;
 
 /// A subtraction to create; `upload` for a host genome (`(id, name)`, the job id beside it).
 pub struct NewSubtraction<'a> {

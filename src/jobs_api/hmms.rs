@@ -6,8 +6,8 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::http::error::{ApiError, ApiResult};
 use crate::http::download;
+use crate::http::error::{ApiError, ApiResult};
 use crate::ops;
 use crate::ops::auth::JobAuth;
 
@@ -54,5 +54,12 @@ pub async fn profiles(
 ) -> ApiResult<Response> {
     let stored = ops::hmm_profiles::open_profiles(&app, &job).await?;
     let missing = || ApiError::not_found_msg("Profiles not found");
-    download::send(stored, &headers, "application/octet-stream", "profiles.hmm", missing).await
+    download::send(
+        stored,
+        &headers,
+        "application/octet-stream",
+        "profiles.hmm",
+        missing,
+    )
+    .await
 }

@@ -9,8 +9,8 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
 use crate::files::index_file_key;
-use crate::http::error::{ApiError, ApiResult};
 use crate::http::download;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::{created, json_response, Ids};
 use crate::model::stores::{RunnerIndex, RunnerIndexFile, StoredFile};
 use crate::ops;

@@ -4,8 +4,8 @@ use serde_json::value::RawValue;
 
 use super::time::{rfc3339, Micros};
 use super::views::{
-    IdName, JobSummary, RunnerGroup, RunnerJob, RunnerReads, RunnerSample, Sample,
-    SampleReads, SampleWorkflows, UserRef,
+    IdName, JobSummary, RunnerGroup, RunnerJob, RunnerReads, RunnerSample, Sample, SampleReads,
+    SampleWorkflows, UserRef,
 };
 use crate::auth::rights::SampleRights;
 

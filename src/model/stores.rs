@@ -86,7 +86,6 @@ pub struct StoredFile {
     pub kind: String,
 }
 
-
 /// A subtraction file on the jobs API (J22, J24, J25).
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct RunnerSubtractionFile {

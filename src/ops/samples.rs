@@ -11,12 +11,12 @@ use crate::db;
 use crate::db::samples::SampleRow;
 use crate::db::IdTable;
 use crate::files::{sample_reads_key, Stored};
-use crate::model::workflow::Workflow;
 use crate::model::failure::{Failure, Outcome};
 use crate::model::page::{Page, PageRequest};
 use crate::model::sample::{SampleRecord, READS_FILES};
 use crate::model::time::now_micros;
 use crate::model::views::{Sample, UserRef};
+use crate::model::workflow::Workflow;
 use crate::ops::read_cache::read_through;
 
 /// What U11 asks for, checked for shape by the front door.

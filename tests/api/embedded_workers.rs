@@ -36,8 +36,7 @@ async fn a_missing_tool_stops_serve_before_it_listens() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("/nonexistent/bowtie2 is not usable")
-            && stderr.contains("it is needed by"),
+        stderr.contains("/nonexistent/bowtie2 is not usable") && stderr.contains("it is needed by"),
         "{stderr}"
     );
     assert!(
@@ -88,10 +87,22 @@ async fn embedded_workers_run_and_release(backend: Backend) {
         .get(&format!("/api/indexes/{index_id}"), &admin)
         .await
         .json();
-    completed_job(&instance, &admin, index["job"]["id"].as_str().unwrap(), JOB_LIMIT).await;
+    completed_job(
+        &instance,
+        &admin,
+        index["job"]["id"].as_str().unwrap(),
+        JOB_LIMIT,
+    )
+    .await;
     let reads = upload_fixture(&instance, &admin, "sim/sim1_single.fq.gz", "reads").await;
     let sample = sample_with_reads(&instance, &admin, "sim1", &[reads], json!({})).await;
-    completed_job(&instance, &admin, sample["job"]["id"].as_str().unwrap(), JOB_LIMIT).await;
+    completed_job(
+        &instance,
+        &admin,
+        sample["job"]["id"].as_str().unwrap(),
+        JOB_LIMIT,
+    )
+    .await;
 
     // A Pathoscope run held in bowtie2 when SIGTERM arrives is released, not lost.
     let analysis = instance
@@ -117,19 +128,32 @@ async fn embedded_workers_run_and_release(backend: Backend) {
     assert!(exit.success(), "{exit:?}");
 
     let instance = Instance::start(dir.path(), &url, &[]).await;
-    let body = instance.get(&format!("/api/jobs/{job}"), &admin).await.json();
+    let body = instance
+        .get(&format!("/api/jobs/{job}"), &admin)
+        .await
+        .json();
     assert_eq!(body["state"], "waiting", "{body}");
     assert_eq!(body["stage"], "released", "{body}");
     assert_eq!(body["runner"], Value::Null);
     assert_eq!(body["acquired"], false);
     let listed = runners(&instance, &admin).await;
     assert_eq!(listed.len(), 1);
-    assert_eq!(listed[0]["revoked"], true, "revoked at shutdown: {listed:?}");
+    assert_eq!(
+        listed[0]["revoked"], true,
+        "revoked at shutdown: {listed:?}"
+    );
     let analysis = instance
-        .get(&format!("/api/analyses/{}", analysis["id"].as_str().unwrap()), &admin)
+        .get(
+            &format!("/api/analyses/{}", analysis["id"].as_str().unwrap()),
+            &admin,
+        )
         .await
         .json();
-    assert_eq!(analysis["files"], json!([]), "a released run leaves nothing");
+    assert_eq!(
+        analysis["files"],
+        json!([]),
+        "a released run leaves nothing"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -24,15 +24,38 @@ async fn quick_sweeping(backend: Backend) -> Option<TestApp> {
 
 /// A Pathoscope job of the sim1_single sample held in a slow bowtie2 pass by a first worker; the
 /// worker, the job id and the analysis id.
-async fn held_job(app: &TestApp, credential: &str, tools: &std::path::Path) -> (WorkerProcess, String, String) {
+async fn held_job(
+    app: &TestApp,
+    credential: &str,
+    tools: &std::path::Path,
+) -> (WorkerProcess, String, String) {
     let slow = slow_bowtie2(tools, 600);
-    let first = WorkerProcess::start(&app.base, credential, &["--bowtie2", slow.to_str().unwrap()]);
+    let first = WorkerProcess::start(
+        &app.base,
+        credential,
+        &["--bowtie2", slow.to_str().unwrap()],
+    );
     let (ref_id, index_id) = app.reference("reference/otus.json.gz").await;
-    let index = app.get(&format!("/api/indexes/{index_id}"), &app.admin).await.json();
-    completed_job(app, &app.admin, index["job"]["id"].as_str().unwrap(), JOB_LIMIT).await;
+    let index = app
+        .get(&format!("/api/indexes/{index_id}"), &app.admin)
+        .await
+        .json();
+    completed_job(
+        app,
+        &app.admin,
+        index["job"]["id"].as_str().unwrap(),
+        JOB_LIMIT,
+    )
+    .await;
     let reads = upload_fixture(app, &app.admin, "sim/sim1_single.fq.gz", "reads").await;
     let sample = sample_with_reads(app, &app.admin, "sim1_single", &[reads], json!({})).await;
-    completed_job(app, &app.admin, sample["job"]["id"].as_str().unwrap(), JOB_LIMIT).await;
+    completed_job(
+        app,
+        &app.admin,
+        sample["job"]["id"].as_str().unwrap(),
+        JOB_LIMIT,
+    )
+    .await;
     let analysis = app
         .post(
             &format!("/api/samples/{}/analyses", sample["id"].as_str().unwrap()),
@@ -56,7 +79,10 @@ async fn finished_elsewhere(app: &TestApp, credential: &str, job: &str, analysis
     let _second = WorkerProcess::start(&app.base, credential, &[]);
     let body = completed_job(app, &app.admin, job, JOB_LIMIT).await;
     assert_eq!(body["state"], "complete", "{body}");
-    let analysis = app.get(&format!("/api/analyses/{analysis}"), &app.admin).await.json();
+    let analysis = app
+        .get(&format!("/api/analyses/{analysis}"), &app.admin)
+        .await
+        .json();
     assert_eq!(analysis["ready"], true);
     let expected: Value = serde_json::from_slice(&crate::support::fixture_bytes(
         "pathoscope/expected/sim1_single/results.json",
@@ -76,19 +102,28 @@ async fn finished_elsewhere(app: &TestApp, credential: &str, job: &str, analysis
     );
 }
 
-crate::both!(sigterm_releases_and_another_worker_finishes, |app: TestApp| async move {
-    let credential = runner(&app, &app.admin, "signals").await;
-    let tools = tempfile::TempDir::new().unwrap();
-    let (mut first, job, analysis) = held_job(&app, &credential, tools.path()).await;
-    first.signal("TERM");
-    let exit = first.exit(Duration::from_secs(40)).await.expect("exits within its grace");
-    assert!(exit.success(), "{exit:?}");
-    let body = app.get(&format!("/api/jobs/{job}"), &app.admin).await.json();
-    assert_eq!(body["state"], "waiting", "{body}");
-    assert_eq!(body["stage"], "released");
-    assert_eq!(body["runner"], Value::Null);
-    finished_elsewhere(&app, &credential, &job, &analysis).await;
-});
+crate::both!(
+    sigterm_releases_and_another_worker_finishes,
+    |app: TestApp| async move {
+        let credential = runner(&app, &app.admin, "signals").await;
+        let tools = tempfile::TempDir::new().unwrap();
+        let (mut first, job, analysis) = held_job(&app, &credential, tools.path()).await;
+        first.signal("TERM");
+        let exit = first
+            .exit(Duration::from_secs(40))
+            .await
+            .expect("exits within its grace");
+        assert!(exit.success(), "{exit:?}");
+        let body = app
+            .get(&format!("/api/jobs/{job}"), &app.admin)
+            .await
+            .json();
+        assert_eq!(body["state"], "waiting", "{body}");
+        assert_eq!(body["stage"], "released");
+        assert_eq!(body["runner"], Value::Null);
+        finished_elsewhere(&app, &credential, &job, &analysis).await;
+    }
+);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_is_requeued_by_the_sweep_and_finished_elsewhere() {
@@ -108,7 +143,10 @@ async fn sigkill_is_requeued_by_the_sweep_and_finished_elsewhere() {
         drop(first);
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         let requeued = loop {
-            let body = app.get(&format!("/api/jobs/{job}"), &app.admin).await.json();
+            let body = app
+                .get(&format!("/api/jobs/{job}"), &app.admin)
+                .await
+                .json();
             if body["stage"] == "requeued" {
                 break body;
             }
