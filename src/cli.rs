@@ -29,7 +29,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start the HTTP service.
-    Serve(Box<ServeConfig>),
+    Serve(Box<ServeCommand>),
     /// Manage users.
     #[command(subcommand)]
     User(UserCommand),
@@ -38,6 +38,45 @@ pub enum Command {
     /// Manage the back-off of failed sign-ins.
     #[command(subcommand)]
     LoginBlock(LoginBlockCommand),
+    /// Manage runner credentials (they claim jobs on the jobs API).
+    #[command(subcommand)]
+    Runner(RunnerCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RunnerCommand {
+    /// Create a runner and print its credential `runner-<id>:<key>` (one line on stdout).
+    Create {
+        /// 1–64 characters from [A-Za-z0-9._:-], unique among unrevoked runners.
+        #[arg(long)]
+        name: String,
+        #[command(flatten)]
+        storage: StorageOptions,
+    },
+    /// List the runners, oldest first: id, name, created_at, last_claim_at (or -), active|revoked.
+    List {
+        #[command(flatten)]
+        storage: StorageOptions,
+    },
+    /// Revoke a runner: its credential is refused from now on.
+    Revoke {
+        /// The runner's id.
+        id: String,
+        #[command(flatten)]
+        storage: StorageOptions,
+    },
+}
+
+/// `vira serve`: the service's options, and worker loops to run in the same process (§9.5).
+#[derive(Debug, clap::Args)]
+pub struct ServeCommand {
+    #[command(flatten)]
+    pub config: ServeConfig,
+    /// Worker loops run inside the server (each claims one job at a time); 0 runs none.
+    #[arg(long, env = "VIRA_WORKERS", default_value_t = 0)]
+    pub workers: u32,
+    #[command(flatten)]
+    pub worker: crate::worker::settings::EmbeddedWorkerOptions,
 }
 
 #[derive(Debug, Subcommand)]
@@ -77,7 +116,7 @@ pub enum UserCommand {
 /// Run the command; the exit code.
 pub async fn run(cli: Cli) -> i32 {
     match cli.command {
-        Command::Serve(config) => match serve(*config).await {
+        Command::Serve(command) => match serve(*command).await {
             Ok(()) => 0,
             Err(e) => {
                 eprintln!("vira: {e:#}");
@@ -85,6 +124,7 @@ pub async fn run(cli: Cli) -> i32 {
             }
         },
         Command::Worker(command) => worker(*command).await,
+        Command::Runner(command) => runner(command).await,
         Command::LoginBlock(LoginBlockCommand::Clear {
             handle,
             address,
@@ -130,6 +170,71 @@ pub async fn run(cli: Cli) -> i32 {
     }
 }
 
+/// `vira runner create | list | revoke`: the output on stdout, messages on stderr, exit 1 on
+/// failure.
+async fn runner(command: RunnerCommand) -> i32 {
+    let storage = match &command {
+        RunnerCommand::Create { storage, .. }
+        | RunnerCommand::List { storage }
+        | RunnerCommand::Revoke { storage, .. } => storage.clone(),
+    };
+    let app = match App::build(ServeConfig::with_storage(storage)).await {
+        Ok(app) => app,
+        Err(e) => {
+            eprintln!("vira: {e:#}");
+            return 1;
+        }
+    };
+    let result = match command {
+        RunnerCommand::Create { name, .. } => crate::ops::runners::create(&app, &name, "")
+            .await
+            .map(|runner| runner.credential.unwrap_or_default()),
+        RunnerCommand::List { .. } => crate::ops::runners::list(&app).await.map(|runners| {
+            runners
+                .iter()
+                .map(|r| {
+                    format!(
+                        "{}\t{}\t{}\t{}\t{}\n",
+                        r.id,
+                        r.name,
+                        r.created_at,
+                        r.last_claim_at.as_deref().unwrap_or("-"),
+                        if r.revoked { "revoked" } else { "active" }
+                    )
+                })
+                .collect::<String>()
+        }),
+        RunnerCommand::Revoke { id, .. } => crate::ops::runners::revoke(&app, &id)
+            .await
+            .map(|()| String::new()),
+    };
+    app.db.close().await;
+    match result {
+        Ok(output) => {
+            if !output.is_empty() {
+                if output.ends_with('\n') {
+                    print!("{output}");
+                } else {
+                    println!("{output}");
+                }
+            }
+            0
+        }
+        Err(failure) => {
+            let message = match failure {
+                crate::model::failure::Failure::InvalidInput(_) => {
+                    "invalid name: 1–64 characters from [A-Za-z0-9._:-]".to_owned()
+                }
+                crate::model::failure::Failure::NotFound(_) => "no such runner".to_owned(),
+                crate::model::failure::Failure::BadRequest(message) => message.into_owned(),
+                other => other.to_string(),
+            };
+            eprintln!("vira: {message}");
+            1
+        }
+    }
+}
+
 async fn clear_login_blocks(
     config: ServeConfig,
     handle: Option<&str>,
@@ -141,8 +246,16 @@ async fn clear_login_blocks(
     result.map_err(|e| anyhow::anyhow!("{}", e.message))
 }
 
-async fn serve(config: ServeConfig) -> anyhow::Result<()> {
+async fn serve(command: ServeCommand) -> anyhow::Result<()> {
+    let ServeCommand {
+        config,
+        workers,
+        worker,
+    } = command;
     let started = std::time::Instant::now();
+    if workers > 0 {
+        crate::server::embedded_workers::check_tools(&worker).await?;
+    }
     raise_file_limit(&config);
     let listener = tokio::net::TcpListener::bind(config.listen).await?;
     let jobs_listener = match config.jobs_listen {
@@ -166,12 +279,29 @@ async fn serve(config: ServeConfig) -> anyhow::Result<()> {
         tracing::info!(address = %metrics_listener.local_addr()?, "metrics listening");
     }
     metrics::gauge!("vira_startup_duration_seconds").set(started.elapsed().as_secs_f64());
+    let jobs_addr = match &jobs_listener {
+        Some(jobs) => jobs.local_addr()?,
+        None => listener.local_addr()?,
+    };
     let listeners = crate::server::Listeners {
         main: listener,
         jobs: jobs_listener,
         metrics,
     };
-    crate::server::run(app, listeners, crate::server::shutdown_signal()).await
+    if workers == 0 {
+        return crate::server::run(app, listeners, crate::server::shutdown_signal()).await;
+    }
+    let embedded =
+        crate::server::embedded_workers::start(&app, workers, &worker, jobs_addr).await?;
+    // On SIGTERM the loops release their jobs through the jobs API while it still answers.
+    let shutdown = {
+        let app = app.clone();
+        async move {
+            crate::server::shutdown_signal().await;
+            embedded.stop(&app).await;
+        }
+    };
+    crate::server::run(app, listeners, shutdown).await
 }
 
 /// `vira worker`: the loop until SIGTERM/SIGINT (a second signal exits at once) or idleness.

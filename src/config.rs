@@ -177,6 +177,19 @@ pub struct ServeConfig {
     #[arg(long, env = "VIRA_SWEEP_INTERVAL", default_value_t = 3600, value_parser = clap::value_parser!(u64).range(1..))]
     pub sweep_interval: u64,
 
+    /// A watched job (claimed through J8, or pinged) in `preparing` or `running` without activity
+    /// this long is stalled: requeued or timed out (workflows.md §7.5).
+    #[arg(long, env = "VIRA_JOB_STALL_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub job_stall_seconds: u64,
+
+    /// Automatic requeues of a stalled job before it times out (workflows.md §7.5).
+    #[arg(long, env = "VIRA_JOB_RETRIES", default_value_t = 1)]
+    pub job_retries: u64,
+
+    /// Seconds between stall sweeps on this instance.
+    #[arg(long, env = "VIRA_JOB_SWEEP_INTERVAL_SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub job_sweep_interval_seconds: u64,
+
     /// Limit of multipart uploads (files, reference and annotation imports), bytes.
     #[arg(long, env = "VIRA_MAX_UPLOAD_BYTES", default_value_t = 4_294_967_296)]
     pub max_upload_bytes: u64,

@@ -6,9 +6,11 @@
 //! `load` drives the API, `measure` times requests and transfers, `proc` watches the server
 //! process and the machine, `report` renders, `transfer` moves a large file, `scenarios` puts them together.
 
+mod claims;
 mod load;
 mod measure;
 mod proc;
+mod reads_transfer;
 mod report;
 mod scenarios;
 mod seed;

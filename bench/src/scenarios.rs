@@ -12,6 +12,7 @@ use reqwest::StatusCode;
 use super::load::client;
 use super::measure::{self, latency, throughput, Plan, Target};
 use super::proc::{create_admin, PeakSampler, Server, ADMIN_PASSWORD};
+use super::reads_transfer;
 use super::report::{at_least, at_most, mib, ms, size, Report};
 use super::transfer::{self, Storage};
 use super::{Args, Size};
@@ -232,6 +233,7 @@ pub async fn run_all(
     }
 
     b.list(&sample, &s_ref).await?;
+    super::claims::run(&b.api, &b.database_url, b.quick, &mut b.report).await?;
     let (analysis_id, _) = b.api.analysis(&sample, &s_ref, "pathoscope_bowtie").await?;
     let pid = b.server.pid;
     transfer::run(
@@ -244,6 +246,7 @@ pub async fn run_all(
         &mut b.report,
     )
     .await?;
+    reads_transfer::run(&b.api, pid, args.quick, work, &data, &mut b.report).await?;
     if let Some(url) = &args.s3 {
         // A second server on the same database, keeping files on the store: same key, same
         // analysis, only the storage differs.

@@ -9,7 +9,7 @@
 use axum::http::{header, HeaderMap, HeaderValue};
 use base64::Engine;
 use libfuzzer_sys::fuzz_target;
-use vira::api::files::{parse_range, ByteRange};
+use vira::http::download::{parse_range, ByteRange};
 use vira::auth::{parse_basic, BasicError};
 use vira::model::time::{http_date, not_modified_since, parse_if_modified_since, rfc3339};
 

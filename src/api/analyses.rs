@@ -207,10 +207,18 @@ pub async fn delete(
         "Not found",
     )
     .await?;
-    if !analysis.ready {
+    // A not-ready analysis whose job is finished (failed, cancelled, …) goes like a ready one
+    // (workflows.md §6.4).
+    if !analysis.ready && crate::ops::jobs::is_unfinished(&app, &analysis.job_id).await? {
         return Err(ApiError::conflict("Analysis is still running"));
     }
-    delete_cascade(&app, &analysis_id, true, "Analysis is still running").await
+    delete_cascade(
+        &app,
+        &analysis_id,
+        analysis.ready,
+        "Analysis is still running",
+    )
+    .await
 }
 
 /// The body of U10.

@@ -5,15 +5,15 @@ use crate::model::views::AnalysisFile;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
+use axum::response::Response;
 
 use crate::app::AppState;
 use crate::db;
 use crate::files::{analysis_file_key, names};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
-use crate::http::Ids;
+use crate::http::{download, Ids};
 use crate::ops::analyses::{access, Right};
 use crate::ops::auth::AuthUser;
 use crate::ops::uploads::{receive_upload, upload_params};
@@ -57,51 +57,6 @@ pub async fn upload(
     receive_upload(&app, &analysis_id, params, &headers, body).await
 }
 
-/// A single byte range, resolved against the file size.
-#[derive(Debug, PartialEq, Eq)]
-pub enum ByteRange {
-    /// No usable `Range`: send everything.
-    Whole,
-    /// Inclusive `start..=end`.
-    Part(u64, u64),
-    Unsatisfiable,
-}
-
-/// Parse `bytes=a-b`, `bytes=a-` or `bytes=-n`. Several ranges, or a header that is not a byte
-/// range, are answered with the whole file.
-pub fn parse_range(value: Option<&str>, size: u64) -> ByteRange {
-    let Some(spec) = value.and_then(|v| v.trim().strip_prefix("bytes=")) else {
-        return ByteRange::Whole;
-    };
-    if spec.contains(',') {
-        return ByteRange::Whole;
-    }
-    let Some((first, last)) = spec.trim().split_once('-') else {
-        return ByteRange::Whole;
-    };
-    let parse = |s: &str| s.trim().parse::<u64>().ok();
-    match (first.trim().is_empty(), last.trim().is_empty()) {
-        (true, false) => match parse(last) {
-            Some(0) => ByteRange::Unsatisfiable,
-            Some(_) if size == 0 => ByteRange::Unsatisfiable,
-            Some(n) => ByteRange::Part(size.saturating_sub(n), size - 1),
-            None => ByteRange::Whole,
-        },
-        (false, true) => match parse(first) {
-            Some(a) if a >= size => ByteRange::Unsatisfiable,
-            Some(a) => ByteRange::Part(a, size - 1),
-            None => ByteRange::Whole,
-        },
-        (false, false) => match (parse(first), parse(last)) {
-            (Some(a), Some(b)) if a > b => ByteRange::Whole,
-            (Some(a), Some(_)) if a >= size => ByteRange::Unsatisfiable,
-            (Some(a), Some(b)) => ByteRange::Part(a, b.min(size - 1)),
-            _ => ByteRange::Whole,
-        },
-        (true, true) => ByteRange::Whole,
-    }
-}
-
 #[utoipa::path(get, path = "/api/analyses/{analysis_id}/files/{file_id}", operation_id = "download_analysis_file", tag = "analyses",
     description = "The stored bytes; one `Range` (`bytes=a-b`, `a-`, `-n`) gives 206.",
     params(("analysis_id" = String, Path, description = "Analysis id"), ("file_id" = String, Path, description = "File id (an integer; anything else matches nothing)")),
@@ -139,56 +94,6 @@ pub async fn download(
     let key = analysis_file_key(&analysis_id, &file.name_on_disk);
     let missing = || ApiError::not_found_msg("Uploaded file not found at expected location");
     let stored = app.files.open_object(&key).await?.ok_or_else(missing)?;
-    let size = stored.size;
-    let range = headers.get(header::RANGE).and_then(|v| v.to_str().ok());
-    let (status, start, length) = match parse_range(range, size) {
-        ByteRange::Whole => (StatusCode::OK, 0, size),
-        ByteRange::Part(a, b) => (StatusCode::PARTIAL_CONTENT, a, b - a + 1),
-        ByteRange::Unsatisfiable => return Err(ApiError::range_not_satisfiable(size)),
-    };
-    // Removed between the look-up and the read: the same 404.
-    let stream = stored
-        .stream(start, length)
-        .await
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => missing(),
-            _ => e.into(),
-        })?;
-    let mut response = (status, Body::from_stream(stream)).into_response();
-    let h = response.headers_mut();
     let content_type = names::content_type(&file.name, file.format.as_deref());
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    h.insert(header::CONTENT_LENGTH, HeaderValue::from(length));
-    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    if let Ok(v) = HeaderValue::from_str(&names::content_disposition(&file.name)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    if status == StatusCode::PARTIAL_CONTENT {
-        let value = format!("bytes {start}-{}/{size}", start + length - 1);
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            h.insert(header::CONTENT_RANGE, v);
-        }
-    }
-    Ok(response)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn ranges() {
-        use ByteRange::*;
-        assert_eq!(parse_range(None, 10), Whole);
-        assert_eq!(parse_range(Some("bytes=0-4"), 10), Part(0, 4));
-        assert_eq!(parse_range(Some("bytes=5-"), 10), Part(5, 9));
-        assert_eq!(parse_range(Some("bytes=-3"), 10), Part(7, 9));
-        assert_eq!(parse_range(Some("bytes=-30"), 10), Part(0, 9));
-        assert_eq!(parse_range(Some("bytes=8-100"), 10), Part(8, 9));
-        assert_eq!(parse_range(Some("bytes=10-"), 10), Unsatisfiable);
-        assert_eq!(parse_range(Some("bytes=-0"), 10), Unsatisfiable);
-        assert_eq!(parse_range(Some("bytes=0-1,3-4"), 10), Whole);
-        assert_eq!(parse_range(Some("items=0-1"), 10), Whole);
-        assert_eq!(parse_range(Some("bytes=0-"), 0), Unsatisfiable);
-    }
+    download::send(stored, &headers, content_type, &file.name, missing).await
 }

@@ -62,3 +62,29 @@ pub struct HmmImport {
     #[schema(minimum = 0)]
     total: u64,
 }
+
+#[utoipa::path(post, path = "/api/hmms/profiles", operation_id = "import_hmm_profiles", tag = "hmms",
+    description = "Import the HMMER3 profiles (`profiles.hmm`, optionally gzip); they replace the stored ones as a whole. Every cluster needs an imported annotation (U20).",
+    request_body(content = crate::http::multipart::FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 201, description = "The stored profiles", body = crate::model::stores::HmmProfiles),
+        (status = 400, description = "`Invalid profiles file: <reason>`, or a malformed multipart body", body = ErrorBody),
+        (status = 401, description = "No, malformed or invalid credentials (contract §2.2)", body = ErrorBody),
+        (status = 403, description = "`forbidden`: not an administrator; or, with the session cookie, `invalid_csrf_token`", body = ErrorBody),
+        (status = 413, description = "Upload over `--max-upload-bytes`, or over `--max-import-bytes` after decompression", body = ErrorBody),
+        (status = 422, description = "`invalid_input`: no `file` part", body = ErrorBody),
+        (status = 507, description = "`insufficient_storage`: the disk is full", body = ErrorBody),
+    ),
+    security(("api_key" = []), ("session" = [], "csrf" = [])))]
+/// POST /api/hmms/profiles — U36.
+pub async fn import_profiles(
+    user: AuthUser,
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    user.require_admin()?;
+    let text = crate::ops::imports::receive_import(&app, &headers, body, "profiles").await?;
+    let profiles = crate::ops::hmm_profiles::import(&app, text).await?;
+    Ok(json_response(StatusCode::CREATED, &profiles))
+}

@@ -8,12 +8,17 @@ pub mod export;
 pub mod files;
 pub mod health;
 pub mod hmms;
+pub mod indexes;
+pub mod jobs;
 pub mod refs;
+pub mod runners;
+pub mod sample_delete;
 pub mod samples;
 pub mod subtractions;
+pub mod uploads;
 pub mod users;
 
-use axum::routing::{delete, get, patch, post};
+use axum::routing::{delete, get, patch, post, put};
 use axum::Router;
 
 use crate::app::AppState;
@@ -38,9 +43,21 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/analyses/document/{file}", get(export::export))
         .route("/analyses/documents/{file}", get(export::export))
-        .route("/samples", post(samples::create))
-        .route("/samples/{sample_id}", get(samples::get_one))
+        .route("/samples", get(samples::list).post(samples::create))
+        .route(
+            "/samples/{sample_id}",
+            get(samples::get_one).delete(sample_delete::delete),
+        )
         .route("/samples/{sample_id}/rights", patch(samples::update_rights))
+        .route(
+            "/samples/{sample_id}/reads/{reads_file}",
+            get(samples::download_reads),
+        )
+        .route("/uploads", get(uploads::list).post(uploads::upload))
+        .route(
+            "/uploads/{upload_id}",
+            get(uploads::download).delete(uploads::delete),
+        )
         .route(
             "/samples/{sample_id}/analyses",
             get(analyses::list_for_sample).post(analyses::create),
@@ -50,10 +67,20 @@ pub fn routes() -> Router<AppState> {
         .route("/users/{user_id}/keys", delete(users::delete_keys))
         .route("/login-blocks", delete(users::clear_login_blocks))
         .route("/groups", post(users::create_group))
-        .route("/subtractions", post(subtractions::create))
+        .route(
+            "/subtractions",
+            get(subtractions::list).post(subtractions::create),
+        )
+        .route("/subtractions/{subtraction_id}", get(subtractions::get_one))
+        .route("/indexes/{index_id}", get(indexes::get_one))
         .route("/refs/import", post(refs::import))
         .route("/refs/{ref_id}/indexes", post(refs::create_index))
         .route("/hmms/annotations", post(hmms::import))
+        .route("/jobs/{job_id}", get(jobs::get_one))
+        .route("/jobs/{job_id}/cancel", put(jobs::cancel))
+        .route("/runners", get(runners::list).post(runners::create))
+        .route("/runners/{runner_id}", delete(runners::revoke))
+        .route("/hmms/profiles", post(hmms::import_profiles))
         .route(
             "/account",
             get(account::get).patch(account::change_password),

@@ -72,7 +72,7 @@ pub async fn import(
 }
 
 #[utoipa::path(post, path = "/api/refs/{ref_id}/indexes", operation_id = "create_index", tag = "references",
-    description = "Freeze the reference's OTUs as its next index. The body is ignored.",
+    description = "Freeze the reference's OTUs as its next index and create its `build_index` job (workflows §5.1). The body is ignored.",
     params(("ref_id" = String, Path, description = "Reference id")),
     responses(
         (status = 201, description = "The new index", body = Index),
@@ -88,10 +88,6 @@ pub async fn create_index(
     Ids(ref_id): Ids<String>,
 ) -> ApiResult<Response> {
     user.require_admin()?;
-    let id = db::fresh_id(&app.db, IdTable::Indexes).await?;
-    let creator = user.user_ref();
-    let index = db::refs::create_index(&app.db, &id, &ref_id, &creator, now_micros())
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let index = crate::ops::indexes::create(&app, &ref_id, &user.user_ref()).await?;
     Ok(json_response(StatusCode::CREATED, &index))
 }

@@ -67,14 +67,20 @@ pub enum Insert {
 }
 
 /// Insert the record of a committed upload and bump the analysis's `updated_at`.
-pub async fn insert(db: &Db, file: &AnalysisFile, uploaded_at: Micros) -> DbResult<Insert> {
+/// `uploaded_by_job`: the job whose credential uploaded it (J6), null for a user's upload (U6).
+pub async fn insert(
+    db: &Db,
+    file: &AnalysisFile,
+    uploaded_at: Micros,
+    uploaded_by_job: Option<&str>,
+) -> DbResult<Insert> {
     let mut tx = db.begin().await?;
     if !super::analyses::touch(&mut tx, &file.analysis, uploaded_at).await? {
         return Ok(Insert::AnalysisGone);
     }
     let result = sqlx::query(
-        "INSERT INTO analysis_files (id, analysis_id, name, name_on_disk, format, size, uploaded_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO analysis_files (id, analysis_id, name, name_on_disk, format, size, uploaded_at, uploaded_by_job) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(file.id)
     .bind(&file.analysis)
@@ -83,6 +89,7 @@ pub async fn insert(db: &Db, file: &AnalysisFile, uploaded_at: Micros) -> DbResu
     .bind(&file.format)
     .bind(file.size)
     .bind(uploaded_at)
+    .bind(uploaded_by_job)
     .execute(&mut *tx)
     .await;
     match result.map_err(DbError::from) {

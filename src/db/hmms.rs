@@ -58,3 +58,51 @@ pub async fn get_many(db: &Db, ids: &[String]) -> DbResult<HashMap<String, Annot
     }
     Ok(found)
 }
+
+/// Every annotated cluster (U36's check).
+pub async fn clusters(db: &Db) -> DbResult<std::collections::HashSet<i64>> {
+    let rows: Vec<i64> = sqlx::query_scalar("SELECT DISTINCT cluster FROM hmm_annotations")
+        .fetch_all(db.reader())
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Every stored annotation as `(id, document)`, ascending by cluster then id (J27).
+pub async fn all_documents(db: &Db) -> DbResult<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT id, document FROM hmm_annotations ORDER BY cluster, id")
+        .fetch_all(db.reader())
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("document")?)))
+        .collect()
+}
+
+/// The record of the imported profiles (U36): replaces any earlier one.
+pub async fn put_profiles(
+    db: &Db,
+    size: i64,
+    sha256: &str,
+    profile_count: i64,
+    uploaded_at: crate::model::time::Micros,
+) -> DbResult<()> {
+    sqlx::query(
+        "INSERT INTO hmm_profiles (singleton, size, sha256, profile_count, uploaded_at) \
+         VALUES (1, $1, $2, $3, $4) ON CONFLICT (singleton) DO UPDATE SET size = $1, sha256 = $2, \
+         profile_count = $3, uploaded_at = $4",
+    )
+    .bind(size)
+    .bind(sha256)
+    .bind(profile_count)
+    .bind(uploaded_at)
+    .execute(&mut *db.write().await?)
+    .await?;
+    Ok(())
+}
+
+/// Whether profiles have been imported.
+pub async fn has_profiles(db: &Db) -> DbResult<bool> {
+    let row: Option<i64> = sqlx::query_scalar("SELECT 1 FROM hmm_profiles")
+        .fetch_optional(db.reader())
+        .await?;
+    Ok(row.is_some())
+}

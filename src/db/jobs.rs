@@ -5,7 +5,7 @@ use sqlx::Row;
 
 use super::{get_flag, Db, DbError, DbResult, Tx};
 use crate::model::time::{rfc3339, Micros};
-use crate::model::views::{Job, StatusEntry, UserRef};
+use crate::model::views::{IdName, Job, StatusEntry, UserRef};
 use crate::model::workflow::Workflow;
 
 /// A status entry to append.
@@ -59,7 +59,7 @@ pub async fn insert(
 }
 
 /// Append a status entry, make it the job's current state, and bump the linked analysis.
-async fn append(tx: &mut Tx, job_id: &str, status: &NewStatus<'_>) -> DbResult<()> {
+pub(super) async fn append(tx: &mut Tx, job_id: &str, status: &NewStatus<'_>) -> DbResult<()> {
     let position: i64 = sqlx::query_scalar(
         "SELECT COALESCE(MAX(position) + 1, 0) FROM job_status WHERE job_id = $1",
     )
@@ -105,27 +105,34 @@ pub enum Acquire {
     Acquired,
     NotFound,
     AlreadyAcquired,
+    /// Cancelled while it was waiting (workflows.md §15 item 12).
+    Finished,
 }
 
 /// Mark the job acquired with the new key's digest; exactly one of racing callers wins.
 pub async fn acquire(db: &Db, job_id: &str, key_digest: &str, now: Micros) -> DbResult<Acquire> {
     let mut tx = db.begin().await?;
-    let updated =
-        sqlx::query("UPDATE jobs SET acquired = 1, key_digest = $1 WHERE id = $2 AND acquired = 0")
-            .bind(key_digest)
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
+    // The same conditional update as J8's claim: of J1 and J8 racing, exactly one wins.
+    let updated = sqlx::query(
+        "UPDATE jobs SET acquired = 1, key_digest = $1, activity_at = $2, runner_id = NULL, \
+         runner_name = NULL WHERE id = $3 AND acquired = 0 AND state = 'waiting'",
+    )
+    .bind(key_digest)
+    .bind(now)
+    .bind(job_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
     if updated == 0 {
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM jobs WHERE id = $1")
-            .bind(job_id)
-            .fetch_optional(&mut *tx)
-            .await?;
-        return Ok(if exists.is_some() {
-            Acquire::AlreadyAcquired
-        } else {
-            Acquire::NotFound
+        let row: Option<(i64, String)> =
+            sqlx::query_as("SELECT acquired, state FROM jobs WHERE id = $1")
+                .bind(job_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        return Ok(match row {
+            None => Acquire::NotFound,
+            Some((0, _)) => Acquire::Finished,
+            Some(_) => Acquire::AlreadyAcquired,
         });
     }
     append(
@@ -147,34 +154,60 @@ pub async fn acquire(db: &Db, job_id: &str, key_digest: &str, now: Micros) -> Db
 }
 
 pub enum PushStatus {
-    Pushed,
+    /// Appended; the stored objects of the job's discarded partial output (workflows.md §1.3),
+    /// to remove after the commit.
+    Pushed(Vec<String>),
     Finished,
 }
 
-/// Append a runner's status entry unless the job is finished.
+/// Append a runner's status entry unless the job is finished; an unsuccessful end discards the
+/// job's partial output in the same transaction.
 pub async fn push_status(db: &Db, job_id: &str, status: &NewStatus<'_>) -> DbResult<PushStatus> {
     let mut tx = db.begin().await?;
-    let state: Option<String> = sqlx::query_scalar("SELECT state FROM jobs WHERE id = $1")
-        .bind(job_id)
-        .fetch_optional(&mut *tx)
-        .await?;
+    // Conditional on the state read, so a concurrent end (cancel, sweep) is not overwritten.
+    let state: Option<String> =
+        sqlx::query_scalar("UPDATE jobs SET state = state WHERE id = $1 RETURNING state")
+            .bind(job_id)
+            .fetch_optional(&mut *tx)
+            .await?;
     if state.is_some_and(|s| FINISHED_STATES.contains(&s.as_str())) {
         return Ok(PushStatus::Finished);
     }
     append(&mut tx, job_id, status).await?;
+    let keys = if super::job_end::UNSUCCESSFUL_STATES.contains(&status.state) {
+        super::job_end::discard_partial_output(&mut tx, job_id, false).await?
+    } else {
+        Vec::new()
+    };
     tx.commit().await?;
-    Ok(PushStatus::Pushed)
+    Ok(PushStatus::Pushed(keys))
 }
 
-/// Record a heartbeat; `false` when the job does not exist.
-pub async fn ping(db: &Db, job_id: &str, now: Micros) -> DbResult<bool> {
-    let updated = sqlx::query("UPDATE jobs SET pinged_at = $1 WHERE id = $2")
-        .bind(now)
-        .bind(job_id)
-        .execute(&mut *db.write().await?)
-        .await?
-        .rows_affected();
-    Ok(updated > 0)
+/// What a ping answers besides its time.
+pub enum Ping {
+    NotFound,
+    /// Whether the job's last state is `cancelled` (J7).
+    Pinged {
+        cancelled: bool,
+    },
+}
+
+/// Record a heartbeat: the ping time and the activity time; a pinged job is watched by the stall
+/// sweep (workflows.md §7.5).
+pub async fn ping(db: &Db, job_id: &str, now: Micros) -> DbResult<Ping> {
+    let state: Option<String> = sqlx::query_scalar(
+        "UPDATE jobs SET pinged_at = $1, activity_at = $1, watched = 1 WHERE id = $2 RETURNING state",
+    )
+    .bind(now)
+    .bind(job_id)
+    .fetch_optional(&mut *db.write().await?)
+    .await?;
+    Ok(match state {
+        None => Ping::NotFound,
+        Some(state) => Ping::Pinged {
+            cancelled: state == "cancelled",
+        },
+    })
 }
 
 pub async fn exists(db: &Db, job_id: &str) -> DbResult<bool> {
@@ -189,7 +222,8 @@ pub async fn exists(db: &Db, job_id: &str) -> DbResult<bool> {
 pub async fn get(db: &Db, job_id: &str) -> DbResult<Option<Job>> {
     let row = sqlx::query(
         "SELECT j.id, j.workflow, j.args, j.acquired, j.user_id, u.handle, j.pinged_at, j.state, j.stage, \
-         j.progress, j.created_at FROM jobs j LEFT JOIN users u ON u.id = j.user_id WHERE j.id = $1",
+         j.progress, j.created_at, j.retries, j.runner_id, j.runner_name \
+         FROM jobs j LEFT JOIN users u ON u.id = j.user_id WHERE j.id = $1",
     )
     .bind(job_id)
     .fetch_optional(db.reader())
@@ -228,6 +262,14 @@ pub async fn get(db: &Db, job_id: &str) -> DbResult<Option<Job>> {
         key: None,
         ping: pinged_at.map(|t| serde_json::json!({ "pinged_at": rfc3339(t) })),
         progress: row.try_get("progress")?,
+        retries: row.try_get("retries")?,
+        runner: match (
+            row.try_get::<Option<String>, _>("runner_id")?,
+            row.try_get::<Option<String>, _>("runner_name")?,
+        ) {
+            (Some(id), Some(name)) => Some(IdName { id, name }),
+            _ => None,
+        },
         stage: row.try_get("stage")?,
         state: row.try_get("state")?,
         status,

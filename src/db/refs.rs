@@ -7,8 +7,9 @@ use sqlx::Row;
 use super::{Db, DbError, DbResult};
 use crate::import::reference::ParsedReference;
 use crate::model::otu::OtuSummary;
-use crate::model::time::{rfc3339, Micros};
+use crate::model::time::Micros;
 use crate::model::views::{Index, RefSummary, Reference, UserRef};
+use crate::model::workflow::Workflow;
 
 /// Store a parsed reference and all its OTUs in one transaction.
 pub async fn insert_reference(
@@ -67,16 +68,19 @@ pub async fn get_summary(db: &Db, id: &str) -> DbResult<Option<RefSummary>> {
 }
 
 /// Freeze the reference's OTUs as a new index with the next version. `None` when the reference is gone.
+///
+/// In the same transaction its `build_index` job (`job_id`) is created (workflows §5.1).
 pub async fn create_index(
     db: &Db,
     id: &str,
+    job_id: &str,
     ref_id: &str,
     user: &UserRef,
     created_at: Micros,
 ) -> DbResult<Option<Index>> {
-    let Some(reference) = get_summary(db, ref_id).await? else {
+    if get_summary(db, ref_id).await?.is_none() {
         return Ok(None);
-    };
+    }
     let mut tx = db.begin().await?;
     let counts = sqlx::query("SELECT otu_count, sequence_count FROM refs WHERE id = $1")
         .bind(ref_id)
@@ -90,8 +94,8 @@ pub async fn create_index(
             .fetch_one(&mut *tx)
             .await?;
     sqlx::query(
-        "INSERT INTO indexes (id, ref_id, version, user_id, created_at, otu_count, sequence_count) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO indexes (id, ref_id, version, user_id, created_at, otu_count, sequence_count, \
+         has_files, job_id) VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8)",
     )
     .bind(id)
     .bind(ref_id)
@@ -100,6 +104,7 @@ pub async fn create_index(
     .bind(created_at)
     .bind(otu_count)
     .bind(sequence_count)
+    .bind(job_id)
     .execute(&mut *tx)
     .await?;
     sqlx::query(
@@ -110,17 +115,33 @@ pub async fn create_index(
     .bind(ref_id)
     .execute(&mut *tx)
     .await?;
+    let summaries: Vec<String> =
+        sqlx::query_scalar("SELECT summary FROM index_otus WHERE index_id = $1 ORDER BY position")
+            .bind(id)
+            .fetch_all(&mut *tx)
+            .await?;
+    let otus = (summaries.iter())
+        .map(|text| serde_json::from_str::<OtuSummary>(text))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| DbError::Other(e.into()))?;
+    let args = serde_json::json!({
+        "ref_id": ref_id,
+        "user_id": user.id,
+        "index_id": id,
+        "index_version": version,
+        "manifest": super::indexes::manifest(&otus),
+    });
+    super::jobs::insert(
+        &mut tx,
+        job_id,
+        Workflow::BuildIndex,
+        &args,
+        &user.id,
+        created_at,
+    )
+    .await?;
     tx.commit().await?;
-    Ok(Some(Index {
-        id: id.to_owned(),
-        version,
-        ready: true,
-        reference,
-        created_at: rfc3339(created_at),
-        user: user.clone(),
-        otu_count,
-        sequence_count,
-    }))
+    super::indexes::get(db, id).await
 }
 
 /// The reference's highest-version index: `(id, version)`.

@@ -1,26 +1,75 @@
-//! Samples with their rights columns, and subtractions (labels only).
+//! Samples with their rights and reads columns (workflows §3), and subtractions (labels only).
 
+use serde_json::value::RawValue;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use super::{flag, get_flag, Db, DbResult};
-use crate::auth::rights::SampleRights;
+use super::{flag, get_flag, Db, DbError, DbResult, Tx};
+use crate::auth::rights::{Principal, SampleRights};
+use crate::model::page::PageRequest;
+use crate::model::sample::{ReadsRecord, SampleRecord};
 use crate::model::time::{rfc3339, Micros};
-use crate::model::views::{Sample, Subtraction, UserRef};
+use crate::model::views::{IdName, JobSummary, Sample, Subtraction, UserRef};
 
 const SAMPLE_COLUMNS: &str = "s.id, s.name, s.user_id, u.handle AS user_handle, s.group_id, \
-     s.group_read, s.group_write, s.all_read, s.all_write, s.created_at";
+     s.group_read, s.group_write, s.all_read, s.all_write, s.created_at, s.host, s.isolate, \
+     s.locale, s.notes, s.library_type, s.subtraction_ids, s.paired, s.ready, s.quality, \
+     s.upload_ids, j.id AS j_id, j.created_at AS j_created_at, j.progress AS j_progress, \
+     j.stage AS j_stage, j.state AS j_state, j.workflow AS j_workflow, j.user_id AS j_user_id, \
+     ju.handle AS j_user_handle";
 
+const SAMPLE_FROM: &str = "FROM samples s LEFT JOIN users u ON u.id = s.user_id \
+     LEFT JOIN jobs j ON j.id = s.job_id LEFT JOIN users ju ON ju.id = j.user_id";
+
+/// A sample as read: the user API's view, its rights, and all that is stored of it.
 pub struct SampleRow {
     pub sample: Sample,
     pub rights: SampleRights,
+    pub record: SampleRecord,
 }
 
-fn sample_from_row(row: &AnyRow) -> DbResult<SampleRow> {
-    let sample = Sample {
+impl SampleRow {
+    fn new(record: SampleRecord) -> SampleRow {
+        SampleRow {
+            sample: record.view(false),
+            rights: record.rights(),
+            record,
+        }
+    }
+}
+
+fn json_text<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> DbResult<T> {
+    let text: String = row.try_get(column)?;
+    serde_json::from_str(&text).map_err(|e| DbError::Other(e.into()))
+}
+
+fn record_from_row(row: &AnyRow) -> DbResult<SampleRecord> {
+    let job = match row.try_get::<Option<String>, _>("j_id")? {
+        None => None,
+        Some(id) => Some(JobSummary {
+            id,
+            archived: false,
+            created_at: rfc3339(row.try_get("j_created_at")?),
+            progress: row.try_get("j_progress")?,
+            stage: row.try_get("j_stage")?,
+            state: row.try_get("j_state")?,
+            user: UserRef {
+                id: row.try_get("j_user_id")?,
+                handle: row
+                    .try_get::<Option<String>, _>("j_user_handle")?
+                    .unwrap_or_default(),
+            },
+            workflow: super::get_workflow(row, "j_workflow")?,
+        }),
+    };
+    let quality = match row.try_get::<Option<String>, _>("quality")? {
+        None => None,
+        Some(text) => Some(RawValue::from_string(text).map_err(|e| DbError::Other(e.into()))?),
+    };
+    Ok(SampleRecord {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
-        created_at: rfc3339(row.try_get("created_at")?),
+        created_at: row.try_get("created_at")?,
         user: UserRef {
             id: row.try_get("user_id")?,
             handle: row
@@ -32,11 +81,118 @@ fn sample_from_row(row: &AnyRow) -> DbResult<SampleRow> {
         group_write: get_flag(row, "group_write")?,
         all_read: get_flag(row, "all_read")?,
         all_write: get_flag(row, "all_write")?,
-    };
-    Ok(SampleRow {
-        rights: rights_of(&sample),
-        sample,
+        host: row.try_get("host")?,
+        isolate: row.try_get("isolate")?,
+        locale: row.try_get("locale")?,
+        notes: row.try_get("notes")?,
+        library_type: row.try_get("library_type")?,
+        subtraction_ids: json_text(row, "subtraction_ids")?,
+        paired: get_flag(row, "paired")?,
+        ready: get_flag(row, "ready")?,
+        quality,
+        upload_ids: json_text(row, "upload_ids")?,
+        job,
+        subtractions: Vec::new(),
+        reads: Vec::new(),
     })
+}
+
+/// The stored reads files of a sample, `reads_1` first.
+pub async fn reads_of(db: &Db, sample_id: &str) -> DbResult<Vec<ReadsRecord>> {
+    let rows = sqlx::query(
+        "SELECT name, size, uploaded_at FROM sample_reads WHERE sample_id = $1 ORDER BY name",
+    )
+    .bind(sample_id)
+    .fetch_all(db.reader())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(ReadsRecord {
+                name: r.try_get("name")?,
+                size: r.try_get("size")?,
+                uploaded_at: r.try_get("uploaded_at")?,
+            })
+        })
+        .collect()
+}
+
+/// Resolve the subtraction names of these records (one statement for all of them).
+async fn name_subtractions(db: &Db, records: &mut [SampleRecord]) -> DbResult<()> {
+    let mut ids: Vec<String> = records
+        .iter()
+        .flat_map(|r| r.subtraction_ids.iter().cloned())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let known = subtraction_names(db, &ids).await?;
+    for record in records {
+        let names = known
+            .iter()
+            .map(|(id, name)| IdName {
+                id: id.clone(),
+                name: name.clone(),
+            })
+            .collect();
+        record.set_subtractions(names);
+    }
+    Ok(())
+}
+
+pub async fn get(db: &Db, id: &str) -> DbResult<Option<SampleRow>> {
+    let sql = format!("SELECT {SAMPLE_COLUMNS} {SAMPLE_FROM} WHERE s.id = $1");
+    let row = sqlx::query(&sql)
+        .bind(id)
+        .fetch_optional(db.reader())
+        .await?;
+    let Some(row) = row else { return Ok(None) };
+    let mut record = record_from_row(&row)?;
+    record.reads = reads_of(db, id).await?;
+    name_subtractions(db, std::slice::from_mut(&mut record)).await?;
+    Ok(Some(SampleRow::new(record)))
+}
+
+/// The samples `principal` can read whose name contains `find` (case-insensitive), newest first,
+/// and how many there are (U25). `reads` are not loaded.
+pub async fn list_readable(
+    db: &Db,
+    principal: &Principal,
+    find: Option<&str>,
+    page: PageRequest,
+) -> DbResult<(Vec<SampleRecord>, i64)> {
+    let filter = format!(
+        "($1 = 1 OR s.user_id = $2 OR s.all_read = 1 OR (s.group_read = 1 AND s.group_id IN \
+         (SELECT group_id FROM user_groups WHERE user_id = $2))) AND ($3 = '' OR {})",
+        db.pick(
+            "instr(lower(s.name), lower($3)) > 0",
+            "strpos(lower(s.name), lower($3)) > 0"
+        )
+    );
+    let find = find.unwrap_or("");
+    let count_sql = format!("SELECT COUNT(*) FROM samples s WHERE {filter}");
+    let found: i64 = sqlx::query_scalar(&count_sql)
+        .bind(flag(principal.administrator))
+        .bind(&principal.id)
+        .bind(find)
+        .fetch_one(db.reader())
+        .await?;
+    let sql = format!(
+        "SELECT {SAMPLE_COLUMNS} {SAMPLE_FROM} WHERE {filter} \
+         ORDER BY s.created_at DESC, s.id DESC LIMIT $4 OFFSET $5"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(flag(principal.administrator))
+        .bind(&principal.id)
+        .bind(find)
+        .bind(page.per_page)
+        .bind(page.offset())
+        .fetch_all(db.reader())
+        .await?;
+    let mut records = rows
+        .iter()
+        .map(record_from_row)
+        .collect::<DbResult<Vec<_>>>()?;
+    name_subtractions(db, &mut records).await?;
+    Ok((records, found))
 }
 
 pub fn rights_of(sample: &Sample) -> SampleRights {
@@ -50,34 +206,41 @@ pub fn rights_of(sample: &Sample) -> SampleRights {
     }
 }
 
-pub async fn get(db: &Db, id: &str) -> DbResult<Option<SampleRow>> {
-    let sql = format!(
-        "SELECT {SAMPLE_COLUMNS} FROM samples s LEFT JOIN users u ON u.id = s.user_id WHERE s.id = $1"
-    );
-    let row = sqlx::query(&sql)
-        .bind(id)
-        .fetch_optional(db.reader())
-        .await?;
-    row.as_ref().map(sample_from_row).transpose()
-}
-
-pub async fn insert(db: &Db, sample: &Sample, created_at: Micros) -> DbResult<()> {
+/// Insert a new sample (inside the transaction that may also reserve its uploads and create its
+/// job, workflows §3.2).
+pub async fn insert(tx: &mut Tx, record: &SampleRecord, job_id: Option<&str>) -> DbResult<()> {
     sqlx::query(
-        "INSERT INTO samples (id, name, user_id, group_id, group_read, group_write, all_read, all_write, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO samples (id, name, user_id, group_id, group_read, group_write, all_read, all_write, \
+         created_at, host, isolate, locale, notes, library_type, subtraction_ids, paired, ready, \
+         quality, upload_ids, job_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, 0, NULL, $17, $18)",
     )
-    .bind(&sample.id)
-    .bind(&sample.name)
-    .bind(&sample.user.id)
-    .bind(&sample.group)
-    .bind(flag(sample.group_read))
-    .bind(flag(sample.group_write))
-    .bind(flag(sample.all_read))
-    .bind(flag(sample.all_write))
-    .bind(created_at)
-    .execute(&mut *db.write().await?)
+    .bind(&record.id)
+    .bind(&record.name)
+    .bind(&record.user.id)
+    .bind(&record.group)
+    .bind(flag(record.group_read))
+    .bind(flag(record.group_write))
+    .bind(flag(record.all_read))
+    .bind(flag(record.all_write))
+    .bind(record.created_at)
+    .bind(&record.host)
+    .bind(&record.isolate)
+    .bind(&record.locale)
+    .bind(&record.notes)
+    .bind(&record.library_type)
+    .bind(json(&record.subtraction_ids))
+    .bind(flag(record.paired))
+    .bind(json(&record.upload_ids))
+    .bind(job_id)
+    .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// A list stored as JSON text.
+fn json<T: serde::Serialize>(list: &[T]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }
 
 /// Store new rights (the whole set; the handler merged the change).

@@ -3,7 +3,7 @@
 //! An upload is buffered up to one part (`--s3-part-bytes`): a small file is one PUT at commit,
 //! a larger one a multipart upload straight to its key, one part in flight while the next is
 //! received. A multipart upload is invisible on the store until completed; while it runs, its
-//! writer keeps a *marker* `uploads/<key>` (holding the upload id) fresh every quarter of
+//! writer keeps a *marker* `markers/<key>` (holding the upload id) fresh every quarter of
 //! `--stale-upload-secs`. Stores have no locks, so the sweep goes by age on the store: a marker
 //! older than that belongs to a dead writer (its upload is aborted), and an object without a
 //! record is an orphan only once it is older than that and has no fresh marker.
@@ -203,8 +203,21 @@ impl S3Store {
     /// objects (write probes that did not finish); returns how many.
     pub async fn clean_temp(&self) -> std::io::Result<usize> {
         let mut removed = 0;
-        for marker in self.settled("uploads").await? {
-            let Some(key) = marker.strip_prefix("uploads/") else {
+        // Markers live under `markers/`; releases before uploads (workflows §2.1) had their own
+        // `uploads/` folder, whose markers all name a nested key (`uploads/analyses/…`), never an
+        // upload object (`uploads/<name_on_disk>`).
+        let mut markers = self.settled("markers").await?;
+        markers.extend(
+            self.settled("uploads")
+                .await?
+                .into_iter()
+                .filter(|key| key.matches('/').count() > 1),
+        );
+        for marker in markers {
+            let Some(key) = marker
+                .strip_prefix("markers/")
+                .or_else(|| marker.strip_prefix("uploads/"))
+            else {
                 continue;
             };
             match self.client.get(&self.path(&marker)).await {
@@ -252,8 +265,9 @@ impl S3Store {
     }
 }
 
+/// Not under `uploads/`: that folder holds the uploads themselves (workflows §2.1).
 fn marker_key(key: &str) -> String {
-    format!("uploads/{key}")
+    format!("markers/{key}")
 }
 
 /// An upload in progress. Dropped without `commit`, it aborts its multipart upload (if it began

@@ -4,6 +4,7 @@
 pub mod brotli_splice;
 pub mod coverage;
 pub mod gzip_splice;
+pub mod otus_json;
 
 /// Fast gzip (level 1): raw results are stored compressed.
 pub fn gzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {

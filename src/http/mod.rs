@@ -3,6 +3,7 @@
 
 pub mod body;
 pub mod caching;
+pub mod download;
 pub mod error;
 pub mod layers;
 pub mod multipart;

@@ -89,6 +89,10 @@ pub async fn receive_file(
                         // Read (and drop) a bounded rest of the body first, so the client, still
                         // sending, receives the error instead of a reset connection.
                         linger(&mut field, DRAIN_AFTER_FAILURE).await;
+                        // A sink that refuses the content says why (J15: not gzip).
+                        if e.kind() == std::io::ErrorKind::InvalidData {
+                            return Err(ApiError::bad_request(e.to_string()));
+                        }
                         return Err(e.into());
                     }
                 }

@@ -16,7 +16,7 @@ use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
 use crate::http::Ids;
 use crate::ops;
-use crate::ops::analyses::{delete_cascade, head, respond_with_analysis, written_body};
+use crate::ops::analyses::{delete_cascade, head, respond_to_job, written_body};
 use crate::ops::auth::JobAuth;
 use crate::ops::finalize::{already_finalized, no_such_analysis};
 use crate::ops::uploads::{receive_upload, upload_params};
@@ -65,7 +65,7 @@ pub async fn get_one(
     if head.core.sample.is_none() {
         return Err(ApiError::parent_sample_missing());
     }
-    respond_with_analysis(&app, &head, &headers).await
+    respond_to_job(&app, &head, &headers).await
 }
 
 /// The raw `results` of a finalize body (J4 rows 3–4), without parsing the results themselves.
@@ -211,8 +211,9 @@ pub async fn upload(
     headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let params = upload_params(&query)?;
+    let mut params = upload_params(&query)?;
     job_access(&app, &job, &analysis_id, ApiError::not_found()).await?;
+    params.uploaded_by_job = Some(job.job_id.clone());
     receive_upload(&app, &analysis_id, params, &headers, body).await
 }
 

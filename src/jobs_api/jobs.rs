@@ -38,6 +38,7 @@ const STATES: &[&str] = &[
         (status = 413, description = "Body over `--max-json-bytes`", body = ErrorBody),
         (status = 422, description = "`invalid_input` with `errors` per field", body = ErrorBody),
         (status = 404, description = "No such job", body = ErrorBody),
+        (status = 409, description = "`Job is finished` (cancelled while waiting)", body = ErrorBody),
     ),
     security(()))]
 /// PATCH /jobs-api/jobs/{job_id} — J1 (no authentication).
@@ -57,6 +58,7 @@ pub async fn acquire(
     match db::jobs::acquire(&app.db, &job_id, &keys::digest(&key), now_micros()).await? {
         Acquire::NotFound => Err(ApiError::not_found()),
         Acquire::AlreadyAcquired => Err(ApiError::bad_request("Job already acquired")),
+        Acquire::Finished => Err(ApiError::conflict("Job is finished")),
         Acquire::Acquired => {
             let mut job = db::jobs::get(&app.db, &job_id)
                 .await?
@@ -161,23 +163,26 @@ pub async fn push_status(
     };
     match db::jobs::push_status(&app.db, &job_id, &status).await? {
         PushStatus::Finished => Err(ApiError::conflict("Job is finished")),
-        PushStatus::Pushed => Ok(json_response(
-            StatusCode::CREATED,
-            &StatusEntry {
-                state: state.clone(),
-                stage: Some(stage.clone()),
-                step_name: step_name.clone(),
-                step_description: step_description.clone(),
-                error,
-                progress,
-                timestamp: rfc3339(now),
-            },
-        )),
+        PushStatus::Pushed(keys) => {
+            crate::ops::jobs::remove_objects(&app, &keys).await;
+            Ok(json_response(
+                StatusCode::CREATED,
+                &StatusEntry {
+                    state: state.clone(),
+                    stage: Some(stage.clone()),
+                    step_name: step_name.clone(),
+                    step_description: step_description.clone(),
+                    error,
+                    progress,
+                    timestamp: rfc3339(now),
+                },
+            ))
+        }
     }
 }
 
 #[utoipa::path(put, path = "/jobs-api/jobs/{job_id}/ping", operation_id = "ping_job", tag = "jobs",
-    description = "The runner's heartbeat. The body is ignored.",
+    description = "The runner's heartbeat; it records the job's activity (the stall sweep watches a pinged job). `cancelled` tells the runner to stop. The body is ignored.",
     params(("job_id" = String, Path, description = "Job id: the authenticated job's own")),
     responses(
         (status = 200, description = "The time of the ping", body = PingView),
@@ -192,17 +197,10 @@ pub async fn ping(
     State(app): State<AppState>,
     Ids(job_id): Ids<String>,
 ) -> ApiResult<Response> {
-    if !db::jobs::exists(&app.db, &job_id).await? {
-        return Err(ApiError::not_found());
-    }
-    if job.job_id != job_id {
-        return Err(ApiError::insufficient_rights());
-    }
-    let now = now_micros();
-    db::jobs::ping(&app.db, &job_id, now).await?;
+    let (now, cancelled) = crate::ops::jobs::ping(&app, &job, &job_id).await?;
     Ok(json_response(
         StatusCode::OK,
-        &json!({ "pinged_at": rfc3339(now) }),
+        &json!({ "pinged_at": rfc3339(now), "cancelled": cancelled }),
     ))
 }
 
@@ -255,4 +253,6 @@ fn status_states() -> utoipa::openapi::schema::Schema {
 #[allow(dead_code)]
 pub struct PingView {
     pinged_at: String,
+    /// The job's last state is `cancelled`: stop now.
+    cancelled: bool,
 }

@@ -50,6 +50,7 @@ pub struct Group {
     pub name: String,
 }
 
+/// The sample of workflows §3.1 (U11, U12); lists (U25) leave out `reads` and `quality`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Sample {
     pub id: String,
@@ -62,6 +63,93 @@ pub struct Sample {
     pub group_write: bool,
     pub all_read: bool,
     pub all_write: bool,
+    pub host: String,
+    pub isolate: String,
+    pub locale: String,
+    pub notes: String,
+    /// Always empty: vira has no labels.
+    pub labels: Vec<i64>,
+    #[schema(value_type = LibraryType)]
+    pub library_type: String,
+    pub subtractions: Vec<IdName>,
+    pub paired: bool,
+    pub ready: bool,
+    /// Absent in lists (U25).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(required = false)]
+    pub reads: Option<Vec<SampleReads>>,
+    /// `Some(None)` is null (not finalized); `None` leaves the key out (lists).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>, required = false)]
+    pub quality: Option<Option<Box<serde_json::value::RawValue>>>,
+    #[schema(required = true)]
+    pub job: Option<JobSummary>,
+}
+
+/// `library_type` of a sample (workflows §3.2).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "lowercase")]
+pub enum LibraryType {
+    Normal,
+    Srna,
+    Amplicon,
+    Other,
+}
+
+/// A stored reads file of a ready sample (workflows §3.1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SampleReads {
+    pub name: String,
+    pub size: i64,
+    pub uploaded_at: String,
+    pub download_url: String,
+}
+
+/// A stored reads file as the runner sees it (workflows §8.1, J15).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerReads {
+    pub id: i64,
+    pub name: String,
+    pub name_on_disk: String,
+    pub sample: String,
+    pub size: i64,
+    pub uploaded_at: String,
+    /// Always null.
+    #[schema(value_type = Option<i64>, required = true)]
+    pub upload: Option<i64>,
+    pub download_url: String,
+}
+
+/// An upload (workflows §2.1): Virtool's `UploadMinimal`.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Upload {
+    pub id: i64,
+    pub created_at: String,
+    pub name: String,
+    pub name_on_disk: String,
+    pub ready: bool,
+    pub removed: bool,
+    #[schema(required = true)]
+    pub removed_at: Option<String>,
+    pub reserved: bool,
+    pub size: i64,
+    #[serde(rename = "type")]
+    #[schema(value_type = UploadType)]
+    pub upload_type: String,
+    pub uploaded_at: String,
+    pub user: UserRef,
+}
+
+/// The `type` of an upload (workflows §2.1).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[schema(rename_all = "lowercase")]
+pub enum UploadType {
+    Reads,
+    Subtraction,
+    Hmm,
+    Reference,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -72,6 +160,18 @@ pub struct Subtraction {
     pub ready: bool,
     pub created_at: String,
     pub user: UserRef,
+    /// Null for a label and until the genome is finalized (workflows §4.1).
+    #[schema(required = true)]
+    pub count: Option<i64>,
+    #[schema(required = true)]
+    pub gc: Option<super::stores::Gc>,
+    /// The host-genome upload; null for a label.
+    #[schema(required = true)]
+    pub file: Option<super::stores::UploadRef>,
+    #[schema(required = true)]
+    pub job: Option<JobSummary>,
+    /// Empty until `ready`.
+    pub files: Vec<super::stores::StoredFile>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -104,6 +204,18 @@ pub struct Index {
     pub user: UserRef,
     pub otu_count: i64,
     pub sequence_count: i64,
+    /// The `build_index` job finalized the files (workflows §5.1).
+    pub has_files: bool,
+    #[schema(required = true)]
+    pub job: Option<JobSummary>,
+}
+
+/// U30: the index object with its stored files (ascending `id`; empty until `has_files`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IndexWithFiles {
+    #[serde(flatten)]
+    pub index: Index,
+    pub files: Vec<super::stores::StoredFile>,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -116,6 +228,23 @@ pub struct IndexRef {
 pub struct IdName {
     pub id: String,
     pub name: String,
+}
+
+/// A runner credential (workflows.md §7.1); `credential` only in U33's answer.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Runner {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    /// The administrator who made it; null when made with `vira runner create`.
+    #[schema(required = true)]
+    pub user: Option<UserRef>,
+    #[schema(required = true)]
+    pub last_claim_at: Option<String>,
+    pub revoked: bool,
+    /// `runner-<id>:<key>`, shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<String>,
 }
 
 /// The job summary embedded in analyses (contract §8.2).
@@ -165,6 +294,12 @@ pub struct Job {
     #[schema(required = true)]
     pub ping: Option<Value>,
     pub progress: i64,
+    /// Stall requeues so far (workflows.md §7.5).
+    pub retries: i64,
+    /// The runner that claimed the job through J8; null for J1 acquisitions and after a release
+    /// or requeue.
+    #[schema(required = true)]
+    pub runner: Option<IdName>,
     #[schema(required = true)]
     pub stage: Option<String>,
     #[schema(value_type = JobState)]
@@ -319,4 +454,92 @@ pub enum FileFormat {
     Json,
     #[serde(rename = "")]
     Empty,
+}
+
+/// A sample's group on the jobs API (workflows §8.1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerGroup {
+    pub id: String,
+    pub name: String,
+    /// Always null.
+    #[schema(value_type = Option<String>, required = true)]
+    pub legacy_id: Option<String>,
+}
+
+/// The job summary of the runner bodies: the user API's without `archived` (workflows §8.1).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerJob {
+    pub id: String,
+    pub created_at: String,
+    pub progress: i64,
+    #[schema(required = true)]
+    pub stage: Option<String>,
+    #[schema(value_type = JobState)]
+    pub state: String,
+    pub user: UserRef,
+    pub workflow: Workflow,
+}
+
+impl From<JobSummary> for RunnerJob {
+    fn from(job: JobSummary) -> RunnerJob {
+        RunnerJob {
+            id: job.id,
+            created_at: job.created_at,
+            progress: job.progress,
+            stage: job.stage,
+            state: job.state,
+            user: job.user,
+            workflow: job.workflow,
+        }
+    }
+}
+
+/// `workflows` of a runner sample: `complete`, `pending`, `none` or `incompatible` each.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SampleWorkflows {
+    pub aodp: String,
+    pub nuvs: String,
+    pub pathoscope: String,
+}
+
+/// The sample as Virtool's runner parses it (workflows §8.1: J11, J12).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RunnerSample {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub host: String,
+    pub isolate: String,
+    pub locale: String,
+    pub notes: String,
+    pub labels: Vec<i64>,
+    #[schema(value_type = LibraryType)]
+    pub library_type: String,
+    /// Always `fastq`.
+    pub format: String,
+    pub hold: bool,
+    pub is_legacy: bool,
+    /// `true` (complete), `"ip"` (pending) or `false`.
+    #[schema(value_type = Object)]
+    pub nuvs: Value,
+    /// `true` (complete), `"ip"` (pending) or `false`.
+    #[schema(value_type = Object)]
+    pub pathoscope: Value,
+    pub workflows: SampleWorkflows,
+    pub ready: bool,
+    pub paired: bool,
+    pub user: UserRef,
+    #[schema(required = true)]
+    pub group: Option<RunnerGroup>,
+    pub group_read: bool,
+    pub group_write: bool,
+    pub all_read: bool,
+    pub all_write: bool,
+    pub artifacts: Vec<i64>,
+    #[schema(value_type = Option<Object>, required = true)]
+    pub quality: Option<Box<serde_json::value::RawValue>>,
+    pub reads: Vec<RunnerReads>,
+    pub subtractions: Vec<IdName>,
+    #[schema(required = true)]
+    pub job: Option<RunnerJob>,
 }

@@ -35,32 +35,52 @@ pub enum Right {
 pub struct AnalysisHead {
     pub core: AnalysisCore,
     json: Option<Bytes>,
+    /// The head as J3 shows it when it differs: a file without a format has `"format":
+    /// "unknown"` there (workflows §8.5, Virtool's runner requires a string).
+    job_json: Option<Bytes>,
+}
+
+/// The head JSON up to `"results":`.
+fn head_json(minimal: &AnalysisMinimal, files: &[AnalysisFile]) -> ApiResult<Bytes> {
+    let mut json =
+        serde_json::to_vec(&HeadFields { minimal, files }).map_err(ApiError::internal)?;
+    // The prepared results are spliced in as the last key, never re-serialized.
+    json.pop();
+    json.extend_from_slice(b",\"results\":");
+    Ok(Bytes::from(json))
 }
 
 impl AnalysisHead {
     fn of(whole: AnalysisWhole) -> ApiResult<AnalysisHead> {
-        let json = match whole.head {
-            None => None,
+        let (json, job_json) = match whole.head {
+            None => (None, None),
             Some((minimal, files)) => {
-                let mut json = serde_json::to_vec(&HeadFields {
-                    minimal: &minimal,
-                    files: &files,
-                })
-                .map_err(ApiError::internal)?;
-                // The prepared results are spliced in as the last key, never re-serialized.
-                json.pop();
-                json.extend_from_slice(b",\"results\":");
-                Some(Bytes::from(json))
+                let json = head_json(&minimal, &files)?;
+                let job_json = if files.iter().any(|f| f.format.is_none()) {
+                    let files: Vec<AnalysisFile> = (files.into_iter())
+                        .map(|mut f| {
+                            f.format.get_or_insert_with(|| "unknown".to_owned());
+                            f
+                        })
+                        .collect();
+                    Some(head_json(&minimal, &files)?)
+                } else {
+                    None
+                };
+                (Some(json), job_json)
             }
         };
         Ok(AnalysisHead {
             core: whole.core,
             json,
+            job_json,
         })
     }
 
     fn weight(&self) -> usize {
-        self.json.as_ref().map_or(0, Bytes::len) + 256
+        self.json.as_ref().map_or(0, Bytes::len)
+            + self.job_json.as_ref().map_or(0, Bytes::len)
+            + 256
     }
 }
 
@@ -177,7 +197,14 @@ pub async fn written_body(
         .await?
         .ok_or_else(ApiError::not_found)?;
     let results = results.map(Encoded::Plain);
-    body_of(app, &AnalysisHead::of(whole)?, results, Codings::default()).await
+    body_of(
+        app,
+        &AnalysisHead::of(whole)?,
+        results,
+        Codings::default(),
+        false,
+    )
+    .await
 }
 
 /// The body, encoded from a stored compressed copy of the results when the client accepts one
@@ -188,10 +215,11 @@ async fn body_of(
     head: &AnalysisHead,
     results: Option<Encoded>,
     codings: Codings,
+    for_job: bool,
 ) -> ApiResult<AnalysisBody> {
-    let json = head
-        .json
-        .clone()
+    let job_json = head.job_json.clone().filter(|_| for_job);
+    let json = job_json
+        .or_else(|| head.json.clone())
         .ok_or_else(ApiError::parent_sample_missing)?;
     let core = &head.core;
     let results = match results {
@@ -229,12 +257,30 @@ pub async fn respond_with_analysis(
     head: &AnalysisHead,
     headers: &HeaderMap,
 ) -> ApiResult<Response> {
+    respond(app, head, headers, false).await
+}
+
+/// J3: as [`respond_with_analysis`], with the jobs API's file formats (workflows §8.5).
+pub async fn respond_to_job(
+    app: &App,
+    head: &AnalysisHead,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
+    respond(app, head, headers, true).await
+}
+
+async fn respond(
+    app: &App,
+    head: &AnalysisHead,
+    headers: &HeaderMap,
+    for_job: bool,
+) -> ApiResult<Response> {
     if let Some(mut not_modified) = caching::not_modified(headers, head.core.updated_at) {
         caching::vary_on_encoding(not_modified.headers_mut());
         return Ok(not_modified);
     }
     let codings = caching::accepted_codings(headers);
-    Ok(body_of(app, head, None, codings)
+    Ok(body_of(app, head, None, codings, for_job)
         .await?
         .into_response(StatusCode::OK))
 }
@@ -260,7 +306,7 @@ pub async fn readable_page(
     let body = read_through(app, "analyses page", &key, Bytes::len, async {
         let (documents, found) =
             db::analyses::list_readable(&app.db, principal, &Default::default(), page).await?;
-        Ok(Some(json_body(&Page::new(documents, found, page)).0))
+        Ok::<_, ApiError>(Some(json_body(&Page::new(documents, found, page)).0))
     })
     .await?;
     Ok(body.map(|body| (*body).clone()).unwrap_or_default())

@@ -54,6 +54,13 @@ impl AuthUser {
     }
 }
 
+/// The authenticated runner of a J8 claim (workflows.md §7.1).
+#[derive(Debug, Clone)]
+pub struct RunnerAuth {
+    pub id: String,
+    pub name: String,
+}
+
 /// The authenticated job of a `/jobs-api` request.
 #[derive(Debug, Clone)]
 pub struct JobAuth {
@@ -115,7 +122,7 @@ impl FromRequestParts<AppState> for AuthUser {
             }
         }
         let (handle, key) = parse_basic(&parts.headers).map_err(basic_error)?;
-        if handle.starts_with("job-") {
+        if handle.starts_with("job-") || handle.starts_with("runner-") {
             return Err(ApiError::unauthorized(
                 "malformed_authorization_header",
                 "Jobs cannot authenticate against this service",
@@ -212,6 +219,30 @@ impl FromRequestParts<AppState> for JobAuth {
         app.job_key_cache.put(digest, &login, job_id.to_owned());
         Ok(JobAuth {
             job_id: job_id.to_owned(),
+        })
+    }
+}
+
+impl FromRequestParts<AppState> for RunnerAuth {
+    type Rejection = ApiError;
+
+    /// `runner-<id>:<key>` of an unrevoked runner; any other login (a job's included) is 401
+    /// `invalid_authorization_header`. Not cached: a revoked runner is refused at once.
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+        let (login, key) = parse_basic(&parts.headers).map_err(basic_error)?;
+        let runner_id = login
+            .strip_prefix("runner-")
+            .filter(|id| !id.is_empty() && crate::model::text::check_name(id).is_ok())
+            .ok_or_else(invalid_credentials)?;
+        let (name, stored) = db::runners::credentials(&app.db, runner_id)
+            .await?
+            .ok_or_else(invalid_credentials)?;
+        if !keys::matches(&key, &stored) {
+            return Err(invalid_credentials());
+        }
+        Ok(RunnerAuth {
+            id: runner_id.to_owned(),
+            name,
         })
     }
 }

@@ -14,20 +14,19 @@ use axum::response::Response;
 use crate::app::{App, AppState};
 use crate::cache::Kept;
 use crate::db;
-use crate::http::error::ApiResult;
 
 /// The value of kind `kind` for `id`: kept, or made by `read` (which returns `None` for "no such
 /// thing": that is never kept) and kept for the generation noted before it ran.
-pub async fn read_through<T, R>(
+pub async fn read_through<T, R, E>(
     app: &App,
     kind: &'static str,
     id: &str,
     weight: impl FnOnce(&T) -> usize,
     read: R,
-) -> ApiResult<Option<Arc<T>>>
+) -> Result<Option<Arc<T>>, E>
 where
     T: Any + Send + Sync,
-    R: Future<Output = ApiResult<Option<T>>>,
+    R: Future<Output = Result<Option<T>, E>>,
 {
     let generation = app.db.changes().snapshot();
     let kept = generation

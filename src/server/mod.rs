@@ -3,6 +3,7 @@
 //! timeouts).
 
 pub mod conn;
+pub mod embedded_workers;
 pub mod listener;
 
 use std::future::Future;
@@ -64,6 +65,10 @@ pub async fn run(
         async move { crate::ops::sweep::fill_missing_brotli(&app).await }
     });
     tokio::spawn(crate::ops::sweep::every_interval(
+        app.clone(),
+        stop_rx.clone(),
+    ));
+    tokio::spawn(crate::ops::job_sweep::every_interval(
         app.clone(),
         stop_rx.clone(),
     ));

@@ -64,7 +64,7 @@ async fn jobs_listen(backend: Backend) {
     reply.assert_error(404, "not_found", "Not found");
     // The same layer stack as the main listener: request ids, JSON 405s, limits, timeouts.
     let reply = crate::support::fetch(
-        jobs.get(format!("{base}/jobs-api/jobs/{job_id}"))
+        jobs.delete(format!("{base}/jobs-api/jobs/{job_id}"))
             .header("x-request-id", "runner-17"),
     )
     .await;

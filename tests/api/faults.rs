@@ -54,12 +54,24 @@ pub(crate) async fn partial_upload(
     body: &[u8],
     sent: usize,
 ) -> TcpStream {
+    partial_request(base, "POST", path, creds, body, sent).await
+}
+
+/// [`partial_upload`] with another method (the PUT uploads of the jobs API).
+pub(crate) async fn partial_request(
+    base: &str,
+    method: &str,
+    path: &str,
+    creds: &Creds,
+    body: &[u8],
+    sent: usize,
+) -> TcpStream {
     let addr = base.trim_start_matches("http://");
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     let auth =
         base64::engine::general_purpose::STANDARD.encode(format!("{}:{}", creds.login, creds.key));
     let head = format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {auth}\r\n\
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Basic {auth}\r\n\
          Content-Type: multipart/form-data; boundary={BOUNDARY}\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );

@@ -65,6 +65,8 @@ both!(acquire_once, |app: TestApp| async move {
             "key",
             "ping",
             "progress",
+            "retries",
+            "runner",
             "stage",
             "state",
             "status",

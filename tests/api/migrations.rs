@@ -11,7 +11,7 @@ use crate::support::{create_pg_database, process_storage, Backend, PgDatabase};
 use vira::db::{Db, PoolSettings};
 
 /// A database URL of `backend` for one test, and what keeps it alive.
-async fn database(backend: Backend) -> Option<(String, TempDir, Option<PgDatabase>)> {
+pub(crate) async fn database(backend: Backend) -> Option<(String, TempDir, Option<PgDatabase>)> {
     let (dir, url, pg) = process_storage(backend).await?;
     Some((url, dir, pg))
 }
@@ -26,7 +26,7 @@ async fn connect(url: &str) -> anyhow::Result<Db> {
     Db::connect(url, &pool).await
 }
 
-async fn raw_connection(url: &str) -> sqlx::AnyConnection {
+pub(crate) async fn raw_connection(url: &str) -> sqlx::AnyConnection {
     sqlx::any::install_default_drivers();
     let url = match url.starts_with("sqlite:") {
         true => format!("{url}?mode=rwc"),
@@ -99,7 +99,7 @@ async fn legacy_database(url: &str, dialect: &str) {
 }
 
 /// [`legacy_database`] with the migrations numbered up to `last` only.
-async fn legacy_database_until(url: &str, dialect: &str, last: i64) {
+pub(crate) async fn legacy_database_until(url: &str, dialect: &str, last: i64) {
     let mut conn = raw_connection(url).await;
     conn.execute("CREATE TABLE vira_migrations (number BIGINT PRIMARY KEY, name TEXT NOT NULL)")
         .await

@@ -64,7 +64,7 @@ on_the_store!(multipart_upload_and_ranges, |app: TestApp| async move {
         app.read_stored(&id, &name_on_disk).await.as_deref(),
         Some(&data[..])
     );
-    bucket_until(&app, "uploads/", "the upload marker is removed", |k| {
+    bucket_until(&app, "markers/", "the upload marker is removed", |k| {
         k.is_empty()
     })
     .await;
@@ -108,12 +108,12 @@ on_the_store!(cut_off_upload_leaves_nothing, |app: TestApp| async move {
     let body = multipart_body("big.bin", &pattern(16 << 20, 9));
     let path = format!("/api/analyses/{id}/files?name=big.bin");
     let stream = partial_upload(&app.base, &path, &app.admin, &body, 11 << 20).await;
-    bucket_until(&app, "uploads/", "the upload marker appears", |k| {
+    bucket_until(&app, "markers/", "the upload marker appears", |k| {
         k.len() == 1
     })
     .await;
     drop(stream);
-    bucket_until(&app, "uploads/", "the upload is aborted", |k| k.is_empty()).await;
+    bucket_until(&app, "markers/", "the upload is aborted", |k| k.is_empty()).await;
     assert!(app.stored_names(&id).await.is_empty());
     assert_eq!(app.rows("analysis_files", "analysis_id", &id).await, 0);
     app.multipart(
@@ -168,7 +168,7 @@ async fn killed_writer_is_swept_by_age(backend: Backend) {
     let _stream = partial_upload(&inst.base, &path, &admin, &body, 11 << 20).await;
     let mut markers = Vec::new();
     for _ in 0..200 {
-        markers = bucket_keys(&client, &prefix, "uploads/").await;
+        markers = bucket_keys(&client, &prefix, "markers/").await;
         if !markers.is_empty() {
             break;
         }
@@ -181,7 +181,7 @@ async fn killed_writer_is_swept_by_age(backend: Backend) {
 
     let inst = Instance::start(dir.path(), &url, &options).await;
     // Young objects survive the start-up sweep: their writers may still be alive.
-    assert_eq!(bucket_keys(&client, &prefix, "uploads/").await, markers);
+    assert_eq!(bucket_keys(&client, &prefix, "markers/").await, markers);
     let reply = inst
         .multipart(Method::POST, &path, &admin, "reads.sam", b"@HD".to_vec())
         .await;

@@ -346,7 +346,7 @@ impl TestApp {
             .map(|p| p.display().to_string())
             .collect();
         if let Some(place) = &self.s3 {
-            for folder in ["uploads/", "tmp/"] {
+            for folder in ["markers/", "tmp/"] {
                 found.extend(super::bucket_keys(&place.client, &place.prefix, folder).await);
             }
         }
