@@ -138,9 +138,11 @@ pub async fn run_with_lines(
     let read = tokio::task::block_in_place(|| {
         read_lines(std::fs::File::from(stdout), &mut on_line, &tool)
     });
+    // A bad line ends the run: stop the group while the tool is reaped (awaiting the group's end
+    // first would wait out the whole grace: the unreaped tool still counts as a member).
     if read.is_err() {
         if let Some(group) = group {
-            kill_group(group, kill_grace).await;
+            tokio::spawn(kill_group(group, kill_grace));
         }
     }
     let status = child.wait().await;
