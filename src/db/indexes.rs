@@ -5,6 +5,7 @@ use serde_json::{Map, Value};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+pub use super::workflow_files::InsertFile;
 use super::{get_flag, Db, DbError, DbResult};
 use crate::model::otu::OtuSummary;
 use crate::model::stores::{missing_bowtie2, StoredFile, INDEX_FASTA, INDEX_FILES};
@@ -123,14 +124,6 @@ pub async fn has_file(db: &Db, index_id: &str, name: &str) -> DbResult<bool> {
     Ok(row.is_some())
 }
 
-pub enum InsertFile {
-    Inserted,
-    /// The files were finalized meanwhile (J19 row 5).
-    Built,
-    /// A file of that name is stored already (J19 row 6).
-    Duplicate,
-}
-
 /// Record a committed index file unless the files are built or the name is taken.
 pub async fn insert_file(
     db: &Db,
@@ -138,33 +131,7 @@ pub async fn insert_file(
     file: &StoredFile,
     job_id: &str,
 ) -> DbResult<InsertFile> {
-    let mut tx = db.begin().await?;
-    let has_files: Option<i64> = sqlx::query_scalar("SELECT has_files FROM indexes WHERE id = $1")
-        .bind(index_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if has_files != Some(0) {
-        return Ok(InsertFile::Built);
-    }
-    let inserted = sqlx::query(
-        "INSERT INTO index_files (id, index_id, name, type, size, uploaded_by_job) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(file.id)
-    .bind(index_id)
-    .bind(&file.name)
-    .bind(&file.kind)
-    .bind(file.size)
-    .bind(job_id)
-    .execute(&mut *tx)
-    .await;
-    match inserted.map_err(DbError::from) {
-        Ok(_) => {}
-        Err(DbError::UniqueViolation(_)) => return Ok(InsertFile::Duplicate),
-        Err(e) => return Err(e),
-    }
-    tx.commit().await?;
-    Ok(InsertFile::Inserted)
+    super::workflow_files::insert(db, &super::workflow_files::INDEX, index_id, file, job_id).await
 }
 
 pub enum Finalize {

@@ -27,6 +27,7 @@ pub mod sessions;
 pub mod subtractions;
 pub mod uploads;
 pub mod users;
+pub mod workflow_files;
 
 use std::str::FromStr;
 use std::sync::Arc;

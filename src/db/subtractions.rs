@@ -4,6 +4,7 @@
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+pub use super::workflow_files::InsertFile;
 use super::{get_flag, jobs, Db, DbError, DbResult, Tx};
 use crate::model::page::PageRequest;
 use crate::model::stores::{Gc, StoredFile, UploadRef};
@@ -257,14 +258,6 @@ pub async fn readiness(db: &Db, id: &str) -> DbResult<Option<bool>> {
     row.map(|r| get_flag(&r, "ready")).transpose()
 }
 
-pub enum InsertFile {
-    Inserted,
-    /// The subtraction became ready meanwhile (J24 row 5).
-    Finalized,
-    /// A file of that name is stored already (J24 row 6).
-    Duplicate,
-}
-
 /// Record a committed subtraction file unless the subtraction is ready or the name is taken.
 pub async fn insert_file(
     db: &Db,
@@ -272,34 +265,8 @@ pub async fn insert_file(
     file: &StoredFile,
     job_id: &str,
 ) -> DbResult<InsertFile> {
-    let mut tx = db.begin().await?;
-    // Ready is final; checking it inside the write transaction orders this after a finalize.
-    let ready: Option<i64> = sqlx::query_scalar("SELECT ready FROM subtractions WHERE id = $1")
-        .bind(subtraction_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if ready != Some(0) {
-        return Ok(InsertFile::Finalized);
-    }
-    let inserted = sqlx::query(
-        "INSERT INTO subtraction_files (id, subtraction_id, name, type, size, uploaded_by_job) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(file.id)
-    .bind(subtraction_id)
-    .bind(&file.name)
-    .bind(&file.kind)
-    .bind(file.size)
-    .bind(job_id)
-    .execute(&mut *tx)
-    .await;
-    match inserted.map_err(DbError::from) {
-        Ok(_) => {}
-        Err(DbError::UniqueViolation(_)) => return Ok(InsertFile::Duplicate),
-        Err(e) => return Err(e),
-    }
-    tx.commit().await?;
-    Ok(InsertFile::Inserted)
+    let target = &super::workflow_files::SUBTRACTION;
+    super::workflow_files::insert(db, target, subtraction_id, file, job_id).await
 }
 
 /// Whether a subtraction has a file of that name.

@@ -168,7 +168,7 @@ pub async fn record_upload(
 ) -> Result<RunnerIndexFile, (Failure, bool)> {
     match db::indexes::insert_file(&app.db, id, &file, &job.job_id).await {
         Ok(InsertFile::Inserted) => Ok(runner_file(id, file)),
-        Ok(InsertFile::Built) => Err((built(), true)),
+        Ok(InsertFile::Finalized) => Err((built(), true)),
         Ok(InsertFile::Duplicate) => Err((Failure::conflict("File name already exists"), false)),
         Err(e) => Err((e.into(), true)),
     }
