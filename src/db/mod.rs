@@ -24,6 +24,7 @@ pub mod sample_delete;
 pub mod sample_reads;
 pub mod samples;
 pub mod sessions;
+pub mod stored_objects;
 pub mod subtractions;
 pub mod uploads;
 pub mod users;

@@ -144,10 +144,14 @@ impl LocalStore {
         Ok(removed)
     }
 
-    /// Every analysis folder and the names of the objects in it.
-    pub async fn analysis_objects(&self) -> std::io::Result<Vec<(String, Vec<String>)>> {
+    /// Every owner folder under `folder` and the names of the objects in it.
+    pub async fn owned_objects(&self, folder: &str) -> std::io::Result<Vec<(String, Vec<String>)>> {
         let mut found = Vec::new();
-        let mut dirs = fs::read_dir(self.root.join("analyses")).await?;
+        let mut dirs = match fs::read_dir(self.root.join(folder)).await {
+            Ok(dirs) => dirs,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(found),
+            Err(e) => return Err(e),
+        };
         while let Some(dir) = dirs.next_entry().await? {
             if dir.file_type().await?.is_dir() {
                 let names = files_in(&dir.path()).await?;
@@ -155,6 +159,11 @@ impl LocalStore {
             }
         }
         Ok(found)
+    }
+
+    /// The names of the files under `uploads/`.
+    pub async fn upload_objects(&self) -> std::io::Result<Vec<String>> {
+        files_in(&self.root.join("uploads")).await
     }
 
     /// Lock an object if no live upload holds it; `None` when someone does (or it is gone).

@@ -297,12 +297,28 @@ impl FileStore {
         Ok(removed)
     }
 
-    /// Analysis folders and the names of the objects in them (on a store: only objects older
-    /// than `--stale-upload-secs`).
-    pub async fn analysis_objects(&self) -> std::io::Result<Vec<(String, Vec<String>)>> {
+    /// The owner folders under `folder` (`analyses`, `samples`, …) and the names of the objects
+    /// in each (on a store: only objects older than `--stale-upload-secs`).
+    pub async fn owned_objects(&self, folder: &str) -> std::io::Result<Vec<(String, Vec<String>)>> {
         match &self.objects {
-            Objects::Local(store) => store.analysis_objects().await,
-            Objects::S3(store) => store.analysis_objects().await,
+            Objects::Local(store) => store.owned_objects(folder).await,
+            Objects::S3(store) => store.owned_objects(folder).await,
+        }
+    }
+
+    /// The names of the upload objects (`uploads/<name_on_disk>`; on a store: only objects older
+    /// than `--stale-upload-secs`).
+    pub async fn upload_objects(&self) -> std::io::Result<Vec<String>> {
+        match &self.objects {
+            Objects::Local(store) => store.upload_objects().await,
+            Objects::S3(store) => store.upload_objects().await,
+        }
+    }
+
+    /// Remove an owner's folder if it is empty (local only: a store has no folders).
+    pub async fn prune_owner(&self, folder: &str, owner_id: &str) {
+        if let Objects::Local(store) = &self.objects {
+            store.prune_folder(&format!("{folder}/{owner_id}")).await;
         }
     }
 

@@ -240,10 +240,10 @@ impl S3Store {
         Ok(removed)
     }
 
-    /// The settled objects under `analyses/`, by analysis.
-    pub async fn analysis_objects(&self) -> std::io::Result<Vec<(String, Vec<String>)>> {
+    /// The settled objects under `folder/`, by owner.
+    pub async fn owned_objects(&self, folder: &str) -> std::io::Result<Vec<(String, Vec<String>)>> {
         let mut found: std::collections::BTreeMap<String, Vec<String>> = Default::default();
-        for key in self.settled("analyses").await? {
+        for key in self.settled(folder).await? {
             let mut parts = key.splitn(3, '/');
             if let (Some(_), Some(id), Some(name)) = (parts.next(), parts.next(), parts.next()) {
                 found
@@ -253,6 +253,19 @@ impl S3Store {
             }
         }
         Ok(found.into_iter().collect())
+    }
+
+    /// The names of the settled upload objects (`uploads/<name_on_disk>`; the nested keys there
+    /// are old markers, `clean_temp`'s).
+    pub async fn upload_objects(&self) -> std::io::Result<Vec<String>> {
+        Ok(self
+            .settled("uploads")
+            .await?
+            .iter()
+            .filter_map(|key| key.strip_prefix("uploads/"))
+            .filter(|name| !name.contains('/'))
+            .map(str::to_owned)
+            .collect())
     }
 
     /// Whether an object may be taken for an orphan: no fresh marker says its upload is live.

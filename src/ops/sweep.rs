@@ -1,6 +1,7 @@
 //! The cleanup pass, at start-up and every `--sweep-interval`: leftover temporary objects
-//! (abandoned uploads), and stored objects without a record (an upload interrupted between commit
-//! and insert, or a delete whose file removal failed).
+//! (abandoned uploads), and stored objects without a record — analysis files, uploads, samples'
+//! reads, index and subtraction files (an upload interrupted between commit and insert, or a
+//! delete whose file removal failed).
 //!
 //! Local uploads hold a lock on their object until it is recorded; on an object store, uploads
 //! keep a marker fresh instead and only objects older than `--stale-upload-secs` are looked at
@@ -10,8 +11,9 @@
 use std::time::Duration;
 
 use crate::app::App;
-use crate::db;
-use crate::files::analysis_file_key;
+use crate::db::stored_objects::{self, Owner};
+use crate::files::upload_key;
+use crate::model::stores::OTUS_FILE;
 
 pub struct Swept {
     pub temp_objects: usize,
@@ -62,30 +64,54 @@ pub async fn fill_missing_brotli(app: &crate::app::AppState) {
 pub async fn run(app: &App) -> anyhow::Result<Swept> {
     let temp_objects = app.files.clean_temp().await?;
     let mut orphan_objects = 0;
-    for (analysis_id, names) in app.files.analysis_objects().await? {
-        for name in names {
-            let key = analysis_file_key(&analysis_id, &name);
-            let Some(_lock) = app.files.try_claim(&key).await? else {
-                continue;
-            };
-            // Checked while holding the lock: an upload releases it only after its record exists.
-            if !db::files::names_on_disk(&app.db, &analysis_id)
-                .await?
-                .contains(&name)
-            {
-                app.files.remove(&key).await?;
-                orphan_objects += 1;
-            }
-        }
-        if db::analyses::get_core(&app.db, &analysis_id)
-            .await?
-            .is_none()
-        {
-            app.files.prune_analysis(&analysis_id).await;
+    for owner in Owner::ALL {
+        orphan_objects += sweep_owned(app, owner).await?;
+    }
+    for name in app.files.upload_objects().await? {
+        let key = upload_key(&name);
+        let Some(_lock) = app.files.try_claim(&key).await? else {
+            continue;
+        };
+        if !stored_objects::upload_is_live(&app.db, &name).await? {
+            app.files.remove(&key).await?;
+            orphan_objects += 1;
         }
     }
     Ok(Swept {
         temp_objects,
         orphan_objects,
     })
+}
+
+/// Remove the objects under `owner`'s folder that no record names; prune the folders of owners
+/// that are gone. Returns how many objects were removed.
+async fn sweep_owned(app: &App, owner: Owner) -> anyhow::Result<usize> {
+    let folder = owner.folder();
+    let mut removed = 0;
+    for (owner_id, names) in app.files.owned_objects(folder).await? {
+        for name in names {
+            let key = format!("{folder}/{owner_id}/{name}");
+            let Some(_lock) = app.files.try_claim(&key).await? else {
+                continue;
+            };
+            // Checked while holding the lock: an upload releases it only after its record exists.
+            if !is_recorded(app, owner, &owner_id, &name).await? {
+                app.files.remove(&key).await?;
+                removed += 1;
+            }
+        }
+        if !stored_objects::owner_exists(&app.db, owner, &owner_id).await? {
+            app.files.prune_owner(folder, &owner_id).await;
+        }
+    }
+    Ok(removed)
+}
+
+async fn is_recorded(app: &App, owner: Owner, owner_id: &str, name: &str) -> anyhow::Result<bool> {
+    // An index's OTUs file is made on demand and kept without a record (J18).
+    if owner == Owner::Index && name == OTUS_FILE {
+        return Ok(stored_objects::owner_exists(&app.db, owner, owner_id).await?);
+    }
+    let names = stored_objects::recorded_names(&app.db, owner, owner_id).await?;
+    Ok(names.iter().any(|recorded| recorded == name))
 }

@@ -209,6 +209,8 @@ async fn kill_during_upload(backend: Backend) {
     let admin = create_admin_process(dir.path(), &url).await;
     let mut inst = Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
     let (id, _) = analysis_with_job(&inst.as_admin(&admin), "nuvs").await;
+    let kept_upload =
+        crate::support::upload(&inst, &admin, "kept.fq.gz", "reads", b"kept".to_vec()).await;
     let body = multipart_body("reads.sam", &pattern(4 << 20, 11));
     let path = format!("/api/analyses/{id}/files?name=reads.sam&format=sam");
     let _stream = partial_upload(&inst.base, &path, &admin, &body, 2 << 20).await;
@@ -226,8 +228,33 @@ async fn kill_during_upload(backend: Backend) {
     let orphan_dir = dir.path().join("analyses").join(&id);
     std::fs::create_dir_all(&orphan_dir).unwrap();
     std::fs::write(orphan_dir.join("99-orphan.sam"), b"orphan").unwrap();
+    // The same for every other kind of stored object, of owners that exist or not.
+    let other_orphans = [
+        "uploads/99-orphan.fq.gz".to_owned(),
+        "samples/nosuchsample/reads_1.fq.gz".to_owned(),
+        "indexes/nosuchindex/reference.1.bt2".to_owned(),
+        "subtractions/nosuchsubtraction/subtraction.fa.gz".to_owned(),
+    ];
+    for key in &other_orphans {
+        let path = dir.path().join(key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, b"orphan").unwrap();
+    }
 
     let inst = Instance::start(dir.path(), &url, &["--no-blast-worker"]).await;
+    for key in &other_orphans {
+        let path = dir.path().join(key);
+        assert!(!path.exists(), "start-up removes {key}");
+        assert!(
+            !path.parent().unwrap().exists() || key.starts_with("uploads/"),
+            "and the folder of an owner that is gone: {key}"
+        );
+    }
+    let kept = inst
+        .get(&format!("/api/uploads/{kept_upload}"), &admin)
+        .await;
+    kept.assert_status(200);
+    assert_eq!(kept.bytes, b"kept", "a recorded upload stays");
     assert!(
         files_under(&tmp).is_empty(),
         "start-up removes temporary objects"

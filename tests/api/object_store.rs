@@ -178,6 +178,14 @@ async fn killed_writer_is_swept_by_age(backend: Backend) {
     inst.kill9().await;
     let orphan = format!("analyses/{id}/99-orphan.sam");
     put_object(&client, &prefix, &orphan, b"orphan").await;
+    for other in [
+        "uploads/99-orphan.fq.gz",
+        "samples/nosuchsample/reads_1.fq.gz",
+        "indexes/nosuchindex/reference.1.bt2",
+        "subtractions/nosuchsubtraction/subtraction.fa.gz",
+    ] {
+        put_object(&client, &prefix, other, b"orphan").await;
+    }
 
     let inst = Instance::start(dir.path(), &url, &options).await;
     // Young objects survive the start-up sweep: their writers may still be alive.
@@ -198,7 +206,7 @@ async fn killed_writer_is_swept_by_age(backend: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(left, [kept], "the sweep removes the marker and the orphan");
+    assert_eq!(left, [kept], "the sweep removes the marker and the orphans");
     let file_id = reply.json()["id"].as_i64().unwrap();
     let download = inst
         .get(&format!("/api/analyses/{id}/files/{file_id}"), &admin)
