@@ -1,5 +1,6 @@
 //! The layering of ARCHITECTURE.md, checked on the source: every `crate::…` path in a module names a
-//! module of its own layer or a lower one, and no front door reaches into another.
+//! module of its own layer or a lower one, no front door reaches into another, and no front door
+//! names the storage layer (`crate::db`): they all go in through `ops/`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -153,4 +154,61 @@ fn no_module_imports_a_higher_layer() {
 fn the_checker_sees_imports() {
     let text = "use crate::db::analyses;\nuse crate::{app, http::error};\n// crate::ops in a comment\nlet x = crate::format::gzip(b);";
     assert_eq!(crate_imports(text), ["db", "app", "http", "format"]);
+}
+
+/// The places in `text` that name the storage layer, as `line: code`: a `crate::db` path (also in a
+/// `use crate::{…}` list) or a `db::…` path through an import of it, outside comments.
+fn storage_paths(text: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        let code = line.split("//").next().unwrap_or("");
+        let via_crate = crate_imports(code).iter().any(|m| m == "db");
+        let bare = code.match_indices("db::").any(|(at, _)| {
+            let before = code[..at].chars().next_back();
+            !before.is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
+        });
+        if via_crate || bare {
+            found.push(format!("{}: {}", number + 1, code.trim()));
+        }
+    }
+    found
+}
+
+#[test]
+fn front_doors_do_not_name_the_storage_layer() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    let mut offenders = BTreeMap::new();
+    let mut checked = 0;
+    for file in &files {
+        let relative = file.strip_prefix(&src).unwrap();
+        let module = module_of(relative);
+        if layer_of(&module).is_none_or(|layer| LAYERS[layer].0 != "front doors") {
+            continue;
+        }
+        checked += 1;
+        let found = storage_paths(&std::fs::read_to_string(file).unwrap());
+        if !found.is_empty() {
+            offenders.insert(relative.display().to_string(), found);
+        }
+    }
+    assert!(checked > 20, "only {checked} front-door files found");
+    assert!(
+        offenders.is_empty(),
+        "front doors (api, jobs_api, web, worker) must reach storage through an operation in \
+         src/ops/ (which returns a `model::failure::Failure`), not name crate::db: {offenders:#?}"
+    );
+}
+
+#[test]
+fn the_checker_sees_storage_paths() {
+    let text = "use crate::db;\nuse crate::db::users::{self as db_users};\nuse crate::{app, db};\n\
+                let x = db::samples::get(&app.db, id);\nlet y = crate::db::fresh_id(d);\n\
+                // db::changes in a comment\nlet z = db_users::get(d);\nlet app_db = &app.db;";
+    let lines: Vec<String> = storage_paths(text)
+        .iter()
+        .map(|f| f.split(':').next().unwrap().to_owned())
+        .collect();
+    assert_eq!(lines, ["1", "2", "3", "4", "5"]);
 }

@@ -9,8 +9,6 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::app::{App, AppState};
-use crate::db;
-use crate::db::sessions::SessionUser;
 use crate::http::body::JsonObject;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::{json_response, ClientAddr, Ids};
@@ -18,6 +16,7 @@ use crate::model::time::rfc3339;
 use crate::model::views::{ApiKey, User};
 use crate::ops;
 use crate::ops::auth::AuthUser;
+use crate::ops::sessions::SessionUser;
 
 /// The signed-in user, with the session when a cookie authenticated the request.
 #[derive(Serialize, utoipa::ToSchema)]
@@ -36,9 +35,7 @@ pub struct SessionView {
 }
 
 async fn account(app: &App, user_id: &str, session: Option<&SessionUser>) -> ApiResult<Account> {
-    let user = db::users::get(&app.db, user_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let user = ops::users::get(app, user_id).await?;
     Ok(Account {
         user,
         session: session.map(|s| SessionView {

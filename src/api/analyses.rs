@@ -5,22 +5,18 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::auth::rights::{can_read, can_write};
-use crate::db;
-use crate::db::analyses::NewAnalysis;
-use crate::db::IdTable;
 use crate::http::body::JsonObject;
 use crate::http::error::{ApiError, ApiResult, ErrorBody};
 use crate::http::query::{page_request, QueryPairs};
 use crate::http::{json_response, Ids, JsonBytes};
 use crate::model::page::Page;
-use crate::model::time::now_micros;
 use crate::model::views::Analysis;
 use crate::model::workflow::AnalysisWorkflow;
 use crate::ops::analyses::{
-    access, delete_cascade, readable_head, readable_page, respond_with_analysis, written_body,
-    Right,
+    access, delete_cascade, of_readable_sample, readable_head, readable_page,
+    respond_with_analysis, written_body, Right,
 };
+use crate::ops::analysis_create::NewAnalysisRequest;
 use crate::ops::auth::AuthUser;
 
 #[utoipa::path(get, path = "/api/analyses", operation_id = "list_analyses", tag = "analyses",
@@ -62,8 +58,7 @@ pub async fn list_for_sample(
     query: QueryPairs,
 ) -> ApiResult<Response> {
     let page = page_request(&query, app.config.max_per_page)?;
-    super::samples::readable_sample(&app, &user, &sample_id).await?;
-    let (documents, found) = db::analyses::list_for_sample(&app.db, &sample_id, page).await?;
+    let (_, documents, found) = of_readable_sample(&app, &user.principal, &sample_id, page).await?;
     Ok(json_response(
         StatusCode::OK,
         &Page::new(documents, found, page),
@@ -106,50 +101,13 @@ pub async fn create(
     let mut seen = std::collections::HashSet::new();
     subtractions.retain(|id| seen.insert(id.clone()));
 
-    let sample = db::samples::get(&app.db, &sample_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    let principal = &user.principal;
-    if !can_read(principal, &sample.rights) || !can_write(principal, &sample.rights) {
-        return Err(ApiError::insufficient_rights());
-    }
-    if db::refs::get_summary(&app.db, &ref_id).await?.is_none() {
-        return Err(ApiError::bad_request("Reference does not exist"));
-    }
-    let (index_id, _) = db::refs::latest_index(&app.db, &ref_id)
-        .await?
-        .ok_or_else(|| ApiError::bad_request("No ready index"))?;
-    let known = db::samples::subtraction_names(&app.db, &subtractions).await?;
-    let missing: Vec<&str> = subtractions
-        .iter()
-        .filter(|id| !known.iter().any(|(k, _)| k == *id))
-        .map(String::as_str)
-        .collect();
-    if !missing.is_empty() {
-        return Err(ApiError::bad_request(format!(
-            "Subtractions do not exist: {}",
-            missing.join(",")
-        )));
-    }
-
-    let id = db::fresh_id(&app.db, IdTable::Analyses).await?;
-    let job_id = db::fresh_id(&app.db, IdTable::Jobs).await?;
-    db::analyses::insert(
-        &app.db,
-        &NewAnalysis {
-            id: &id,
-            job_id: &job_id,
-            sample_id: &sample_id,
-            sample_name: &sample.sample.name,
-            user_id: &user.id,
-            workflow,
-            ref_id: &ref_id,
-            index_id: &index_id,
-            subtractions: &subtractions,
-            now: now_micros(),
-        },
-    )
-    .await?;
+    let new = NewAnalysisRequest {
+        sample_id,
+        ref_id,
+        workflow,
+        subtractions,
+    };
+    let id = crate::ops::analysis_create::create(&app, &user.principal, &new).await?;
     let mut response = written_body(&app, &id, None)
         .await?
         .into_response(StatusCode::CREATED);

@@ -8,15 +8,11 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::app::AppState;
-use crate::db;
-use crate::db::blast::NewRecord;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::{Ids, JsonBytes};
-use crate::model::time::now_micros;
 use crate::ops::analyses::{access, Right};
 use crate::ops::auth::AuthUser;
-use crate::ops::blast::submit_in_request;
-use crate::workflows::nuvs::format::contig_sequence;
+use crate::ops::blast_requests;
 
 fn record_response(json: String, location: Option<&str>) -> Response {
     let mut response = (StatusCode::OK, JsonBytes(json.into_bytes().into())).into_response();
@@ -61,28 +57,7 @@ pub async fn put(
     }
     let sequence_not_found = || ApiError::not_found_msg("Sequence not found");
     let index: i64 = sequence_index.parse().map_err(|_| sequence_not_found())?;
-    let raw = db::analyses::raw_results(&app.db, &analysis_id)
-        .await?
-        .ok_or_else(sequence_not_found)?;
-    let sequence = crate::ops::blocking(move || contig_sequence(&raw, index))
-        .await?
-        .ok_or_else(sequence_not_found)?;
-    let now = now_micros();
-    let record = db::blast::replace(
-        &app.db,
-        &NewRecord {
-            analysis_id: &analysis_id,
-            sequence_index: index,
-            sequence: &sequence,
-            backend: app.blast.backend.name(),
-            now,
-            deadline_at: now + app.blast.timeout_secs as i64 * 1_000_000,
-            lease: (&app.blast.instance_id, now + app.blast.lease),
-        },
-    )
-    .await?
-    .ok_or_else(|| ApiError::not_found_msg("Analysis not found"))?;
-    let record = submit_in_request(&app, record).await?;
+    let record = blast_requests::start(&app, &analysis_id, index).await?;
     let location = format!("/api/analyses/{analysis_id}/{index}/blast");
     Ok(record_response(record.to_json(), Some(&location)))
 }
@@ -113,7 +88,7 @@ pub async fn get_one(
     .await?;
     let not_found = || ApiError::not_found_msg("BLAST not found");
     let index: i64 = sequence_index.parse().map_err(|_| not_found())?;
-    let record = db::blast::get(&app.db, &analysis_id, index)
+    let record = blast_requests::record(&app, &analysis_id, index)
         .await?
         .ok_or_else(not_found)?;
     Ok(record_response(record.to_json(), None))

@@ -9,13 +9,11 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 
 use crate::app::AppState;
-use crate::db;
-use crate::db::analyses::AnalysisCore;
 use crate::export::{self, Table};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::Ids;
 use crate::model::workflow::AnalysisWorkflow;
-use crate::ops::analyses::{access, Right};
+use crate::ops::analyses::{access, AnalysisCore, Right};
 use crate::ops::auth::AuthUser;
 use crate::ops::blocking;
 use crate::workflows::{nuvs, pathoscope};
@@ -95,7 +93,7 @@ pub async fn export(
 /// The export of a ready analysis, rendered from its stored export rows (and, for NuVs, the
 /// current BLAST top hits).
 async fn rendered(app: &AppState, analysis: &AnalysisCore, xlsx: bool) -> ApiResult<Vec<u8>> {
-    let rows = db::analyses::export_rows(&app.db, &analysis.id)
+    let rows = crate::ops::results::export_rows(app, &analysis.id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let table = match analysis.workflow {

@@ -9,14 +9,13 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 
 use crate::app::AppState;
-use crate::db;
 use crate::files::{analysis_file_key, names};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
 use crate::http::{download, Ids};
 use crate::ops::analyses::{access, Right};
 use crate::ops::auth::AuthUser;
-use crate::ops::uploads::{receive_upload, upload_params};
+use crate::ops::uploads::{file_of, receive_upload, upload_params};
 
 #[utoipa::path(post, path = "/api/analyses/{analysis_id}/files", operation_id = "upload_analysis_file", tag = "analyses",
     params(("analysis_id" = String, Path, description = "Analysis id"), ("name" = String, Query, min_length = 1, description = "The original file name (sanitized; at most 255 characters)"),
@@ -88,7 +87,7 @@ pub async fn download(
     )
     .await?;
     let file_id: i64 = file_id.parse().map_err(|_| ApiError::not_found())?;
-    let file = db::files::get(&app.db, &analysis_id, file_id)
+    let file = file_of(&app, &analysis_id, file_id)
         .await?
         .ok_or_else(ApiError::not_found)?;
     let key = analysis_file_key(&analysis_id, &file.name_on_disk);

@@ -8,10 +8,8 @@ use axum::response::Response;
 use serde_json::json;
 
 use crate::app::AppState;
-use crate::db;
-use crate::http::error::{ApiError, ApiResult};
+use crate::http::error::ApiResult;
 use crate::http::json_response;
-use crate::import::hmms::parse_annotations;
 use crate::ops::auth::AuthUser;
 
 #[utoipa::path(post, path = "/api/hmms/annotations", operation_id = "import_hmm_annotations", tag = "hmms",
@@ -35,17 +33,13 @@ pub async fn import(
 ) -> ApiResult<Response> {
     user.require_admin()?;
     let bytes = crate::ops::imports::receive_import(&app, &headers, body, "annotations").await?;
-    let annotations = tokio::task::spawn_blocking(move || parse_annotations(&bytes))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|reason| ApiError::bad_request(format!("Invalid annotations file: {reason}")))?;
-    let (imported, total) = db::hmms::insert_new(&app.db, &annotations).await?;
+    let done = crate::ops::hmm_profiles::import_annotations(&app, bytes).await?;
     Ok(json_response(
         StatusCode::CREATED,
         &json!({
-            "imported": imported,
-            "skipped": annotations.len() as u64 - imported,
-            "total": total,
+            "imported": done.imported,
+            "skipped": done.skipped,
+            "total": done.total,
         }),
     ))
 }

@@ -7,13 +7,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 
 use crate::app::AppState;
-use crate::db;
-use crate::db::IdTable;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
 use crate::http::{json_response, Ids};
-use crate::import::reference::parse_reference;
-use crate::model::time::{now_micros, rfc3339};
 use crate::model::views::{Index, Reference};
 use crate::ops::auth::AuthUser;
 
@@ -47,27 +43,8 @@ pub async fn import(
         return Err(ApiError::invalid_query(errors));
     }
     let bytes = crate::ops::imports::receive_import(&app, &headers, body, "reference").await?;
-    let parsed = tokio::task::spawn_blocking(move || parse_reference(&bytes))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(|reason| ApiError::bad_request(format!("Invalid reference file: {reason}")))?;
-    let (otu_count, isolate_count, sequence_count) = parsed.counts();
-    let name = name
-        .or_else(|| parsed.name.clone())
-        .unwrap_or_else(|| "Imported reference".to_owned());
-    let now = now_micros();
-    let reference = Reference {
-        id: db::fresh_id(&app.db, IdTable::Refs).await?,
-        name,
-        data_type: parsed.data_type.clone(),
-        organism: parsed.organism.clone(),
-        created_at: rfc3339(now),
-        user: user.user_ref(),
-        otu_count: otu_count as i64,
-        isolate_count: isolate_count as i64,
-        sequence_count: sequence_count as i64,
-    };
-    db::refs::insert_reference(&app.db, &reference, &parsed, now).await?;
+    let reference =
+        crate::ops::imports::import_reference(&app, user.user_ref(), name, bytes).await?;
     Ok(json_response(StatusCode::CREATED, &reference))
 }
 

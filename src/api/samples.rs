@@ -1,7 +1,5 @@
 //! `/api/samples` (U11, U12, U13). A sample's rights govern its analyses (contract §4).
 
-use std::sync::Arc;
-
 use crate::http::error::ErrorBody;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -12,9 +10,6 @@ use axum::http::HeaderMap;
 use serde_json::Value;
 
 use crate::app::AppState;
-use crate::auth::rights::{can_change_rights, SampleRights};
-use crate::db;
-use crate::db::samples::SampleRow;
 use crate::http::body::JsonObject;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::{page_request, QueryPairs};
@@ -24,7 +19,7 @@ use crate::model::sample::LIBRARY_TYPES;
 use crate::model::views::Sample;
 use crate::ops;
 use crate::ops::auth::AuthUser;
-use crate::ops::samples::NewSample;
+use crate::ops::samples::{NewSample, RightsChange};
 
 /// Read `group`: a group id, `"none"` or null (both meaning no group). `Some(..)` when given.
 fn group_field(fields: &mut Fields) -> Option<Option<String>> {
@@ -32,24 +27,6 @@ fn group_field(fields: &mut Fields) -> Option<Option<String>> {
         Some(g) if g != "none" => Some(Some(g)),
         _ => Some(None),
     }
-}
-
-async fn check_group(app: &AppState, group: &Option<String>) -> ApiResult<()> {
-    if let Some(group) = group {
-        if !db::users::group_exists(&app.db, group).await? {
-            return Err(ApiError::bad_request("Group does not exist"));
-        }
-    }
-    Ok(())
-}
-
-/// Load a sample and check the read right: 404, then 403.
-pub async fn readable_sample(
-    app: &AppState,
-    user: &AuthUser,
-    id: &str,
-) -> ApiResult<Arc<SampleRow>> {
-    Ok(ops::samples::readable(app, &user.principal, id).await?)
 }
 
 const FILES_RULE: &str = "must be a list of 1 or 2 distinct upload ids";
@@ -268,25 +245,14 @@ pub async fn update_rights(
     let all_read = fields.boolean("all_read", false);
     let all_write = fields.boolean("all_write", false);
     fields.finish()?;
-    let sample = db::samples::get(&app.db, &sample_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
-    if !can_change_rights(&user.principal, &sample.rights) {
-        return Err(ApiError::insufficient_rights_msg(
-            "Must be administrator or sample owner",
-        ));
-    }
-    let old = sample.rights;
-    let rights = SampleRights {
-        owner_id: old.owner_id.clone(),
-        group: group.unwrap_or(old.group),
-        group_read: group_read.unwrap_or(old.group_read),
-        group_write: group_write.unwrap_or(old.group_write),
-        all_read: all_read.unwrap_or(old.all_read),
-        all_write: all_write.unwrap_or(old.all_write),
+    let change = RightsChange {
+        group,
+        group_read,
+        group_write,
+        all_read,
+        all_write,
     };
-    check_group(&app, &rights.group).await?;
-    db::samples::update_rights(&app.db, &sample_id, &rights).await?;
+    let rights = ops::samples::update_rights(&app, &user.principal, &sample_id, change).await?;
     Ok(json_response(
         StatusCode::OK,
         &json!({

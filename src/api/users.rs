@@ -10,14 +10,13 @@ use axum::response::Response;
 
 use crate::app::AppState;
 use crate::auth::valid_handle;
-use crate::db::users::{self as db_users, UserChange};
-use crate::db::IdTable;
 use crate::http::body::JsonObject;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::{json_response, Ids};
 use crate::model::views::{Group, User};
 use crate::ops;
 use crate::ops::auth::AuthUser;
+use crate::ops::users::UserChange;
 
 #[utoipa::path(post, path = "/api/users", operation_id = "create_user", tag = "users",
     request_body(content = NewUserBody),
@@ -99,9 +98,7 @@ pub async fn update(
         // Setting a password ends every session of the user.
         ops::sessions::set_password(&app, &user_id, &password).await?;
     }
-    let updated = db_users::get(&app.db, &user_id)
-        .await?
-        .ok_or_else(ApiError::not_found)?;
+    let updated = ops::users::get(&app, &user_id).await?;
     Ok(json_response(StatusCode::OK, &updated))
 }
 
@@ -126,13 +123,7 @@ pub async fn create_group(
     let mut fields = body.fields();
     let name = fields.string("name", true, true);
     fields.finish()?;
-    let group = Group {
-        id: crate::db::fresh_id(&app.db, IdTable::Groups).await?,
-        name: name.unwrap_or_default(),
-    };
-    if !db_users::insert_group(&app.db, &group).await? {
-        return Err(ApiError::bad_request("Group already exists"));
-    }
+    let group = ops::users::create_group(&app, name.unwrap_or_default()).await?;
     Ok(json_response(StatusCode::CREATED, &group))
 }
 
@@ -153,10 +144,7 @@ pub async fn delete_keys(
     Ids(user_id): Ids<String>,
 ) -> ApiResult<Response> {
     user.require_admin()?;
-    if !db_users::exists(&app.db, &user_id).await? {
-        return Err(ApiError::not_found());
-    }
-    ops::users::delete_keys(&app, &user_id).await?;
+    ops::users::delete_keys_of_user(&app, &user_id).await?;
     Ok(axum::response::IntoResponse::into_response(
         StatusCode::NO_CONTENT,
     ))

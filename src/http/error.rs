@@ -232,6 +232,9 @@ impl From<Failure> for ApiError {
             Failure::NotFound(message) => ApiError::not_found_msg(message),
             Failure::BadRequest(message) => ApiError::bad_request(message),
             Failure::InsufficientRights => ApiError::insufficient_rights(),
+            Failure::InsufficientRightsBecause(message) => {
+                ApiError::insufficient_rights_msg(message)
+            }
             Failure::AdministratorOnly => ApiError::forbidden(),
             Failure::Conflict(message) => ApiError::conflict(message),
             Failure::InvalidInput(errors) => ApiError::invalid_input(errors),

@@ -9,14 +9,14 @@ use axum::response::Response;
 use serde_json::value::RawValue;
 
 use crate::app::{App, AppState};
-use crate::db;
-use crate::db::analyses::AnalysisCore;
 use crate::http::body::read_limited;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
 use crate::http::Ids;
 use crate::ops;
-use crate::ops::analyses::{delete_cascade, head, respond_to_job, written_body};
+use crate::ops::analyses::{
+    delete_cascade, head, of_job, respond_to_job, written_body, AnalysisCore,
+};
 use crate::ops::auth::JobAuth;
 use crate::ops::finalize::{already_finalized, no_such_analysis};
 use crate::ops::uploads::{receive_upload, upload_params};
@@ -28,13 +28,7 @@ async fn job_access(
     analysis_id: &str,
     not_found: ApiError,
 ) -> ApiResult<AnalysisCore> {
-    let Some(analysis) = db::analyses::get_core(&app.db, analysis_id).await? else {
-        return Err(not_found);
-    };
-    if analysis.job_id != job.job_id {
-        return Err(ApiError::insufficient_rights());
-    }
-    Ok(analysis)
+    of_job(app, job, analysis_id).await?.ok_or(not_found)
 }
 
 #[utoipa::path(get, path = "/jobs-api/analyses/{analysis_id}", operation_id = "job_get_analysis", tag = "jobs",

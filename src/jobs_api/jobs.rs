@@ -8,9 +8,6 @@ use axum::response::Response;
 use serde_json::{json, Value};
 
 use crate::app::AppState;
-use crate::auth::keys;
-use crate::db;
-use crate::db::jobs::{Acquire, NewStatus, PushStatus};
 use crate::http::body::JsonObject;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::validate::Fields;
@@ -18,6 +15,7 @@ use crate::http::{json_response, Ids};
 use crate::model::time::{now_micros, rfc3339};
 use crate::model::views::StatusEntry;
 use crate::ops::auth::JobAuth;
+use crate::ops::jobs::NewStatus;
 
 const STATES: &[&str] = &[
     "waiting",
@@ -54,19 +52,8 @@ pub async fn acquire(
         }
     }
     fields.finish()?;
-    let key = keys::new_key();
-    match db::jobs::acquire(&app.db, &job_id, &keys::digest(&key), now_micros()).await? {
-        Acquire::NotFound => Err(ApiError::not_found()),
-        Acquire::AlreadyAcquired => Err(ApiError::bad_request("Job already acquired")),
-        Acquire::Finished => Err(ApiError::conflict("Job is finished")),
-        Acquire::Acquired => {
-            let mut job = db::jobs::get(&app.db, &job_id)
-                .await?
-                .ok_or_else(ApiError::not_found)?;
-            job.key = Some(key);
-            Ok(json_response(StatusCode::OK, &job))
-        }
-    }
+    let job = crate::ops::jobs::acquire(&app, &job_id).await?;
+    Ok(json_response(StatusCode::OK, &job))
 }
 
 /// Validate the optional `error` object of a status entry.
@@ -161,24 +148,19 @@ pub async fn push_status(
         progress,
         timestamp: now,
     };
-    match db::jobs::push_status(&app.db, &job_id, &status).await? {
-        PushStatus::Finished => Err(ApiError::conflict("Job is finished")),
-        PushStatus::Pushed(keys) => {
-            crate::ops::jobs::remove_objects(&app, &keys).await;
-            Ok(json_response(
-                StatusCode::CREATED,
-                &StatusEntry {
-                    state: state.clone(),
-                    stage: Some(stage.clone()),
-                    step_name: step_name.clone(),
-                    step_description: step_description.clone(),
-                    error,
-                    progress,
-                    timestamp: rfc3339(now),
-                },
-            ))
-        }
-    }
+    crate::ops::jobs::push_status(&app, &job_id, &status).await?;
+    Ok(json_response(
+        StatusCode::CREATED,
+        &StatusEntry {
+            state: state.clone(),
+            stage: Some(stage.clone()),
+            step_name: step_name.clone(),
+            step_description: step_description.clone(),
+            error,
+            progress,
+            timestamp: rfc3339(now),
+        },
+    ))
 }
 
 #[utoipa::path(put, path = "/jobs-api/jobs/{job_id}/ping", operation_id = "ping_job", tag = "jobs",

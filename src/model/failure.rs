@@ -20,6 +20,9 @@ pub enum Failure {
     /// The caller may not do this to this object (a right of contract §4, a job's scope).
     #[error("insufficient rights")]
     InsufficientRights,
+    /// As `InsufficientRights`, with the reason said (`Must be administrator or sample owner`).
+    #[error("insufficient rights: {0}")]
+    InsufficientRightsBecause(Cow<'static, str>),
     /// Only an administrator may do this.
     #[error("administrator only")]
     AdministratorOnly,

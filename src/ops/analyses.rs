@@ -13,15 +13,20 @@ use super::read_cache::read_through;
 use crate::app::App;
 use crate::auth::rights::{can_read, can_write, Principal};
 use crate::db;
-use crate::db::analyses::{AnalysisCore, Delete};
+use crate::db::analyses::Delete;
 use crate::db::analysis_whole::AnalysisWhole;
 use crate::format::gzip_splice::{splice, Encoded};
 use crate::http::caching::{self, Codings};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::json_body;
+use crate::model::failure::{Failure, Outcome};
 use crate::model::page::{Page, PageRequest};
 use crate::model::time::Micros;
 use crate::model::views::{AnalysisFile, AnalysisMinimal};
+use crate::ops::auth::JobAuth;
+use crate::ops::samples::SampleRow;
+
+pub use crate::db::analyses::{AnalysisCore, AnalysisFilter};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Right {
@@ -304,8 +309,7 @@ pub async fn readable_page(
         page.per_page
     );
     let body = read_through(app, "analyses page", &key, Bytes::len, async {
-        let (documents, found) =
-            db::analyses::list_readable(&app.db, principal, &Default::default(), page).await?;
+        let (documents, found) = list_readable(app, principal, &Default::default(), page).await?;
         Ok::<_, ApiError>(Some(json_body(&Page::new(documents, found, page)).0))
     })
     .await?;
@@ -331,4 +335,58 @@ pub async fn delete_cascade(
             Ok(StatusCode::NO_CONTENT.into_response())
         }
     }
+}
+
+/// One page of the analyses `principal` can read that pass `filter`, newest first, and how many
+/// pass it (U1 unfiltered, the pages' list with filters).
+pub async fn list_readable(
+    app: &App,
+    principal: &Principal,
+    filter: &AnalysisFilter,
+    page: PageRequest,
+) -> Outcome<(Vec<AnalysisMinimal>, i64)> {
+    Ok(db::analyses::list_readable(&app.db, principal, filter, page).await?)
+}
+
+/// U9 and the sample's page: the sample (404, then 403 without the read right) and one page of
+/// its analyses, newest first, with how many it has.
+pub async fn of_readable_sample(
+    app: &App,
+    principal: &Principal,
+    sample_id: &str,
+    page: PageRequest,
+) -> Outcome<(Arc<SampleRow>, Vec<AnalysisMinimal>, i64)> {
+    let sample = super::samples::readable(app, principal, sample_id).await?;
+    let (documents, found) = db::analyses::list_for_sample(&app.db, sample_id, page).await?;
+    Ok((sample, documents, found))
+}
+
+/// The rights columns of an analysis (`None`: no such analysis), read afresh.
+pub async fn core(app: &App, analysis_id: &str) -> Outcome<Option<AnalysisCore>> {
+    Ok(db::analyses::get_core(&app.db, analysis_id).await?)
+}
+
+/// The analysis as lists show it (`None`: no such analysis).
+pub async fn minimal(app: &App, analysis_id: &str) -> Outcome<Option<AnalysisMinimal>> {
+    Ok(db::analyses::get_minimal(&app.db, analysis_id).await?)
+}
+
+/// The parent sample of an analysis (`None`: no such analysis, or its sample is gone).
+pub async fn sample_of(app: &App, analysis_id: &str) -> Outcome<Option<SampleRow>> {
+    match core(app, analysis_id).await? {
+        Some(analysis) => Ok(db::samples::get(&app.db, &analysis.sample_id).await?),
+        None => Ok(None),
+    }
+}
+
+/// J4–J6: the analysis of the authenticated job (`None`: no such analysis, for the front door's
+/// 404), 403 when it is another job's.
+pub async fn of_job(app: &App, job: &JobAuth, analysis_id: &str) -> Outcome<Option<AnalysisCore>> {
+    let Some(analysis) = core(app, analysis_id).await? else {
+        return Ok(None);
+    };
+    if analysis.job_id != job.job_id {
+        return Err(Failure::InsufficientRights);
+    }
+    Ok(Some(analysis))
 }

@@ -1,4 +1,4 @@
-//! HMM profiles (workflows U36) and the HMM files of `nuvs` jobs (J27, J28).
+//! HMM annotations (U20), profiles (workflows U36) and the HMM files of `nuvs` jobs (J27, J28).
 
 use std::io::Write;
 
@@ -8,6 +8,7 @@ use crate::app::App;
 use crate::db;
 use crate::files::{Sink, Stored, HMM_PROFILES_KEY};
 use crate::import::hmm_profiles::{check_annotated, profile_clusters};
+use crate::import::hmms::parse_annotations;
 use crate::model::failure::{Failure, Outcome};
 use crate::model::hmm::runner_annotation;
 use crate::model::job_scope::Reach;
@@ -15,6 +16,30 @@ use crate::model::stores::HmmProfiles;
 use crate::model::time::{now_micros, rfc3339};
 use crate::ops::auth::JobAuth;
 use crate::ops::job_scope::require;
+
+/// What U20 did.
+pub struct AnnotationImport {
+    pub imported: u64,
+    /// Annotations of the file whose id was stored already.
+    pub skipped: u64,
+    /// Annotations stored after the import.
+    pub total: i64,
+}
+
+/// U20 after the file was received and gunzipped: 400 `Invalid annotations file: <reason>`, else
+/// the annotations whose ids are new are added.
+pub async fn import_annotations(app: &App, bytes: Vec<u8>) -> Outcome<AnnotationImport> {
+    let annotations = tokio::task::spawn_blocking(move || parse_annotations(&bytes))
+        .await
+        .map_err(Failure::internal)?
+        .map_err(|reason| Failure::bad_request(format!("Invalid annotations file: {reason}")))?;
+    let (imported, total) = db::hmms::insert_new(&app.db, &annotations).await?;
+    Ok(AnnotationImport {
+        imported,
+        skipped: annotations.len() as u64 - imported,
+        total,
+    })
+}
 
 /// U36 after the file was received and gunzipped: check the rules, store the bytes under
 /// `hmm/profiles.hmm` (replacing the earlier file as a whole) and record them.

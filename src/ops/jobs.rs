@@ -8,11 +8,14 @@ use crate::auth::keys;
 use crate::auth::rights::{can_read, can_write, Principal};
 use crate::db;
 use crate::db::claims::{Claimant, Release};
+use crate::db::jobs::{Acquire, PushStatus};
 use crate::model::failure::{Failure, Outcome};
 use crate::model::time::{now_micros, Micros};
 use crate::model::views::Job;
 use crate::model::workflow::Workflow;
 use crate::ops::auth::{JobAuth, RunnerAuth};
+
+pub use crate::db::jobs::NewStatus;
 
 /// Remove the stored objects of discarded output after its transaction committed; a failure is
 /// logged (the start-up cleanup removes objects without a record).
@@ -58,6 +61,35 @@ pub async fn claim(app: &App, runner: &RunnerAuth, workflows: &[Workflow]) -> Ou
     let mut job = full_job(app, &job_id).await?;
     job.key = Some(key);
     Ok(Some(job))
+}
+
+/// J1: acquire a waiting job (no credential); the full job with its new key. 404 → 400 `Job
+/// already acquired` → 409 `Job is finished` (cancelled while waiting).
+pub async fn acquire(app: &App, job_id: &str) -> Outcome<Job> {
+    let key = keys::new_key();
+    match db::jobs::acquire(&app.db, job_id, &keys::digest(&key), now_micros()).await? {
+        Acquire::NotFound => Err(Failure::not_found()),
+        Acquire::AlreadyAcquired => Err(Failure::bad_request("Job already acquired")),
+        Acquire::Finished => Err(Failure::conflict("Job is finished")),
+        Acquire::Acquired => {
+            let mut job = full_job(app, job_id).await?;
+            job.key = Some(key);
+            Ok(job)
+        }
+    }
+}
+
+/// J2 after the front door's checks: append the status entry; 409 `Job is finished`. An entry
+/// that ends the job unsuccessfully discards its partial output (§1.3), whose stored objects go
+/// once it is recorded.
+pub async fn push_status(app: &App, job_id: &str, status: &NewStatus<'_>) -> Outcome<()> {
+    match db::jobs::push_status(&app.db, job_id, status).await? {
+        PushStatus::Finished => Err(Failure::conflict("Job is finished")),
+        PushStatus::Pushed(keys) => {
+            remove_objects(app, &keys).await;
+            Ok(())
+        }
+    }
 }
 
 /// 404 for an unknown job, then 403 unless it is the caller's own (J9, J10; contract §2.3).

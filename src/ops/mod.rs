@@ -4,8 +4,10 @@
 //! request, call an operation and shape the response.
 
 pub mod analyses;
+pub mod analysis_create;
 pub mod auth;
 pub mod blast;
+pub mod blast_requests;
 pub mod finalize;
 pub mod health;
 pub mod hmm_profiles;

@@ -16,6 +16,7 @@ use crate::format::brotli_splice::{compress_once, Joinable};
 use crate::format::gzip_splice::{deflate_once, Deflated, Encoded};
 use crate::http::caching::Codings;
 use crate::http::error::{ApiError, ApiResult};
+use crate::model::failure::Outcome;
 use crate::model::workflow::AnalysisWorkflow;
 
 /// The results of a ready analysis as a reply to a client that accepts `codings` sends them: the
@@ -197,4 +198,24 @@ pub async fn blast_top_hits(
         }
     }
     Ok(top_hits)
+}
+
+/// The stored export rows of an analysis (JSON; `None` until it is finalized), which exports and
+/// pages read.
+pub async fn export_rows(app: &App, analysis_id: &str) -> Outcome<Option<Vec<u8>>> {
+    Ok(db::analyses::export_rows(&app.db, analysis_id).await?)
+}
+
+/// The prepared results and the export rows of a finalized analysis, which its page is made of
+/// (`None` when either is missing).
+pub async fn prepared_and_rows(
+    app: &App,
+    analysis_id: &str,
+) -> Outcome<Option<(Vec<u8>, Vec<u8>)>> {
+    let Some(prepared) = db::analyses::prepared_results(&app.db, analysis_id).await? else {
+        return Ok(None);
+    };
+    Ok(export_rows(app, analysis_id)
+        .await?
+        .map(|rows| (prepared, rows)))
 }

@@ -6,9 +6,8 @@ use std::sync::Arc;
 use serde_json::json;
 
 use crate::app::App;
-use crate::auth::rights::{can_read, Principal};
+use crate::auth::rights::{can_change_rights, can_read, Principal, SampleRights};
 use crate::db;
-use crate::db::samples::SampleRow;
 use crate::db::IdTable;
 use crate::files::{sample_reads_key, Stored};
 use crate::model::failure::{Failure, Outcome};
@@ -18,6 +17,8 @@ use crate::model::time::now_micros;
 use crate::model::views::{Sample, UserRef};
 use crate::model::workflow::Workflow;
 use crate::ops::read_cache::read_through;
+
+pub use crate::db::samples::SampleRow;
 
 /// What U11 asks for, checked for shape by the front door.
 pub struct NewSample {
@@ -60,23 +61,20 @@ pub async fn readable(app: &App, principal: &Principal, id: &str) -> Outcome<Arc
     Ok(sample)
 }
 
-/// U11: 400 `Group does not exist` → `Subtractions do not exist` → `Labels do not exist` →
-/// `File does not exist` → `File is already in use` → the sample; with `files`, the uploads
-/// reserved and the `create_sample` job created in the same transaction (workflows §3.2).
-pub async fn create(
-    app: &App,
-    principal: &Principal,
-    user: UserRef,
-    new: NewSample,
-) -> Outcome<Arc<SampleRow>> {
-    if let Some(group) = &new.group {
+/// 400 `Group does not exist` unless `group` is none or exists (U11, U13).
+pub async fn check_group(app: &App, group: Option<&str>) -> Outcome<()> {
+    if let Some(group) = group {
         if !db::users::group_exists(&app.db, group).await? {
             return Err(Failure::bad_request("Group does not exist"));
         }
     }
-    let known = db::samples::subtraction_names(&app.db, &new.subtractions).await?;
-    let missing: Vec<&str> = new
-        .subtractions
+    Ok(())
+}
+
+/// 400 `Subtractions do not exist: <ids>` naming the ids of `subtractions` that do not (U10, U11).
+pub async fn check_subtractions(app: &App, subtractions: &[String]) -> Outcome<()> {
+    let known = db::samples::subtraction_names(&app.db, subtractions).await?;
+    let missing: Vec<&str> = subtractions
         .iter()
         .filter(|id| !known.iter().any(|(k, _)| k == *id))
         .map(String::as_str)
@@ -87,6 +85,20 @@ pub async fn create(
             missing.join(",")
         )));
     }
+    Ok(())
+}
+
+/// U11: 400 `Group does not exist` → `Subtractions do not exist` → `Labels do not exist` →
+/// `File does not exist` → `File is already in use` → the sample; with `files`, the uploads
+/// reserved and the `create_sample` job created in the same transaction (workflows §3.2).
+pub async fn create(
+    app: &App,
+    principal: &Principal,
+    user: UserRef,
+    new: NewSample,
+) -> Outcome<Arc<SampleRow>> {
+    check_group(app, new.group.as_deref()).await?;
+    check_subtractions(app, &new.subtractions).await?;
     if !new.labels.is_empty() {
         let ids: Vec<String> = new.labels.iter().map(i64::to_string).collect();
         return Err(Failure::bad_request(format!(
@@ -208,4 +220,44 @@ pub async fn reads_for_user(
         return Err(Failure::not_found());
     }
     open_reads(app, &sample, reads_file).await
+}
+
+/// What U13 changes: each field given replaces the sample's; `group: Some(None)` clears it.
+#[derive(Default)]
+pub struct RightsChange {
+    pub group: Option<Option<String>>,
+    pub group_read: Option<bool>,
+    pub group_write: Option<bool>,
+    pub all_read: Option<bool>,
+    pub all_write: Option<bool>,
+}
+
+/// U13: 404 → 403 `Must be administrator or sample owner` → 400 `Group does not exist` → the
+/// sample's new rights.
+pub async fn update_rights(
+    app: &App,
+    principal: &Principal,
+    sample_id: &str,
+    change: RightsChange,
+) -> Outcome<SampleRights> {
+    let sample = db::samples::get(&app.db, sample_id)
+        .await?
+        .ok_or_else(Failure::not_found)?;
+    if !can_change_rights(principal, &sample.rights) {
+        return Err(Failure::InsufficientRightsBecause(
+            "Must be administrator or sample owner".into(),
+        ));
+    }
+    let old = sample.rights;
+    let rights = SampleRights {
+        owner_id: old.owner_id,
+        group: change.group.unwrap_or(old.group),
+        group_read: change.group_read.unwrap_or(old.group_read),
+        group_write: change.group_write.unwrap_or(old.group_write),
+        all_read: change.all_read.unwrap_or(old.all_read),
+        all_write: change.all_write.unwrap_or(old.all_write),
+    };
+    check_group(app, rights.group.as_deref()).await?;
+    db::samples::update_rights(&app.db, sample_id, &rights).await?;
+    Ok(rights)
 }

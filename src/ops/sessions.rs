@@ -12,9 +12,11 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use crate::app::App;
 use crate::auth::{keys, passwords, valid_handle};
 use crate::db;
-use crate::db::sessions::{NewSession, SessionUser, Subject};
+use crate::db::sessions::{NewSession, Subject};
 use crate::http::error::{ApiError, ApiResult};
 use crate::model::time::{now_micros, Micros};
+
+pub use crate::db::sessions::SessionUser;
 
 /// The session cookie's name.
 pub const COOKIE: &str = crate::http::SESSION_COOKIE;

@@ -12,6 +12,7 @@ use crate::files::{analysis_file_key, names, Committed};
 use crate::http::created;
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::query::QueryPairs;
+use crate::model::failure::Outcome;
 use crate::model::field_errors::FieldErrors;
 use crate::model::time::{now_micros, rfc3339};
 use crate::model::views::AnalysisFile;
@@ -179,4 +180,14 @@ where
             Err(failure.into())
         }
     }
+}
+
+/// The files of an analysis, as its page lists them.
+pub async fn files_of(app: &App, analysis_id: &str) -> Outcome<Vec<AnalysisFile>> {
+    Ok(db::files::list(&app.db, analysis_id).await?)
+}
+
+/// One file of an analysis (`None`: no such file of it).
+pub async fn file_of(app: &App, analysis_id: &str, file_id: i64) -> Outcome<Option<AnalysisFile>> {
+    Ok(db::files::get(&app.db, analysis_id, file_id).await?)
 }

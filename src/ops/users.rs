@@ -3,11 +3,14 @@
 
 use crate::app::App;
 use crate::auth::{keys, valid_handle};
-use crate::db::users::{self as db_users, KeyRow, NewUser, UserChange, UserWriteError};
+use crate::db::users::{self as db_users, KeyRow, NewUser, UserWriteError};
 use crate::db::IdTable;
 use crate::http::error::{ApiError, ApiResult};
+use crate::model::failure::{Failure, Outcome};
 use crate::model::time::{now_micros, rfc3339};
-use crate::model::views::{ApiKey, User};
+use crate::model::views::{ApiKey, Group, User};
+
+pub use crate::db::users::UserChange;
 
 /// The name of the key a user is created with.
 pub const FIRST_KEY_NAME: &str = "Created with the user";
@@ -58,6 +61,25 @@ pub async fn create_user(
         .ok_or_else(|| ApiError::internal(anyhow::anyhow!("user vanished after insert")))?;
     user.key = Some(key);
     Ok(user)
+}
+
+/// A user without their key (404 when there is none by that id).
+pub async fn get(app: &App, user_id: &str) -> Outcome<User> {
+    db_users::get(&app.db, user_id)
+        .await?
+        .ok_or_else(Failure::not_found)
+}
+
+/// U16: a new group named `name`; 400 `Group already exists`.
+pub async fn create_group(app: &App, name: String) -> Outcome<Group> {
+    let group = Group {
+        id: crate::db::fresh_id(&app.db, IdTable::Groups).await?,
+        name,
+    };
+    if !db_users::insert_group(&app.db, &group).await? {
+        return Err(Failure::bad_request("Group already exists"));
+    }
+    Ok(group)
 }
 
 /// Change a user's administrator flag, groups and active flag (U15). Keys checked before the
@@ -128,6 +150,14 @@ pub async fn delete_key(app: &App, user_id: &str, key_id: &str) -> ApiResult<()>
         return Err(ApiError::not_found());
     }
     Ok(())
+}
+
+/// An administrator deletes every key of user `user_id`: 404 when there is no such user.
+pub async fn delete_keys_of_user(app: &App, user_id: &str) -> ApiResult<u64> {
+    if !db_users::exists(&app.db, user_id).await? {
+        return Err(ApiError::not_found());
+    }
+    delete_keys(app, user_id).await
 }
 
 /// Delete every key of a user; how many there were.

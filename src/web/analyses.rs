@@ -14,16 +14,15 @@ use super::{render, render_dated, unchanged, wants_fragment, Layout};
 use super::{PageError, PageResult, Viewer};
 use crate::app::{App, AppState};
 use crate::auth::rights::can_write;
-use crate::db;
-use crate::db::analyses::{AnalysisCore, AnalysisFilter};
-use crate::db::blast::BlastRecord;
 use crate::http::body::read_limited;
 use crate::http::query::QueryPairs;
 use crate::http::Ids;
 use crate::model::page::PageRequest;
 use crate::model::views::AnalysisMinimal;
 use crate::model::workflow::AnalysisWorkflow;
-use crate::ops::analyses::{access, delete_cascade, Right};
+use crate::ops::analyses::{access, delete_cascade, AnalysisCore, AnalysisFilter, Right};
+use crate::ops::blast_requests::{self, BlastRecord};
+use crate::ops::{analyses, results, uploads};
 use crate::workflows::nuvs::page as nuvs;
 use crate::workflows::pathoscope::page as pathoscope;
 
@@ -73,8 +72,8 @@ pub async fn list(viewer: Viewer, State(app): State<AppState>, query: QueryPairs
         page: page_number(&query),
         per_page: PER_PAGE,
     };
-    let (analyses, found) =
-        db::analyses::list_readable(&app.db, &viewer.user.principal, &filter, request).await?;
+    let (listed, found) =
+        analyses::list_readable(&app, &viewer.user.principal, &filter, request).await?;
     let link = |page: i64| {
         let mut pairs = form_urlencoded::Serializer::new(String::new());
         for (key, value) in [
@@ -117,7 +116,7 @@ pub async fn list(viewer: Viewer, State(app): State<AppState>, query: QueryPairs
                 page_count.max(1)
             ),
         },
-        rows: analyses.iter().map(ListRow::from).collect(),
+        rows: listed.iter().map(ListRow::from).collect(),
         pages: page_links(request.page, page_count, link),
     }))
 }
@@ -157,14 +156,7 @@ async fn denial(
     if !readable {
         return "Insufficient rights: you cannot see this analysis.".into();
     }
-    let sample = match db::analyses::get_core(&app.db, id).await {
-        Ok(Some(analysis)) => db::samples::get(&app.db, &analysis.sample_id)
-            .await
-            .ok()
-            .flatten(),
-        _ => None,
-    };
-    match sample {
+    match analyses::sample_of(app, id).await.ok().flatten() {
         Some(sample) => format!(
             "You cannot change this analysis: it needs write access to the sample «{}», which {} owns. \
              Ask {} or an administrator to share the sample for writing with everyone or with one of your groups.",
@@ -182,7 +174,7 @@ struct FileRow {
 }
 
 async fn files(app: &App, id: &str) -> Result<Vec<FileRow>, PageError> {
-    Ok(db::files::list(&app.db, id)
+    Ok(uploads::files_of(app, id)
         .await?
         .into_iter()
         .map(|f| FileRow {
@@ -284,7 +276,7 @@ pub async fn page(
         .sample
         .as_ref()
         .is_some_and(|s| can_write(&viewer.user.principal, s));
-    let minimal = db::analyses::get_minimal(&app.db, &id)
+    let minimal = analyses::minimal(&app, &id)
         .await?
         .ok_or_else(|| PageError::NotFound("Not found".into()))?;
     let head = Head::from(&minimal);
@@ -302,7 +294,7 @@ pub async fn page(
     }
     let (prepared, rows) = stored_results(&app, &id).await?;
     if minimal.workflow == AnalysisWorkflow::Nuvs {
-        let records = db::blast::list_for_analysis(&app.db, &id).await?;
+        let records = blast_requests::records(&app, &id).await?;
         let contigs = crate::ops::blocking(move || {
             let rows: Vec<crate::workflows::nuvs::format::ExportRow> =
                 serde_json::from_slice(&rows)?;
@@ -401,13 +393,9 @@ fn otu_line(analysis_id: &str, otu: pathoscope::OtuRow) -> OtuLine {
 /// The prepared results and export rows of a ready analysis.
 async fn stored_results(app: &App, id: &str) -> Result<(Vec<u8>, Vec<u8>), PageError> {
     let missing = || PageError::NotFound("The results of this analysis are missing.".into());
-    let prepared = db::analyses::prepared_results(&app.db, id)
+    results::prepared_and_rows(app, id)
         .await?
-        .ok_or_else(missing)?;
-    let rows = db::analyses::export_rows(&app.db, id)
-        .await?
-        .ok_or_else(missing)?;
-    Ok((prepared, rows))
+        .ok_or_else(missing)
 }
 
 struct SequenceLine {
@@ -509,7 +497,7 @@ pub async fn otu(
     if let Some(not_modified) = unchanged(&headers, &viewer, analysis.updated_at) {
         return Ok(not_modified);
     }
-    let minimal = db::analyses::get_minimal(&app.db, &id)
+    let minimal = analyses::minimal(&app, &id)
         .await?
         .ok_or_else(|| PageError::NotFound("Not found".into()))?;
     ready_of(&analysis, &minimal, AnalysisWorkflow::PathoscopeBowtie)?;
@@ -698,7 +686,7 @@ pub async fn blast_panel(
         return Err(not_found());
     }
     let index: i64 = index.parse().map_err(|_| not_found())?;
-    let rows = db::analyses::export_rows(&app.db, &id)
+    let rows = results::export_rows(&app, &id)
         .await?
         .ok_or_else(not_found)?;
     let rows: Vec<crate::workflows::nuvs::format::ExportRow> =
@@ -706,7 +694,7 @@ pub async fn blast_panel(
     if !rows.iter().any(|r| r.index == index) {
         return Err(not_found());
     }
-    let record = db::blast::get(&app.db, &id, index).await?;
+    let record = blast_requests::record(&app, &id, index).await?;
     let writable = analysis
         .sample
         .as_ref()
@@ -754,7 +742,7 @@ pub async fn confirm_delete(
     if !analysis.ready {
         return Err(still_running());
     }
-    let minimal = db::analyses::get_minimal(&app.db, &id)
+    let minimal = analyses::minimal(&app, &id)
         .await?
         .ok_or_else(|| PageError::NotFound("Not found".into()))?;
     Ok(render(&ConfirmDeletePage {

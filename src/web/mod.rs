@@ -19,11 +19,11 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::app::AppState;
-use crate::db::sessions::SessionUser;
 use crate::http::error::ApiError;
+use crate::model::failure::Failure;
 use crate::model::time::Micros;
 use crate::ops::auth::AuthUser;
-use crate::ops::sessions;
+use crate::ops::sessions::{self, SessionUser};
 
 pub use views::Layout;
 
@@ -132,9 +132,10 @@ impl From<ApiError> for PageError {
     }
 }
 
-impl From<crate::db::DbError> for PageError {
-    fn from(error: crate::db::DbError) -> Self {
-        ApiError::from(error).into()
+/// The domain's failures read as the API would answer them, so a page says what the API says.
+impl From<Failure> for PageError {
+    fn from(failure: Failure) -> Self {
+        ApiError::from(failure).into()
     }
 }
 

@@ -6,11 +6,11 @@ use axum::extract::State;
 use super::views::{self, page_links, ListRow, PageLink};
 use super::{render, Layout, PageError, PageResult, Viewer};
 use crate::app::AppState;
-use crate::auth::rights::can_read;
-use crate::db;
 use crate::http::query::QueryPairs;
 use crate::http::Ids;
+use crate::model::failure::Failure;
 use crate::model::page::PageRequest;
+use crate::ops::analyses::of_readable_sample;
 
 struct SampleFacts {
     id: String,
@@ -38,20 +38,24 @@ pub async fn page(
     Ids(id): Ids<String>,
     query: QueryPairs,
 ) -> PageResult {
-    let sample = db::samples::get(&app.db, &id)
-        .await?
-        .ok_or_else(|| PageError::NotFound("There is no such sample.".into()))?;
-    if !can_read(&viewer.user.principal, &sample.rights) {
-        // As the API's 403: nothing of the sample to someone who may not read it.
-        return Err(PageError::Forbidden(
-            "Insufficient rights: you cannot see this sample.".into(),
-        ));
-    }
     let request = PageRequest {
         page: super::analyses::page_number(&query),
         per_page: 25,
     };
-    let (analyses, found) = db::analyses::list_for_sample(&app.db, &id, request).await?;
+    let (sample, analyses, found) =
+        match of_readable_sample(&app, &viewer.user.principal, &id, request).await {
+            Ok(found) => found,
+            Err(Failure::NotFound(_)) => {
+                return Err(PageError::NotFound("There is no such sample.".into()))
+            }
+            // As the API's 403: nothing of the sample to someone who may not read it.
+            Err(Failure::InsufficientRights) => {
+                return Err(PageError::Forbidden(
+                    "Insufficient rights: you cannot see this sample.".into(),
+                ))
+            }
+            Err(other) => return Err(other.into()),
+        };
     let s = &sample.sample;
     let mut shared = Vec::new();
     if s.all_read {

@@ -1,8 +1,8 @@
 //! What several pages share: the layout (who is signed in, the CSRF token, asset versions), the
 //! rows of analysis lists, the analysis header, pagination links, and number formatting.
 
-use crate::db::sessions::SessionUser;
 use crate::model::views::{AnalysisMinimal, JobSummary};
+use crate::ops::sessions::SessionUser;
 
 /// The frame of every page.
 pub struct Layout {
