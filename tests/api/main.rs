@@ -41,6 +41,7 @@ mod page_security;
 mod pages;
 mod pathoscope;
 mod read_cache;
+mod runner_path;
 mod runners;
 mod sample_reads;
 mod samples;
