@@ -18,6 +18,7 @@ mod compression;
 mod downloads;
 mod durability;
 mod embedded_workers;
+mod expected_sets;
 mod errors;
 mod faults;
 mod files;
