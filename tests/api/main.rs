@@ -41,6 +41,7 @@ mod openapi;
 mod page_security;
 mod pages;
 mod pathoscope;
+mod quick_start;
 mod read_cache;
 mod runners;
 mod sample_reads;
