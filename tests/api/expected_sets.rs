@@ -130,11 +130,23 @@ fn assert_within_truth(set: &str, formatted: &Value, simulation: &str) {
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|i| i["sequences"].as_array().unwrap().iter().map(move |s| (i, s)))
+            .flat_map(|i| {
+                i["sequences"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(move |s| (i, s))
+            })
             .collect();
-        let weight: f64 = sequences.iter().map(|(_, s)| s["pi"].as_f64().unwrap()).sum();
+        let weight: f64 = sequences
+            .iter()
+            .map(|(_, s)| s["pi"].as_f64().unwrap())
+            .sum();
         let Some(share) = truth.get(id).and_then(Value::as_f64) else {
-            assert!(weight < 0.01, "{set}: OTU {id} is not simulated but weighs {weight}");
+            assert!(
+                weight < 0.01,
+                "{set}: OTU {id} is not simulated but weighs {weight}"
+            );
             continue;
         };
         assert!(
@@ -143,7 +155,12 @@ fn assert_within_truth(set: &str, formatted: &Value, simulation: &str) {
         );
         let (best_isolate, _) = sequences
             .iter()
-            .max_by(|a, b| a.1["pi"].as_f64().unwrap().total_cmp(&b.1["pi"].as_f64().unwrap()))
+            .max_by(|a, b| {
+                a.1["pi"]
+                    .as_f64()
+                    .unwrap()
+                    .total_cmp(&b.1["pi"].as_f64().unwrap())
+            })
             .unwrap();
         let source = spec["sources"]
             .as_array()
@@ -158,7 +175,11 @@ fn assert_within_truth(set: &str, formatted: &Value, simulation: &str) {
     }
     for id in truth.keys() {
         assert!(
-            formatted["hits"].as_array().unwrap().iter().any(|o| o["id"] == *id),
+            formatted["hits"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| o["id"] == *id),
             "{set}: simulated OTU {id} is missing"
         );
     }

@@ -121,7 +121,8 @@ async fn the_quick_start_in_a_browser() {
         }
         let job = &analysis["job"];
         assert!(
-            !["error", "cancelled", "timeout", "terminated"].contains(&job["state"].as_str().unwrap_or("")),
+            !["error", "cancelled", "timeout", "terminated"]
+                .contains(&job["state"].as_str().unwrap_or("")),
             "the analysis job failed: {job}"
         );
         assert!(
@@ -130,7 +131,10 @@ async fn the_quick_start_in_a_browser() {
         );
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
-    eprintln!("quick start: ready {:?} after the analysis was created", started.elapsed());
+    eprintln!(
+        "quick start: ready {:?} after the analysis was created",
+        started.elapsed()
+    );
 
     // 5. The diagnosis, with the README's figures.
     let weights = weights(&analysis);
@@ -145,7 +149,9 @@ async fn the_quick_start_in_a_browser() {
     // drawn.
     let base = &http.base;
     sign_in(&browser, base, "admin").await;
-    browser.goto(&format!("{base}/analyses/{analysis_id}")).await;
+    browser
+        .goto(&format!("{base}/analyses/{analysis_id}"))
+        .await;
     browser.css("#otu-table").await;
     browser.shot("analysis").await;
     let first = browser.css("#otu-table tbody tr.otu").await;
@@ -170,12 +176,18 @@ async fn the_quick_start_in_a_browser() {
         .await;
     assert_ne!(chart, Value::Null, "no coverage chart in the top row");
     let d = chart["d"].as_str().unwrap();
-    assert!(d.starts_with("M0 ") && d.contains('l'), "a path of points: {d}");
+    assert!(
+        d.starts_with("M0 ") && d.contains('l'),
+        "a path of points: {d}"
+    );
     assert!(
         chart["width"].as_f64().unwrap() > 0.0 && chart["height"].as_f64().unwrap() > 0.0,
         "the chart's path has an area: {chart}"
     );
-    assert!(chart["shown"].as_f64().unwrap() > 0.0, "the chart is laid out: {chart}");
+    assert!(
+        chart["shown"].as_f64().unwrap() > 0.0,
+        "the chart is laid out: {chart}"
+    );
     let depth: u64 = chart["label"]
         .as_str()
         .unwrap()

@@ -48,7 +48,9 @@ async fn create_admin(
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
     if password.is_some() {
-        command.arg("--password-stdin").stdin(std::process::Stdio::piped());
+        command
+            .arg("--password-stdin")
+            .stdin(std::process::Stdio::piped());
     } else {
         command.stdin(std::process::Stdio::null());
     }
@@ -60,7 +62,10 @@ async fn create_admin(
             .await
             .expect("write the password");
     }
-    let output = child.wait_with_output().await.expect("vira user create ends");
+    let output = child
+        .wait_with_output()
+        .await
+        .expect("vira user create ends");
     assert!(
         output.status.success(),
         "vira user create failed: {}",

@@ -29,7 +29,9 @@ impl Lab {
             ping_after_idle: Duration::from_secs(60),
             sqlite_cache_kib: 2048,
         };
-        let db = Db::connect(url, &pool).await.expect("the server's database");
+        let db = Db::connect(url, &pool)
+            .await
+            .expect("the server's database");
         Lab {
             http: http.clone(),
             admin,
