@@ -1,6 +1,7 @@
-//! `vira worker` against a real server with Debian's bowtie2 (workflows §9, §10.1–§10.4): the
-//! lab's reads, host genome and reference go in through the API, workers compute, and what comes
-//! out is exactly the fixtures' `pathoscope/expected/` sets, `quality` files and error objects.
+//! `vira worker` and `vira serve --workers 1` against real servers with Debian's bowtie2
+//! (workflows §9, §10.1–§10.4): bad reads fail their job and store nothing, `--threads` does not
+//! change results, `--exit-when-idle`, and cancelling a running tool. The expected sets of
+//! `pathoscope/expected/` are in `expected_sets`.
 
 use std::time::Duration;
 
@@ -8,313 +9,89 @@ use serde_json::{json, Value};
 
 use crate::both;
 use crate::support::{
-    completed_job, finished_job, fixture_bytes, runner, sample_with_reads, subtraction_with_genome,
-    upload_fixture, Creds, Http, Setup, TestApp, WorkerProcess,
+    analysis_file, built_reference, completed_job, create_admin_process, finished_job,
+    fixture_bytes, pathoscope_run, posted_results, process_storage, ready_sample, runner,
+    sample_with_reads, serve_with_one_worker, Backend, TestApp, WorkerProcess,
+    WORKFLOW_JOB_LIMIT as JOB_LIMIT,
 };
 
-/// Longest wait for one job on this 2-core machine (an index build of the 1,563-OTU reference
-/// takes ~20 s under load).
-const JOB_LIMIT: Duration = Duration::from_secs(300);
-
-/// The reference of the expected sets, imported and indexed; the index's build job completed by
-/// a worker.
-async fn built_reference(app: &TestApp) -> String {
-    let (ref_id, index_id) = app.reference("reference/otus.json.gz").await;
-    let index = app
-        .get(&format!("/api/indexes/{index_id}"), &app.admin)
-        .await
-        .json();
-    let job = index["job"]["id"]
-        .as_str()
-        .expect("the index has a build job");
-    completed_job(app, &app.admin, job, JOB_LIMIT).await;
-    let index = app
-        .get(&format!("/api/indexes/{index_id}"), &app.admin)
-        .await
-        .json();
-    assert_eq!(index["has_files"], true, "{index}");
-    ref_id
-}
-
-/// A sample of the given read fixtures, ready (its create_sample job completed); the sample id.
-async fn ready_sample(
-    http: &Http,
-    creds: &Creds,
-    name: &str,
-    reads: &[&str],
-    extra: Value,
-) -> String {
-    let mut uploads = Vec::new();
-    for fixture in reads {
-        uploads.push(upload_fixture(http, creds, fixture, "reads").await);
-    }
-    let sample = sample_with_reads(http, creds, name, &uploads, extra).await;
-    let job = sample["job"]["id"].as_str().expect("a create_sample job");
-    completed_job(http, creds, job, JOB_LIMIT).await;
-    sample["id"].as_str().unwrap().to_owned()
-}
-
-/// A Pathoscope analysis of `sample`, run to completion; the analysis id.
-async fn pathoscope(
-    http: &Http,
-    creds: &Creds,
-    sample: &str,
-    ref_id: &str,
-    subtractions: &[String],
-) -> String {
-    let reply = http
-        .post(
-            &format!("/api/samples/{sample}/analyses"),
-            creds,
-            &json!({"ref_id": ref_id, "workflow": "pathoscope_bowtie", "subtractions": subtractions}),
-        )
-        .await;
-    reply.assert_status(201);
-    let analysis = reply.json();
-    let job = analysis["job"]["id"].as_str().unwrap();
-    completed_job(http, creds, job, JOB_LIMIT).await;
-    analysis["id"].as_str().unwrap().to_owned()
-}
-
-/// The results the worker posted at J4, as stored (raw, not formatted).
-async fn posted_results(app: &TestApp, analysis: &str) -> Value {
-    let raw = vira::db::analyses::raw_results(&app.app.db, analysis)
-        .await
-        .unwrap()
-        .expect("the analysis has results");
-    let body: Value = serde_json::from_slice(&raw).unwrap();
-    body.get("results").cloned().unwrap_or(body)
-}
-
-/// The bytes of the analysis file named `name`.
-async fn analysis_file(app: &TestApp, analysis: &str, name: &str) -> Vec<u8> {
-    let body = app
-        .get(&format!("/api/analyses/{analysis}"), &app.admin)
-        .await
-        .json();
-    let file = body["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["name"] == name)
-        .unwrap_or_else(|| panic!("no {name} in {}", body["files"]));
-    let id = file["id"].as_i64().unwrap();
-    app.get(&format!("/api/analyses/{analysis}/files/{id}"), &app.admin)
-        .await
-        .bytes
-}
-
-fn expected(set: &str, file: &str) -> Vec<u8> {
-    fixture_bytes(&format!("pathoscope/expected/{set}/{file}"))
-}
-
-/// Compare results exactly (floats bit-equal), naming the first difference.
-#[track_caller]
-fn assert_same_results(set: &str, actual: &Value, expected: &Value) {
-    assert_eq!(
-        actual["read_count"], expected["read_count"],
-        "{set}: read_count"
-    );
-    assert_eq!(
-        actual["subtracted_count"], expected["subtracted_count"],
-        "{set}: subtracted_count"
-    );
-    let (a, e) = (
-        actual["hits"].as_array().unwrap(),
-        expected["hits"].as_array().unwrap(),
-    );
-    assert_eq!(a.len(), e.len(), "{set}: number of hits");
-    for (i, (a, e)) in a.iter().zip(e).enumerate() {
-        for key in [
-            "id", "otu", "final", "initial", "coverage", "depth", "align",
-        ] {
-            assert!(
-                a[key] == e[key],
-                "{set}: hit {i} {key}: {} ≠ {}",
-                short(&a[key]),
-                short(&e[key])
-            );
+/// A create_sample job of each bad FASTQ of `reads/invalid/` fails with the fixture's error, on
+/// `vira serve --workers 1`: the sample stays unready, nothing is stored, the uploads are free.
+async fn bad_reads_fail_their_job_and_store_nothing(backend: Backend) {
+    let Some((dir, url, _db)) = process_storage(backend).await else {
+        return;
+    };
+    let admin = create_admin_process(dir.path(), &url).await;
+    let work = tempfile::TempDir::new().unwrap();
+    let app = serve_with_one_worker(dir.path(), &url, work.path()).await;
+    let expected: Value =
+        serde_json::from_slice(&fixture_bytes("reads/invalid/expected.json")).unwrap();
+    for (key, error) in expected.as_object().unwrap() {
+        let mut uploads = Vec::new();
+        for name in key.split('+') {
+            let fixture = format!("reads/invalid/{name}");
+            uploads.push(crate::support::upload_fixture(&app, &admin, &fixture, "reads").await);
         }
-    }
-    assert!(actual == expected, "{set}: results differ");
-}
-
-fn short(value: &Value) -> String {
-    let text = value.to_string();
-    text.chars().take(160).collect()
-}
-
-both!(
-    pathoscope_from_reads_to_the_expected_results,
-    |app: TestApp| async move {
-        let credential = runner(&app, &app.admin, "test-worker").await;
-        let _worker = WorkerProcess::start(&app.base, &credential, &["--threads", "2"]);
-        let ref_id = built_reference(&app).await;
-
-        // A host genome for sim1_host.
-        let genome = upload_fixture(&app, &app.admin, "sim/host1.fa.gz", "subtraction").await;
-        let host = subtraction_with_genome(&app, &app.admin, "host1", genome).await;
-        let host_id = host["id"].as_str().unwrap().to_owned();
-        completed_job(
-            &app,
-            &app.admin,
-            host["job"]["id"].as_str().unwrap(),
-            JOB_LIMIT,
-        )
-        .await;
-        let host = app
-            .get(&format!("/api/subtractions/{host_id}"), &app.admin)
+        let sample = sample_with_reads(&app, &admin, key, &uploads, json!({})).await;
+        let job_id = sample["job"]["id"].as_str().unwrap();
+        let job = finished_job(&app, &admin, job_id, JOB_LIMIT).await;
+        assert_eq!(job["state"], "error", "{key}: {job}");
+        let last = job["status"].as_array().unwrap().last().unwrap();
+        assert_eq!(last["error"], *error, "{key}");
+        let sample_id = sample["id"].as_str().unwrap();
+        let sample = app
+            .get(&format!("/api/samples/{sample_id}"), &admin)
             .await
             .json();
-        let finalize: Value =
-            serde_json::from_slice(&fixture_bytes("sim/host1.finalize.json")).unwrap();
-        assert_eq!(host["count"], finalize["count"]);
-        assert_eq!(host["gc"], finalize["gc"]);
-        let order: Vec<&String> = host["gc"].as_object().unwrap().keys().collect();
-        assert_eq!(order, ["a", "c", "g", "t", "n"]);
-        assert_eq!(host["files"].as_array().unwrap().len(), 7, "{host}");
-
-        let sets: [(&str, &[&str], &str, bool); 6] = [
-            (
-                "sim1_single",
-                &["sim/sim1_single.fq.gz"],
-                "sim/sim1_single.quality.json",
-                false,
-            ),
-            (
-                "sim1_paired",
-                &["sim/sim1_paired_1.fq.gz", "sim/sim1_paired_2.fq.gz"],
-                "sim/sim1_paired.quality.json",
-                false,
-            ),
-            (
-                "sim1_host",
-                &["sim/sim1_host.fq.gz"],
-                "sim/sim1_host.quality.json",
-                true,
-            ),
-            (
-                "sim1_host_nosub",
-                &["sim/sim1_host.fq.gz"],
-                "sim/sim1_host.quality.json",
-                false,
-            ),
-            (
-                "rrsv",
-                &["reads/rrsv_1.fq.gz", "reads/rrsv_2.fq.gz"],
-                "reads/rrsv.quality.json",
-                false,
-            ),
-            (
-                "srna",
-                &["reads/srna_1.fq.gz", "reads/srna_2.fq.gz"],
-                "reads/srna.quality.json",
-                false,
-            ),
-        ];
-        for (set, reads, quality, subtracted) in sets {
-            let sample = ready_sample(&app, &app.admin, set, reads, json!({})).await;
-            let body = app
-                .get(&format!("/api/samples/{sample}"), &app.admin)
-                .await
-                .json();
-            let expected_quality: Value = serde_json::from_slice(&fixture_bytes(quality)).unwrap();
+        assert_eq!(sample["ready"], false, "{key}");
+        assert_eq!(sample["reads"], json!([]), "{key}");
+        assert_eq!(sample["quality"], Value::Null, "{key}");
+        for reads_file in ["reads_1.fq.gz", "reads_2.fq.gz"] {
+            app.get(
+                &format!("/api/samples/{sample_id}/reads/{reads_file}"),
+                &admin,
+            )
+            .await
+            .assert_status(404);
+        }
+        // The uploads are free again: a new sample may use them.
+        let listed = app.get("/api/uploads?per_page=100", &admin).await.json();
+        for id in &uploads {
             assert!(
-                body["quality"] == expected_quality,
-                "{set}: quality differs"
-            );
-            assert_eq!(body["ready"], true);
-            assert_eq!(body["reads"].as_array().unwrap().len(), reads.len());
-
-            let subtractions = if subtracted {
-                vec![host_id.clone()]
-            } else {
-                vec![]
-            };
-            let analysis = pathoscope(&app, &app.admin, &sample, &ref_id, &subtractions).await;
-            let results = posted_results(&app, &analysis).await;
-            let expected_results: Value =
-                serde_json::from_slice(&expected(set, "results.json")).unwrap();
-            assert_same_results(set, &results, &expected_results);
-            let report = analysis_file(&app, &analysis, "report.tsv").await;
-            assert!(
-                report == expected(set, "report.tsv"),
-                "{set}: report.tsv differs:\n{}",
-                String::from_utf8_lossy(&report)
+                listed["documents"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|u| u["id"] == *id),
+                "{key}: upload {id} is not listed as free again"
             );
         }
     }
-);
+    let stored = crate::support::files_under(&dir.path().join("samples"));
+    assert!(stored.is_empty(), "no reads stored: {stored:?}");
+}
 
-both!(
-    bad_reads_fail_their_job_and_store_nothing,
-    |app: TestApp| async move {
-        let credential = runner(&app, &app.admin, "test-worker").await;
-        let _worker = WorkerProcess::start(&app.base, &credential, &[]);
-        let expected: Value =
-            serde_json::from_slice(&fixture_bytes("reads/invalid/expected.json")).unwrap();
-        for (key, error) in expected.as_object().unwrap() {
-            let mut uploads = Vec::new();
-            for name in key.split('+') {
-                let fixture = format!("reads/invalid/{name}");
-                uploads.push(
-                    crate::support::upload_fixture(&app, &app.admin, &fixture, "reads").await,
-                );
-            }
-            let sample = sample_with_reads(&app, &app.admin, key, &uploads, json!({})).await;
-            let job_id = sample["job"]["id"].as_str().unwrap();
-            let job = finished_job(&app, &app.admin, job_id, JOB_LIMIT).await;
-            assert_eq!(job["state"], "error", "{key}: {job}");
-            let last = job["status"].as_array().unwrap().last().unwrap();
-            assert_eq!(last["error"], *error, "{key}");
-            let sample_id = sample["id"].as_str().unwrap();
-            let sample = app
-                .get(&format!("/api/samples/{sample_id}"), &app.admin)
-                .await
-                .json();
-            assert_eq!(sample["ready"], false, "{key}");
-            assert_eq!(sample["reads"], json!([]), "{key}");
-            assert_eq!(sample["quality"], Value::Null, "{key}");
-            for reads_file in ["reads_1.fq.gz", "reads_2.fq.gz"] {
-                app.get(
-                    &format!("/api/samples/{sample_id}/reads/{reads_file}"),
-                    &app.admin,
-                )
-                .await
-                .assert_status(404);
-            }
-            // The uploads are free again: a new sample may use them.
-            let listed = app
-                .get("/api/uploads?per_page=100", &app.admin)
-                .await
-                .json();
-            for id in &uploads {
-                assert!(
-                    listed["documents"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .any(|u| u["id"] == *id),
-                    "{key}: upload {id} is not listed as free again"
-                );
-            }
-        }
-        let stored = crate::support::files_under(&app.data.path().join("samples"));
-        assert!(stored.is_empty(), "no reads stored: {stored:?}");
-    }
-);
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_reads_fail_their_job_and_store_nothing_sqlite() {
+    bad_reads_fail_their_job_and_store_nothing(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_reads_fail_their_job_and_store_nothing_postgres() {
+    bad_reads_fail_their_job_and_store_nothing(Backend::Postgres).await;
+}
 
 /// The same analysis with `--threads 1` and `--threads 2` gives the same results and report.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn threads_do_not_change_results() {
-    let Some(app) = TestApp::spawn(crate::support::Backend::Sqlite).await else {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
         return;
     };
     let credential = runner(&app, &app.admin, "test-worker").await;
     let mut outputs = Vec::new();
     let ref_id = {
         let _worker = WorkerProcess::start(&app.base, &credential, &["--threads", "1"]);
-        built_reference(&app).await
+        built_reference(&app, "reference/otus.json.gz").await
     };
     let sample = {
         let _worker = WorkerProcess::start(&app.base, &credential, &["--threads", "1"]);
@@ -329,10 +106,10 @@ async fn threads_do_not_change_results() {
     };
     for threads in ["1", "2"] {
         let _worker = WorkerProcess::start(&app.base, &credential, &["--threads", threads]);
-        let analysis = pathoscope(&app, &app.admin, &sample, &ref_id, &[]).await;
+        let analysis = pathoscope_run(&app, &app.admin, &sample, &ref_id, &[]).await;
         outputs.push((
-            posted_results(&app, &analysis).await,
-            analysis_file(&app, &analysis, "report.tsv").await,
+            posted_results(&app.app.db, &analysis).await,
+            analysis_file(&app, &app.admin, &analysis, "report.tsv").await,
         ));
     }
     assert!(
@@ -349,7 +126,7 @@ async fn threads_do_not_change_results() {
 /// a job runs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exit_when_idle() {
-    let Some(app) = TestApp::spawn(crate::support::Backend::Sqlite).await else {
+    let Some(app) = TestApp::spawn(Backend::Sqlite).await else {
         return;
     };
     let credential = runner(&app, &app.admin, "batch").await;
@@ -369,7 +146,7 @@ async fn exit_when_idle() {
     // A job that runs longer than the idle time: the worker stays until it is done.
     // Its inputs are made by another worker first, so that no gap between them ends it early.
     let inputs = WorkerProcess::start(&app.base, &credential, &[]);
-    let ref_id = built_reference(&app).await;
+    let ref_id = built_reference(&app, "reference/otus.json.gz").await;
     let sample = ready_sample(
         &app,
         &app.admin,
@@ -416,7 +193,7 @@ both!(cancellation_kills_the_tool, |app: TestApp| async move {
         &credential,
         &["--bowtie2", slow.to_str().unwrap()],
     );
-    let ref_id = built_reference(&app).await;
+    let ref_id = built_reference(&app, "reference/otus.json.gz").await;
     let sample = ready_sample(
         &app,
         &app.admin,

@@ -5,7 +5,8 @@
 //!   on PostgreSQL; `process`: `vira serve` processes (`Instance`) for restarts, kills and several
 //!   instances; `setup`: the helpers that create what a test needs, the same for both kinds of
 //!   server; `http`: requests and replies; `postgres`: a database per test; `proxy`: a TCP proxy
-//!   that can cut vira off from PostgreSQL; `schemathesis`: the Python tools of the OpenAPI tests.
+//!   that can cut vira off from PostgreSQL; `schemathesis`: the Python tools of the OpenAPI tests;
+//!   `lab` and `workflow_runs`: a lab's data through the API and the workflows run on it.
 //!
 //! The PostgreSQL run creates a uniquely named database on the server at `VIRA_TEST_DATABASE_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/test`) and drops it afterwards; it is skipped, with
@@ -24,6 +25,7 @@ mod proxy;
 mod schemathesis;
 mod setup;
 mod tmpfs;
+mod workflow_runs;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -43,6 +45,7 @@ pub use proxy::*;
 pub use schemathesis::*;
 pub use setup::*;
 pub use tmpfs::*;
+pub use workflow_runs::*;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {

@@ -11,9 +11,29 @@ use super::{create_pg_database, Backend, Creds, Http, PgDatabase, Setup};
 const INSTANCE_READY_POLLS: u32 = 1200;
 const INSTANCE_READY_PAUSE: std::time::Duration = std::time::Duration::from_millis(25);
 
-/// `vira user create --handle <handle> --admin` as a process; the printed key as credentials.
+/// `vira user create --handle admin --admin` as a process; the printed key as credentials.
 pub async fn create_admin_process(data_path: &std::path::Path, database_url: &str) -> Creds {
-    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_vira"))
+    create_admin(data_path, database_url, None).await
+}
+
+/// `create_admin_process` with `--password-stdin`: `password` and a newline on its input, as the
+/// README's `echo '…' | vira user create … --password-stdin`.
+pub async fn create_admin_process_with_password(
+    data_path: &std::path::Path,
+    database_url: &str,
+    password: &str,
+) -> Creds {
+    create_admin(data_path, database_url, Some(password)).await
+}
+
+async fn create_admin(
+    data_path: &std::path::Path,
+    database_url: &str,
+    password: Option<&str>,
+) -> Creds {
+    use tokio::io::AsyncWriteExt;
+    let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_vira"));
+    command
         .args([
             "user",
             "create",
@@ -25,10 +45,27 @@ pub async fn create_admin_process(data_path: &std::path::Path, database_url: &st
         .arg(data_path)
         .args(["--database-url", database_url])
         .env("VIRA_LOG", "error")
-        .stdin(std::process::Stdio::null())
-        .output()
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    if password.is_some() {
+        command
+            .arg("--password-stdin")
+            .stdin(std::process::Stdio::piped());
+    } else {
+        command.stdin(std::process::Stdio::null());
+    }
+    let mut child = command.spawn().expect("run vira user create");
+    if let Some(password) = password {
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        stdin
+            .write_all(format!("{password}\n").as_bytes())
+            .await
+            .expect("write the password");
+    }
+    let output = child
+        .wait_with_output()
         .await
-        .expect("run vira user create");
+        .expect("vira user create ends");
     assert!(
         output.status.success(),
         "vira user create failed: {}",
