@@ -5,16 +5,26 @@
 //!
 //! `load` drives the API, `measure` times requests and transfers, `proc` watches the server
 //! process and the machine, `report` renders, `transfer` moves a large file, `scenarios` puts them together.
+//!
+//! `--workflows` is a mode of its own (`workflows`): the jobs an embedded worker runs
+//! (`vira serve --workers 1`) on a deterministic sample of a few million reads (`sample_reads`),
+//! against the same bowtie2 commands run alone (`jobs`); the Pathoscope computation of `test.vta`
+//! (`em_timing`); `create_sample` of a 2 GiB FASTQ.gz against plain decompression. It writes the
+//! "Latest workflow run" section of `BENCHMARKS.md` and leaves "Latest run" alone.
 
 mod claims;
+mod em_timing;
+mod jobs;
 mod load;
 mod measure;
 mod proc;
 mod reads_transfer;
 mod report;
+mod sample_reads;
 mod scenarios;
 mod seed;
 mod transfer;
+mod workflows;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -48,6 +58,17 @@ struct Args {
     /// Benchmark size.
     #[arg(long, value_enum, default_value = "s")]
     pub size: Size,
+
+    /// Run the workflow benchmarks instead (issue 25): `pathoscope_bowtie` on 500,000 and
+    /// 2,000,000 generated reads against bowtie2 alone, `create_sample` of a 2 GiB FASTQ.gz, the
+    /// EM of `test.vta`. Needs bowtie2; ignores `--size`, `--database-url` and `--s3`. With
+    /// `--quick`: 20,000 and 50,000 reads, a 64 MiB file.
+    #[arg(long)]
+    pub workflows: bool,
+
+    /// With `--workflows`: only generate its inputs and print how long each took.
+    #[arg(long, requires = "workflows")]
+    pub generate_only: bool,
 
     /// Smoke mode: few samples, 0.5 s throughput runs, 200 analyses in the list, a 16 MiB file.
     /// Never writes BENCHMARKS.md (only `--out` when given).
@@ -178,6 +199,19 @@ async fn run(args: Args) -> Result<()> {
         work.path.display()
     );
 
+    if args.generate_only {
+        return workflows::generate_only(&args, &fixtures, &work.path);
+    }
+    if args.workflows {
+        let report = workflows::run(&args, &vira, &fixtures, &work.path).await?;
+        return finish(
+            &args,
+            &report,
+            started,
+            load_before,
+            report::workflow_section,
+        );
+    }
     let mut runs = Vec::new();
     let sqlite_work = work.path.join("sqlite");
     std::fs::create_dir_all(&sqlite_work)?;
@@ -192,7 +226,17 @@ async fn run(args: Args) -> Result<()> {
         runs.push(("PostgreSQL".to_owned(), pg?));
     }
     let report = report::Report::side_by_side(runs);
+    finish(&args, &report, started, load_before, report::latest_section)
+}
 
+/// Print the table; write the section `section` makes unless `--quick` without `--out`.
+fn finish(
+    args: &Args,
+    report: &report::Report,
+    started: Instant,
+    load_before: String,
+    section: fn(&report::Report, &report::RunInfo) -> String,
+) -> Result<()> {
     let table = report.table();
     println!("{table}");
     for note in &report.notes {
@@ -203,7 +247,7 @@ async fn run(args: Args) -> Result<()> {
         machine: &machine,
         date: chrono::Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
         commit: proc::git_commit(&repo_dir()),
-        command: command_line(&args),
+        command: command_line(args),
         load_before,
         load_after: proc::loadavg(),
         wall: started.elapsed(),
@@ -223,13 +267,22 @@ async fn run(args: Args) -> Result<()> {
         (None, true) => None,
     };
     if let Some(out) = out {
-        report::write_benchmarks(&out, &report::latest_section(&report, &info))?;
+        let text = section(report, &info);
+        if args.workflows {
+            report::write_workflow_section(&out, &text)?;
+        } else {
+            report::write_benchmarks(&out, &text)?;
+        }
         println!("written to {}", display(&out));
     }
     Ok(())
 }
 
 fn command_line(args: &Args) -> String {
+    if args.workflows {
+        let quick = if args.quick { " --quick" } else { "" };
+        return format!("vira-bench --workflows{quick}");
+    }
     let size = format!("{:?}", args.size).to_lowercase();
     let quick = if args.quick { " --quick" } else { "" };
     let pg = if args.database_url.is_some() {

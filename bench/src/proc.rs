@@ -99,6 +99,18 @@ impl Server {
         extra: &[&str],
         log: &Path,
     ) -> Result<Server> {
+        Self::start_with_env(vira, data_path, database_url, extra, log, &[]).await
+    }
+
+    /// [`Server::start`] with environment variables set after the defaults (`VIRA_LOG=warn`).
+    pub async fn start_with_env(
+        vira: &Path,
+        data_path: &Path,
+        database_url: Option<&str>,
+        extra: &[&str],
+        log: &Path,
+        env: &[(&str, &str)],
+    ) -> Result<Server> {
         let probe = reqwest::Client::builder().no_proxy().build()?;
         // A free port can be taken before vira binds it: then vira exits and we try another.
         for _ in 0..3 {
@@ -114,8 +126,8 @@ impl Server {
                 command.args(["--database-url", url]);
             }
             command.args(extra);
+            command.env("VIRA_LOG", "warn").envs(env.iter().copied());
             let child = command
-                .env("VIRA_LOG", "warn")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(std::fs::File::create(log)?)

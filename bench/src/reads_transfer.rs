@@ -67,7 +67,7 @@ fn copy_synced(from: &Path, to: &Path) -> Result<Duration> {
 }
 
 /// A streamed multipart upload of `path` (never held in memory); the time to the 201 and its body.
-async fn send_file(
+pub async fn send_file(
     api: &Api,
     method: Method,
     path: &str,

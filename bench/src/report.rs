@@ -10,6 +10,16 @@ use super::proc::Machine;
 /// The line below which `BENCHMARKS.md` keeps hand-written notes across runs.
 pub const NOTES_MARKER: &str = "<!-- notes -->";
 
+/// The markers around the "Latest workflow run" section (`--workflows`), kept below the notes
+/// marker so that a run of the other scenarios leaves it alone.
+const WORKFLOWS_BEGIN: &str = "<!-- workflows -->";
+const WORKFLOWS_END: &str = "<!-- /workflows -->";
+
+/// What writes `BENCHMARKS.md` and what each run replaces.
+const HEADER_LINE: &str = "Written by `cargo run --release --bin vira-bench -- --size all` (the \
+    section \"Latest run\") and `-- --workflows` (the section \"Latest workflow run\", below the notes \
+    marker); each replaces its own section on each run, other text below the notes marker is kept.";
+
 /// One figure per database, its target (with a pass mark per database) and Virtool's figure
 /// where one was measured.
 pub struct Row {
@@ -211,10 +221,8 @@ pub fn latest_section(report: &Report, info: &RunInfo) -> String {
     let m = info.machine;
     let mut out = String::new();
     out.push_str("# vira benchmarks\n\n");
-    out.push_str("Written by `cargo run --release --bin vira-bench -- --size all`; the section ");
-    out.push_str(
-        "\"Latest run\" is replaced on each run, text below the notes marker is kept.\n\n",
-    );
+    out.push_str(HEADER_LINE);
+    out.push_str("\n\n");
     out.push_str("## Latest run\n\n");
     out.push_str(&format!("- Date: {}\n", info.date));
     out.push_str(&format!("- Commit: {}\n", info.commit));
@@ -240,6 +248,63 @@ pub fn latest_section(report: &Report, info: &RunInfo) -> String {
     }
     out.push('\n');
     out
+}
+
+/// The "Latest workflow run" section, between its markers.
+pub fn workflow_section(report: &Report, info: &RunInfo) -> String {
+    let m = info.machine;
+    let mut out = format!("{WORKFLOWS_BEGIN}\n## Latest workflow run\n\n");
+    out.push_str(&format!("- Date: {}\n", info.date));
+    out.push_str(&format!("- Commit: {}\n", info.commit));
+    out.push_str(&format!("- Command: `{}`\n", info.command));
+    out.push_str(&format!(
+        "- Machine: {} cores, {} memory, {}\n",
+        m.cores,
+        gib(m.mem_total),
+        m.cpu_model
+    ));
+    out.push_str(&format!(
+        "- Load average (1/5/15 min): {} before, {} after; wall time {:.0} s\n\n",
+        info.load_before,
+        info.load_after,
+        info.wall.as_secs_f64()
+    ));
+    out.push_str(&report.markdown_table());
+    if !report.notes.is_empty() {
+        out.push('\n');
+        for note in &report.notes {
+            out.push_str(&format!("- {note}\n"));
+        }
+    }
+    out.push_str(&format!("{WORKFLOWS_END}\n"));
+    out
+}
+
+/// Put `section` (from [`workflow_section`]) in place of the one `path` has, or right below the
+/// notes marker, leaving everything else as it is.
+pub fn write_workflow_section(path: &Path, section: &str) -> Result<()> {
+    let old = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => return Err(e).with_context(|| format!("read {}", path.display())),
+    };
+    let begin = old.find(WORKFLOWS_BEGIN);
+    let end = old.find(WORKFLOWS_END).map(|at| at + WORKFLOWS_END.len());
+    let new = match (begin, end) {
+        (Some(begin), Some(end)) if begin < end => {
+            let rest = old[end..].strip_prefix('\n').unwrap_or(&old[end..]);
+            format!("{}{section}{rest}", &old[..begin])
+        }
+        _ => match old.find(NOTES_MARKER) {
+            Some(at) => {
+                let after = at + NOTES_MARKER.len();
+                let rest = old[after..].strip_prefix('\n').unwrap_or(&old[after..]);
+                format!("{}\n\n{section}{rest}", &old[..after])
+            }
+            None => format!("{old}\n{NOTES_MARKER}\n\n{section}"),
+        },
+    };
+    std::fs::write(path, new).with_context(|| format!("write {}", path.display()))
 }
 
 /// Replace everything above the notes marker of `path` with `section`, keeping the rest.

@@ -585,7 +585,7 @@ impl Bench {
 }
 
 /// `1000000` as `1,000,000`.
-fn thousands(n: u64) -> String {
+pub fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {

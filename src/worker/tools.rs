@@ -108,6 +108,18 @@ pub async fn run_with_lines(
     mut on_line: impl FnMut(&[u8]) -> Result<(), String>,
 ) -> Result<(), ToolError> {
     let tool = invocation.name();
+    // The exact command line, as a JSON list, so a run can be repeated alone (`vira-bench
+    // --workflows` re-runs a job's tools from its kept work directory to time the aligner).
+    let argv: Vec<String> = std::iter::once(invocation.program.as_os_str())
+        .chain(invocation.args.iter().map(OsString::as_os_str))
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    tracing::info!(
+        tool = %tool,
+        dir = %invocation.dir.display(),
+        argv = %serde_json::Value::from(argv),
+        "tool started"
+    );
     let mut child = invocation
         .command()
         .stdout(Stdio::piped())
