@@ -101,7 +101,16 @@ pub async fn claim(
         },
     )
     .await?;
-    sqlx::query("UPDATE runners SET last_claim_at = $1 WHERE id = $2")
+    // A runner's claims must not queue behind each other's commits on its row: on PostgreSQL a
+    // row another claim of the same runner holds is skipped (that claim sets it to its own now).
+    let last_claim = match db.dialect() {
+        Dialect::Sqlite => "UPDATE runners SET last_claim_at = $1 WHERE id = $2",
+        Dialect::Postgres => {
+            "UPDATE runners SET last_claim_at = GREATEST(COALESCE(last_claim_at, 0), $1) \
+             WHERE id IN (SELECT id FROM runners WHERE id = $2 FOR UPDATE SKIP LOCKED)"
+        }
+    };
+    sqlx::query(last_claim)
         .bind(now)
         .bind(runner.id)
         .execute(&mut *tx)
