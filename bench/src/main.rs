@@ -75,6 +75,11 @@ struct Args {
     #[arg(long)]
     pub quick: bool,
 
+    /// Only the claim scenario (8 claimers; 10,000 waiting jobs, `--quick` 1,000), on each
+    /// database. Never writes BENCHMARKS.md (only `--out` when given).
+    #[arg(long)]
+    pub claims_only: bool,
+
     /// The `vira` binary (default: `vira` next to this executable).
     #[arg(long)]
     pub vira: Option<PathBuf>,
@@ -263,8 +268,8 @@ fn finish(
     );
     let out = match (&args.out, args.quick) {
         (Some(out), _) => Some(out.clone()),
-        (None, false) => Some(repo_dir().join("BENCHMARKS.md")),
-        (None, true) => None,
+        (None, false) if !args.claims_only => Some(repo_dir().join("BENCHMARKS.md")),
+        (None, _) => None,
     };
     if let Some(out) = out {
         let text = section(report, &info);
@@ -295,7 +300,12 @@ fn command_line(args: &Args) -> String {
     } else {
         ""
     };
-    format!("vira-bench --size {size}{quick}{pg}{s3}")
+    let claims = if args.claims_only {
+        " --claims-only"
+    } else {
+        ""
+    };
+    format!("vira-bench --size {size}{quick}{claims}{pg}{s3}")
 }
 
 fn display(path: &Path) -> String {

@@ -126,6 +126,10 @@ pub async fn run_all(
             .unwrap_or_else(|| format!("sqlite://{}/vira.db", data.display())),
         floor_p50: None,
     };
+    if args.claims_only {
+        super::claims::run(&b.api, &b.database_url, b.quick, &mut b.report).await?;
+        return Ok(b.report);
+    }
     let repeats = if args.quick { 1 } else { 3 };
 
     tokio::time::sleep(Duration::from_millis(if b.quick { 100 } else { 1000 })).await;
