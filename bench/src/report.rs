@@ -218,13 +218,20 @@ pub struct RunInfo<'a> {
 
 /// The "Latest run" section.
 pub fn latest_section(report: &Report, info: &RunInfo) -> String {
-    let m = info.machine;
     let mut out = String::new();
     out.push_str("# vira benchmarks\n\n");
     out.push_str(HEADER_LINE);
     out.push_str("\n\n");
     out.push_str("## Latest run\n\n");
-    out.push_str(&format!("- Date: {}\n", info.date));
+    out.push_str(&run_body(report, info));
+    out.push('\n');
+    out
+}
+
+/// A run's facts (date, commit, command, machine, load) and its table with the notes.
+fn run_body(report: &Report, info: &RunInfo) -> String {
+    let m = info.machine;
+    let mut out = format!("- Date: {}\n", info.date);
     out.push_str(&format!("- Commit: {}\n", info.commit));
     out.push_str(&format!("- Command: `{}`\n", info.command));
     out.push_str(&format!(
@@ -246,36 +253,13 @@ pub fn latest_section(report: &Report, info: &RunInfo) -> String {
             out.push_str(&format!("- {note}\n"));
         }
     }
-    out.push('\n');
     out
 }
 
 /// The "Latest workflow run" section, between its markers.
 pub fn workflow_section(report: &Report, info: &RunInfo) -> String {
-    let m = info.machine;
     let mut out = format!("{WORKFLOWS_BEGIN}\n## Latest workflow run\n\n");
-    out.push_str(&format!("- Date: {}\n", info.date));
-    out.push_str(&format!("- Commit: {}\n", info.commit));
-    out.push_str(&format!("- Command: `{}`\n", info.command));
-    out.push_str(&format!(
-        "- Machine: {} cores, {} memory, {}\n",
-        m.cores,
-        gib(m.mem_total),
-        m.cpu_model
-    ));
-    out.push_str(&format!(
-        "- Load average (1/5/15 min): {} before, {} after; wall time {:.0} s\n\n",
-        info.load_before,
-        info.load_after,
-        info.wall.as_secs_f64()
-    ));
-    out.push_str(&report.markdown_table());
-    if !report.notes.is_empty() {
-        out.push('\n');
-        for note in &report.notes {
-            out.push_str(&format!("- {note}\n"));
-        }
-    }
+    out.push_str(&run_body(report, info));
     out.push_str(&format!("{WORKFLOWS_END}\n"));
     out
 }
