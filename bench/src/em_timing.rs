@@ -30,7 +30,7 @@ fn vta_alignments(text: &[u8]) -> Result<Alignments> {
             pos: number(pos).parse()?,
             length: number(length).parse()?,
             p_score: number(p_score).parse()?,
-        });
+        })?;
     }
     Ok(alignments)
 }

@@ -18,6 +18,9 @@ pub struct WorkerSettings {
     pub concurrency: usize,
     pub threads: usize,
     pub mem_gb: u32,
+    /// Bytes of each of Pathoscope's working sets held in memory before the rest goes to files
+    /// in the job directory.
+    pub spill_memory: usize,
     pub work_dir: PathBuf,
     pub keep_work: bool,
     pub poll_interval: Duration,
@@ -93,6 +96,12 @@ macro_rules! worker_options {
             #[arg(long = concat!($prefix, "mem"), env = concat!($env, "MEM"), default_value_t = 8,
                 value_parser = clap::value_parser!(u32).range(1..))]
             pub mem: u32,
+            /// MiB of each of Pathoscope's working sets (alignments, non-unique reads) kept in
+            /// memory; the rest goes to files in the job directory, so a large sample needs disk,
+            /// not memory.
+            #[arg(long = concat!($prefix, "spill-memory"), env = concat!($env, "SPILL_MEMORY"),
+                default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=65536))]
+            pub spill_memory: u32,
             /// Where each job gets a directory of its own, `<work-dir>/<job id>/`.
             #[arg(long = concat!($prefix, "work-dir"), env = concat!($env, "WORK_DIR"),
                 default_value = "./vira-work")]
@@ -159,6 +168,7 @@ macro_rules! worker_options {
                         .threads
                         .map_or((available_cpus() / concurrency).max(1), |t| t as usize),
                     mem_gb: self.mem,
+                    spill_memory: (self.spill_memory as usize) << 20,
                     work_dir: self.work_dir.clone(),
                     keep_work: self.keep_work,
                     poll_interval: Duration::from_secs(self.poll_interval),

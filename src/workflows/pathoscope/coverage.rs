@@ -8,24 +8,43 @@ use crate::model::round::round_half_even;
 /// The depth per position of each of `references` (alignment reference index, sequence length),
 /// from `lines`: each line adds 1 at positions `POS−1 … POS−1+len−1` (0-based) that fall within
 /// the sequence. Lines of other references are skipped.
-pub fn depth_arrays<'a>(
+pub fn depth_arrays(
     references: &[(u32, usize)],
     reference_total: usize,
-    lines: impl IntoIterator<Item = &'a Alignment>,
+    lines: impl IntoIterator<Item = Alignment>,
 ) -> Vec<Vec<u32>> {
-    let mut slot = vec![usize::MAX; reference_total];
-    for (i, &(reference, _)) in references.iter().enumerate() {
-        slot[reference as usize] = i;
-    }
-    // Differences: +1 where a span starts, −1 after it ends (mod 2^32, exact once summed, as no
-    // depth reaches 2^32 with fewer than 2^32 lines).
-    let mut arrays: Vec<Vec<u32>> = (references.iter())
-        .map(|&(_, length)| vec![0u32; length + 1])
-        .collect();
+    let mut depths = Depths::new(references, reference_total);
     for line in lines {
-        let Some(array) = (slot.get(line.reference as usize)).and_then(|&i| arrays.get_mut(i))
+        depths.add(&line);
+    }
+    depths.finish()
+}
+
+/// [`depth_arrays`] fed one line at a time.
+pub struct Depths {
+    slot: Vec<usize>,
+    /// Differences: +1 where a span starts, −1 after it ends (mod 2^32, exact once summed, as no
+    /// depth reaches 2^32 with fewer than 2^32 lines).
+    arrays: Vec<Vec<u32>>,
+}
+
+impl Depths {
+    pub fn new(references: &[(u32, usize)], reference_total: usize) -> Depths {
+        let mut slot = vec![usize::MAX; reference_total];
+        for (i, &(reference, _)) in references.iter().enumerate() {
+            slot[reference as usize] = i;
+        }
+        let arrays = (references.iter())
+            .map(|&(_, length)| vec![0u32; length + 1])
+            .collect();
+        Depths { slot, arrays }
+    }
+
+    pub fn add(&mut self, line: &Alignment) {
+        let Some(array) =
+            (self.slot.get(line.reference as usize)).and_then(|&i| self.arrays.get_mut(i))
         else {
-            continue;
+            return;
         };
         let length = array.len() - 1;
         // POS 0 (never on a usable bowtie2 line) would start before the sequence: those
@@ -39,15 +58,18 @@ pub fn depth_arrays<'a>(
             array[end] = array[end].wrapping_sub(1);
         }
     }
-    for array in &mut arrays {
-        let mut depth = 0u32;
-        for value in array.iter_mut() {
-            depth = depth.wrapping_add(*value);
-            *value = depth;
+
+    pub fn finish(mut self) -> Vec<Vec<u32>> {
+        for array in &mut self.arrays {
+            let mut depth = 0u32;
+            for value in array.iter_mut() {
+                depth = depth.wrapping_add(*value);
+                *value = depth;
+            }
+            array.pop();
         }
-        array.pop();
+        self.arrays
     }
-    arrays
 }
 
 /// `round(1 - zeros / length, 3)`: the share of covered positions.
@@ -92,7 +114,7 @@ mod tests {
             line(0, 1, 5),
             line(1, 0, 2),
         ];
-        let arrays = depth_arrays(&[(1, 6), (2, 2)], 3, &lines);
+        let arrays = depth_arrays(&[(1, 6), (2, 2)], 3, lines);
         assert_eq!(arrays, [vec![2, 1, 2, 2, 1, 1], vec![0, 0]]);
         assert_eq!(coverage(&arrays[0]), 1.0);
         assert_eq!(depth(&arrays[0]), 2);

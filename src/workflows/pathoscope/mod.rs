@@ -1,6 +1,8 @@
 //! The Pathoscope computation of `pathoscope_bowtie` (workflows.md §10.4): everything but running
 //! bowtie2 and talking to the jobs API. bowtie2's output is read line by line ([`LineSink`]); the
-//! alignments are kept as compact records ([`Alignments`]), never as SAM text.
+//! alignments are kept as compact records ([`Alignments`]), never as SAM text, and spilled to the
+//! job's directory past a memory budget ([`Spill`]): the worker's memory does not grow with the
+//! number of alignment lines.
 //!
 //! The worker's calls, step by step (`T` the snapshot of `otus.json.gz`, parsed with
 //! [`parse_reference`](crate::import::reference::parse_reference)):
@@ -31,6 +33,7 @@ mod report;
 mod results;
 mod rewrite;
 mod sam;
+mod spill;
 pub mod steps;
 mod subtraction;
 #[cfg(test)]
@@ -39,12 +42,13 @@ mod tests;
 pub use crate::model::round::round_half_even;
 pub use alignments::{Alignment, Alignments};
 pub use candidates::{CandidateScan, Candidates};
-pub use coverage::{coverage, depth, depth_arrays};
+pub use coverage::{coverage, depth, depth_arrays, Depths};
 pub use em::{reassign, BestHits, Reassignment};
 pub use isolates::{write_isolate_fasta, IsolateIndex, IsolateSequence};
 pub use report::{Guess, Report, ReportRow};
 pub use results::{Hit, HitGuess, OtuVersion, ResultsBody};
-pub use rewrite::rewritten;
+pub use rewrite::{for_each_rewritten, rewritten, LineSet};
+pub use spill::Spill;
 pub use sam::{feed, parse_line, LineSink, SamLine};
 pub use subtraction::{rewrite_fastq, FastqRewrite, ReadScores, Subtracted, SubtractionScores};
 
@@ -92,7 +96,7 @@ pub fn reassign_and_report(
     index: &IsolateIndex,
     subtracted_count: u64,
 ) -> Result<PathoscopeOutput, PathoscopeError> {
-    let em = reassign(alignments, P_SCORE_CUTOFF);
+    let em = reassign(alignments, P_SCORE_CUTOFF)?;
     let report = Report::new(&em, alignments.references());
     let results = ResultsBody::new(alignments, &em, &report, index, subtracted_count)?;
     Ok(PathoscopeOutput {

@@ -4,11 +4,11 @@
 use serde::Serialize;
 
 use super::alignments::Alignments;
-use super::coverage::{coverage, depth, depth_arrays};
+use super::coverage::{coverage, depth, Depths};
 use super::em::Reassignment;
 use super::isolates::IsolateIndex;
 use super::report::{Guess, Report};
-use super::rewrite::rewritten;
+use super::rewrite::for_each_rewritten;
 use super::PathoscopeError;
 
 /// `{"subtracted_count", "read_count", "hits"}`, keys in that order.
@@ -78,11 +78,9 @@ impl ResultsBody {
         let wanted: Vec<(u32, usize)> = (report.rows.iter().zip(&sequences))
             .map(|(row, sequence)| (em.refs[row.reference], sequence.length))
             .collect();
-        let arrays = depth_arrays(
-            &wanted,
-            alignments.references().len(),
-            rewritten(alignments, em),
-        );
+        let mut depths = Depths::new(&wanted, alignments.references().len());
+        for_each_rewritten(alignments, em, |line| depths.add(&line))?;
+        let arrays = depths.finish();
         let hits = (report.rows.iter().zip(sequences).zip(arrays))
             .map(|((row, sequence), align)| Hit {
                 last: guess(&row.last),

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::{
     reassign_and_report, rewrite_fastq, write_isolate_fasta, Alignments, CandidateScan,
-    IsolateIndex, LineSink, PathoscopeOutput, SubtractionScores, P_SCORE_CUTOFF,
+    IsolateIndex, LineSink, PathoscopeOutput, Spill, SubtractionScores, P_SCORE_CUTOFF,
 };
 use crate::import::reference::ParsedOtu;
 use crate::worker::job::{arg, blocking, work_dir_failure, JobContext, JobFailure, StepResult};
@@ -246,7 +246,8 @@ async fn compute(ctx: &JobContext, inputs: &Inputs) -> StepResult<PathoscopeOutp
 
     let (step, stage, name, description) = LATER_STEPS[0];
     ctx.step(step, STEPS, stage, name, description).await?;
-    let mut alignments = Alignments::new(P_SCORE_CUTOFF);
+    let spill = Spill::new(ctx.path(""), ctx.settings.spill_memory);
+    let mut alignments = Alignments::spilling(P_SCORE_CUTOFF, spill);
     let isolate_pass = ctx
         .tool(&tools.bowtie2)
         .args(["-p", &threads])
@@ -326,7 +327,8 @@ async fn eliminate_subtraction(
             .arg(&current);
         ctx.run_with_lines(&pass, into(&mut scores)).await?;
         let scores = scores.finish();
-        let subtracted = alignments.eliminate(&scores);
+        let subtracted = tokio::task::block_in_place(|| alignments.eliminate(&scores))
+            .map_err(work_dir_failure)?;
         subtracted_count += subtracted.count();
         let next = ctx.path("next.fq");
         let alignments: &Alignments = alignments;

@@ -14,12 +14,13 @@ use super::PathoscopeError;
 #[derive(Debug)]
 pub struct SubtractionScores<'a> {
     alignments: &'a Alignments,
-    scores: Vec<Option<f64>>,
+    /// NaN for a read without a usable line against the subtraction.
+    scores: Vec<f64>,
 }
 
 /// [`SubtractionScores`] once the output is read, by read index.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ReadScores(Vec<Option<f64>>);
+pub struct ReadScores(Vec<f64>);
 
 /// The reads one pass subtracted: those that had at least one isolate alignment before it and
 /// have none after it.
@@ -33,7 +34,7 @@ impl<'a> SubtractionScores<'a> {
     pub fn new(alignments: &'a Alignments) -> SubtractionScores<'a> {
         SubtractionScores {
             alignments,
-            scores: vec![None; alignments.read_total()],
+            scores: vec![f64::NAN; alignments.read_total()],
         }
     }
 
@@ -46,7 +47,7 @@ impl LineSink for SubtractionScores<'_> {
     fn push_line(&mut self, line: &[u8]) -> Result<(), PathoscopeError> {
         if let Some(line) = parse_line(line)? {
             if let Some(read) = self.alignments.read_index(line.read) {
-                self.scores[read as usize] = Some(line.p_score);
+                self.scores[read as usize] = line.p_score;
             }
         }
         Ok(())
@@ -57,21 +58,22 @@ impl Alignments {
     /// Removes every alignment whose read's subtraction score is **≥** the line's own p-score
     /// (so lines of a read that scored higher than the host stay) and returns the reads that
     /// lost all their alignments.
-    pub fn eliminate(&mut self, scores: &ReadScores) -> Subtracted {
+    pub fn eliminate(&mut self, scores: &ReadScores) -> io::Result<Subtracted> {
         let mut had = vec![false; self.read_total()];
         let mut kept = vec![false; self.read_total()];
         self.retain(|line| {
             let read = line.read as usize;
             had[read] = true;
-            let removed = scores.0[read].is_some_and(|host| host >= line.p_score);
+            // NaN (no host line) is never ≥.
+            let removed = scores.0[read] >= line.p_score;
             kept[read] |= !removed;
             !removed
-        });
+        })?;
         let reads: Vec<bool> = (had.iter().zip(&kept))
             .map(|(&had, &kept)| had && !kept)
             .collect();
         let count = reads.iter().filter(|&&gone| gone).count() as u64;
-        Subtracted { reads, count }
+        Ok(Subtracted { reads, count })
     }
 }
 

@@ -39,7 +39,7 @@ fn json_fixture(name: &str) -> Value {
 /// Alignments from VTA text (`read,reference,pos,length,p-score` per line, no header), the
 /// isolate alignments' cutoff applied as to SAM lines.
 fn vta_alignments(text: &[u8]) -> Alignments {
-    let mut alignments = Alignments::new(P_SCORE_CUTOFF);
+    let mut alignments = Alignments::spilling(P_SCORE_CUTOFF, small_spill());
     for row in text.split(|&b| b == b'\n').filter(|row| !row.is_empty()) {
         let fields: Vec<&[u8]> = row.split(|&b| b == b',').collect();
         let [read, reference, pos, length, p_score] = fields[..] else {
@@ -52,18 +52,22 @@ fn vta_alignments(text: &[u8]) -> Alignments {
             pos: number(pos).parse().unwrap(),
             length: number(length).parse().unwrap(),
             p_score: number(p_score).parse().unwrap(),
-        });
+        })
+        .unwrap();
     }
     alignments
 }
 
+/// A budget of 4 KiB a store: every store of a fixture spills, so the exact tests read back
+/// what went through files.
+fn small_spill() -> Spill {
+    Spill::new(std::env::temp_dir(), 4 << 10)
+}
+
 /// Lines as VTA rows, the p-score as Python's `repr`.
-fn vta_rows<'a>(
-    alignments: &Alignments,
-    lines: impl Iterator<Item = &'a Alignment>,
-) -> Vec<String> {
+fn vta_rows(alignments: &Alignments, lines: Vec<Alignment>) -> Vec<String> {
     let names = alignments.read_names();
-    lines
+    (lines.into_iter())
         .map(|line| {
             let mut row = format!(
                 "{},{},{},{},",
@@ -80,7 +84,7 @@ fn vta_rows<'a>(
 
 /// Alignments from SAM text with the cutoff given, and the `@SQ` lengths of its header.
 fn sam_alignments(text: &[u8], cutoff: f64) -> (Alignments, Vec<(String, usize)>) {
-    let mut alignments = Alignments::new(cutoff);
+    let mut alignments = Alignments::spilling(cutoff, small_spill());
     feed(text, &mut alignments).unwrap();
     let lengths = (text.split(|&b| b == b'\n'))
         .filter_map(|line| line.strip_prefix(b"@SQ\t"))

@@ -21,7 +21,7 @@ fn sam(read: &str, reference: &str, pos: u32, p_score: i64) -> String {
 }
 
 fn alignments_of(lines: &[String]) -> Alignments {
-    let mut alignments = Alignments::new(P_SCORE_CUTOFF);
+    let mut alignments = Alignments::spilling(P_SCORE_CUTOFF, small_spill());
     feed(lines.concat().as_bytes(), &mut alignments).unwrap();
     alignments
 }
@@ -69,9 +69,9 @@ fn everything_subtracted() {
         &mut pass,
     )
     .unwrap();
-    let subtracted = alignments.eliminate(&pass.finish());
+    let subtracted = alignments.eliminate(&pass.finish()).unwrap();
     assert_eq!(subtracted.count(), 2);
-    assert!(alignments.lines().is_empty());
+    assert!(alignments.is_empty());
     let fastq = "@a\nAAAA\n+\nIIII\n@b extra\nCCCC\n+\nIIII\n@c\nGGGG\n+\nIIII\n";
     let mut rewritten = Vec::new();
     let counts = rewrite_fastq(fastq.as_bytes(), &mut rewritten, &alignments, &subtracted).unwrap();
@@ -99,11 +99,9 @@ fn the_removal_rule_is_per_alignment() {
         sam("z", "chr1", 1, 999),
     ];
     feed(host.concat().as_bytes(), &mut pass).unwrap();
-    let subtracted = alignments.eliminate(&pass.finish());
+    let subtracted = alignments.eliminate(&pass.finish()).unwrap();
     assert_eq!(subtracted.count(), 1);
-    let left: Vec<(u32, u32)> = alignments
-        .lines()
-        .iter()
+    let left: Vec<(u32, u32)> = (alignments.to_vec().unwrap().iter())
         .map(|l| (l.read, l.reference))
         .collect();
     assert_eq!(left, [(0, 0)]);
@@ -116,7 +114,7 @@ fn a_single_non_unique_read() {
         sam("m", "r2", 1, 90),
         sam("m", "r1", 50, 100),
     ]);
-    let em = reassign(&alignments, P_SCORE_CUTOFF);
+    let em = reassign(&alignments, P_SCORE_CUTOFF).unwrap();
     let (s1, s2) = (100f64.exp(), 90f64.exp());
     let x1 = s1 / (s1 + s2);
     let x2 = s2 / (s1 + s2);
@@ -130,7 +128,7 @@ fn a_single_non_unique_read() {
         (vec![1.0, 0.0], vec![0.0, 0.0])
     );
     // r1's two lines (duplicates of a non-unique read count) stay, r2's x < 0.01 does not.
-    assert_eq!(em.rewritten, [0, 2]);
+    assert_eq!(em.rewritten.to_vec(), [0, 2]);
     let output =
         reassign_and_report(&alignments, &index_of(&[("r1", 100), ("r2", 100)]), 0).unwrap();
     let hits = &output.results.hits;
@@ -148,7 +146,7 @@ fn a_single_non_unique_read() {
 #[test]
 fn ties_in_x_and_pi() {
     let alignments = alignments_of(&[sam("m", "a", 1, 50), sam("m", "b", 1, 50)]);
-    let em = reassign(&alignments, P_SCORE_CUTOFF);
+    let em = reassign(&alignments, P_SCORE_CUTOFF).unwrap();
     assert_eq!(em.pi, [0.5, 0.5]);
     assert_eq!(em.last.reads, [0.5, 0.5]);
     assert_eq!(em.last.high, [1.0, 1.0]);
@@ -164,8 +162,8 @@ fn ties_in_x_and_pi() {
 #[test]
 fn duplicates_of_a_unique_read() {
     let alignments = alignments_of(&[sam("u", "r1", 1, 100), sam("u", "r1", 40, 60)]);
-    let em = reassign(&alignments, P_SCORE_CUTOFF);
-    assert_eq!((em.read_count(), em.rewritten.clone()), (1, vec![0]));
+    let em = reassign(&alignments, P_SCORE_CUTOFF).unwrap();
+    assert_eq!((em.read_count(), em.rewritten.to_vec()), (1, vec![0]));
     assert_eq!(em.pi, [1.0]);
 }
 
@@ -180,10 +178,10 @@ fn casava_mate_names() {
         sam("P:5", "r1", 200, 100),
     ];
     let mut alignments = alignments_of(&lines);
-    assert_eq!(reassign(&alignments, P_SCORE_CUTOFF).read_count(), 3);
+    assert_eq!(reassign(&alignments, P_SCORE_CUTOFF).unwrap().read_count(), 3);
     let mut pass = SubtractionScores::new(&alignments);
     feed(sam("P:5", "chr1", 1, 120).as_bytes(), &mut pass).unwrap();
-    let subtracted = alignments.eliminate(&pass.finish());
+    let subtracted = alignments.eliminate(&pass.finish()).unwrap();
     assert_eq!(subtracted.count(), 1);
     let fastq = "@P:5 1:N:0:1\nAAAA\n+\nIIII\n@Q/1\nCCCC\n+\nIIII\n@P:5\t2:N:0:1\nGGGG\n+\nIIII\n@Q/2\nTTTT\n+\nIIII";
     let mut rewritten = Vec::new();
@@ -216,7 +214,7 @@ proptest! {
     #[test]
     fn em_properties(lines in random_lines()) {
         let alignments = alignments_of(&lines);
-        let em = reassign(&alignments, P_SCORE_CUTOFF);
+        let em = reassign(&alignments, P_SCORE_CUTOFF).unwrap();
         let distinct_reads = alignments.read_total();
         prop_assert_eq!(em.read_count(), distinct_reads);
         prop_assert_eq!(em.refs.len(), alignments.references().len());
@@ -228,19 +226,21 @@ proptest! {
             }
         }
         // The rewrite keeps lines in order, at least one per read.
-        prop_assert!(em.rewritten.windows(2).all(|w| w[0] < w[1]));
-        let mut reads: Vec<u32> = em.rewritten.iter().map(|&l| alignments.lines()[l as usize].read).collect();
+        let rewritten = em.rewritten.to_vec();
+        prop_assert!(rewritten.windows(2).all(|w| w[0] < w[1]));
+        let kept = alignments.to_vec().unwrap();
+        let mut reads: Vec<u32> = rewritten.iter().map(|&l| kept[l as usize].read).collect();
         reads.sort_unstable();
         reads.dedup();
         prop_assert_eq!(reads.len(), distinct_reads);
         // The same lines in a fresh store (another hash seed) give the same bits.
-        prop_assert_eq!(&reassign(&alignments_of(&lines), P_SCORE_CUTOFF), &em);
+        prop_assert_eq!(&reassign(&alignments_of(&lines), P_SCORE_CUTOFF).unwrap(), &em);
     }
 
     #[test]
     fn report_properties(lines in random_lines()) {
         let alignments = alignments_of(&lines);
-        let em = reassign(&alignments, P_SCORE_CUTOFF);
+        let em = reassign(&alignments, P_SCORE_CUTOFF).unwrap();
         let report = Report::new(&em, alignments.references());
         for pair in report.rows.windows(2) {
             let (a, b) = (&pair[0], &pair[1]);
@@ -267,12 +267,12 @@ proptest! {
     #[test]
     fn subtraction_is_the_drop_in_read_count(lines in random_lines(), host in prop::collection::vec((0..12u8, 1..300i64), 0..12)) {
         let mut alignments = alignments_of(&lines);
-        let before = reassign(&alignments, P_SCORE_CUTOFF).read_count();
+        let before = reassign(&alignments, P_SCORE_CUTOFF).unwrap().read_count();
         let mut pass = SubtractionScores::new(&alignments);
         let host: String = host.iter().map(|&(read, p_score)| sam(&format!("q{read}"), "chr", 1, p_score)).collect();
         feed(host.as_bytes(), &mut pass).unwrap();
-        let subtracted = alignments.eliminate(&pass.finish());
-        let after = reassign(&alignments, P_SCORE_CUTOFF).read_count();
+        let subtracted = alignments.eliminate(&pass.finish()).unwrap();
+        let after = reassign(&alignments, P_SCORE_CUTOFF).unwrap().read_count();
         prop_assert_eq!(before as u64, after as u64 + subtracted.count());
     }
 }

@@ -62,7 +62,7 @@ fn check_set(set: &str) {
     );
 
     let alignments = vta_alignments(&fixture(&format!("{dir}/alignments.vta.gz")));
-    let em = reassign(&alignments, P_SCORE_CUTOFF);
+    let em = reassign(&alignments, P_SCORE_CUTOFF).unwrap();
     assert_em(&em, &alignments, &json_fixture(&format!("{dir}/em.json")));
 
     let expected = json_fixture(&format!("{dir}/results.json"));

@@ -31,7 +31,7 @@ fn em_vectors() {
         let cutoff = vector["args"]["p_score_cutoff"].as_f64().unwrap();
         let (alignments, lengths) =
             sam_alignments(&core_fixture(&vector["args"]["alignment"]), cutoff);
-        let em = reassign(&alignments, cutoff);
+        let em = reassign(&alignments, cutoff).unwrap();
         let expected = &vector["result"];
         assert_em(&em, &alignments, expected);
         let names = alignments.read_names();
@@ -41,7 +41,7 @@ fn em_vectors() {
         assert_eq!(Value::from(reads), expected["reads"], "{name} reads");
         // Coverage of every reference with a reassigned line, by first appearance.
         let mut covered: Vec<u32> = Vec::new();
-        for line in rewritten(&alignments, &em) {
+        for line in rewritten(&alignments, &em).unwrap() {
             if !covered.contains(&line.reference) {
                 covered.push(line.reference);
             }
@@ -55,7 +55,7 @@ fn em_vectors() {
         let arrays = depth_arrays(
             &wanted,
             alignments.references().len(),
-            rewritten(&alignments, &em),
+            rewritten(&alignments, &em).unwrap(),
         );
         let mut coverage = serde_json::Map::new();
         for (&(r, length), array) in wanted.iter().zip(arrays) {
@@ -102,7 +102,7 @@ fn subtraction_vectors() {
         )
         .unwrap();
         let scores = pass.finish();
-        let subtracted = alignments.eliminate(&scores);
+        let subtracted = alignments.eliminate(&scores).unwrap();
         assert_eq!(
             Value::from(subtracted.count()),
             vector["result"]["subtracted"],
