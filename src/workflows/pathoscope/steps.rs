@@ -37,8 +37,8 @@ struct Inputs {
 }
 
 pub async fn run(ctx: &JobContext) -> StepResult<()> {
-    let inputs = prepare(ctx).await?;
-    let output = compute(ctx, &inputs).await?;
+    let mut inputs = prepare(ctx).await?;
+    let output = compute(ctx, &mut inputs).await?;
     let report = ctx.path("report.tsv");
     tokio::fs::write(&report, output.report_tsv.as_bytes())
         .await
@@ -193,7 +193,7 @@ fn into(sink: &mut impl LineSink) -> impl FnMut(&[u8]) -> Result<(), String> + '
 }
 
 /// Steps 1 to 5.
-async fn compute(ctx: &JobContext, inputs: &Inputs) -> StepResult<PathoscopeOutput> {
+async fn compute(ctx: &JobContext, inputs: &mut Inputs) -> StepResult<PathoscopeOutput> {
     let tools = &ctx.settings.tools;
     let threads = ctx.settings.threads.to_string();
     let reads = reads_argument(&inputs.reads);
@@ -239,6 +239,8 @@ async fn compute(ctx: &JobContext, inputs: &Inputs) -> StepResult<PathoscopeOutp
     );
     let isolate_index: IsolateIndex =
         write_isolate_fasta(&inputs.snapshot, &candidates, fasta).map_err(work_dir_failure)?;
+    // The reference is not needed past here: its memory goes before the alignments come.
+    inputs.snapshot = Vec::new();
     let build =
         ctx.tool(&tools.bowtie2_build)
             .args(["--threads", &threads, "isolates.fa", "isolates"]);
