@@ -51,6 +51,13 @@ impl Size {
     }
 }
 
+/// A scenario of `--workflows` that can run on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Only {
+    /// `create_sample` of the big FASTQ.gz against plain decompression.
+    CreateSample,
+}
+
 /// `vira-bench`: latency, throughput, finalize, transfer and memory figures of `vira serve`.
 #[derive(Debug, Parser)]
 #[command(name = "vira-bench", version)]
@@ -65,6 +72,11 @@ struct Args {
     /// `--quick`: 20,000 and 50,000 reads, a 64 MiB file.
     #[arg(long)]
     pub workflows: bool,
+
+    /// With `--workflows`: only this scenario (`create-sample`: the 2 GiB FASTQ.gz against plain
+    /// decompression). Never writes BENCHMARKS.md (only `--out` when given).
+    #[arg(long, value_enum, requires = "workflows")]
+    pub only: Option<Only>,
 
     /// With `--workflows`: only generate its inputs and print how long each took.
     #[arg(long, requires = "workflows")]
@@ -268,7 +280,9 @@ fn finish(
     );
     let out = match (&args.out, args.quick) {
         (Some(out), _) => Some(out.clone()),
-        (None, false) if !args.claims_only => Some(repo_dir().join("BENCHMARKS.md")),
+        (None, false) if !args.claims_only && args.only.is_none() => {
+            Some(repo_dir().join("BENCHMARKS.md"))
+        }
         (None, _) => None,
     };
     if let Some(out) = out {
@@ -286,7 +300,11 @@ fn finish(
 fn command_line(args: &Args) -> String {
     if args.workflows {
         let quick = if args.quick { " --quick" } else { "" };
-        return format!("vira-bench --workflows{quick}");
+        let only = match args.only {
+            Some(Only::CreateSample) => " --only create-sample",
+            None => "",
+        };
+        return format!("vira-bench --workflows{quick}{only}");
     }
     let size = format!("{:?}", args.size).to_lowercase();
     let quick = if args.quick { " --quick" } else { "" };

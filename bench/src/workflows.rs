@@ -11,7 +11,7 @@
 //! 4. `create_sample` of a 2 GiB FASTQ.gz (deflate level 1) against plain decompression of the
 //!    same file in this process.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use anyhow::Result;
@@ -23,7 +23,7 @@ use super::proc::{create_admin, PeakSampler, Server};
 use super::report::{at_least, at_most, mib, ms, Report};
 use super::sample_reads::{write_fastq_gz, Sources, Until};
 use super::scenarios::{progress, thousands, MIB};
-use super::{em_timing, Args};
+use super::{em_timing, Args, Only};
 
 /// What one run measures: read counts of the two samples, the size of the big file, EM runs.
 struct Plan {
@@ -66,6 +66,17 @@ pub async fn run(args: &Args, vira: &Path, fixtures: &Path, work: &Path) -> Resu
     let plan = Plan::new(args.quick);
     let mut report = Report::default();
     report.databases.push("SQLite".to_owned());
+    if args.only == Some(Only::CreateSample) {
+        let sources = Sources::load(fixtures)?;
+        let (server, api, _, jobs_dir) = start_server(vira, work).await?;
+        let big = Big {
+            api: &api,
+            pid: server.pid,
+            jobs_dir: &jobs_dir,
+        };
+        create_sample_big(&big, &sources, &plan, work, &mut report).await?;
+        return Ok(report);
+    }
 
     progress("workflows: EM + rewrite + coverage + report of test.vta");
     let times = em_timing::time(fixtures, plan.em_runs)?;
@@ -95,40 +106,7 @@ pub async fn run(args: &Args, vira: &Path, fixtures: &Path, work: &Path) -> Resu
         samples.push((reads, file));
     }
 
-    let data = work.join("data");
-    let jobs_dir = work.join("jobs");
-    std::fs::create_dir_all(&data)?;
-    let key = create_admin(vira, &data, None)?;
-    let log = work.join("vira.log");
-    let jobs_arg = jobs_dir.to_string_lossy().into_owned();
-    let server = Server::start_with_env(
-        vira,
-        &data,
-        None,
-        &[
-            "--workers",
-            "1",
-            "--worker-keep-work",
-            "--worker-work-dir",
-            &jobs_arg,
-            "--worker-poll-interval",
-            "1",
-        ],
-        &log,
-        &[
-            ("VIRA_LOG", "warn,vira::worker::tools=info"),
-            ("VIRA_LOG_FORMAT", "json"),
-        ],
-    )
-    .await?;
-    let api = Api {
-        base: server.base.clone(),
-        client: client()?,
-        admin: Creds {
-            login: "admin".into(),
-            key,
-        },
-    };
+    let (server, api, log, jobs_dir) = start_server(vira, work).await?;
 
     progress("workflows: import otus.json.gz, build_index, create_subtraction");
     let (ref_id, subtraction_id) = reference_and_host(&api, fixtures).await?;
@@ -194,7 +172,12 @@ pub async fn run(args: &Args, vira: &Path, fixtures: &Path, work: &Path) -> Resu
         );
     }
 
-    create_sample_big(&api, &sources, &plan, work, &jobs_dir, &mut report).await?;
+    let big = Big {
+        api: &api,
+        pid: server.pid,
+        jobs_dir: &jobs_dir,
+    };
+    create_sample_big(&big, &sources, &plan, work, &mut report).await?;
 
     report.note(
         "job wall time: the job's first `preparing` entry to its `complete` entry (U31), so it \
@@ -238,6 +221,47 @@ pub fn generate_only(args: &Args, fixtures: &Path, work: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A release `vira serve --workers 1` on a fresh SQLite data path in `work`, its worker keeping
+/// its job directories; the server, its API as the administrator, its log and the jobs' folder.
+async fn start_server(vira: &Path, work: &Path) -> Result<(Server, Api, PathBuf, PathBuf)> {
+    let data = work.join("data");
+    let jobs_dir = work.join("jobs");
+    std::fs::create_dir_all(&data)?;
+    let key = create_admin(vira, &data, None)?;
+    let log = work.join("vira.log");
+    let jobs_arg = jobs_dir.to_string_lossy().into_owned();
+    let server = Server::start_with_env(
+        vira,
+        &data,
+        None,
+        &[
+            "--workers",
+            "1",
+            "--worker-keep-work",
+            "--worker-work-dir",
+            &jobs_arg,
+            "--worker-poll-interval",
+            "1",
+        ],
+        &log,
+        &[
+            ("VIRA_LOG", "warn,vira::worker::tools=info"),
+            ("VIRA_LOG_FORMAT", "json"),
+        ],
+    )
+    .await?;
+    let api = Api {
+        base: server.base.clone(),
+        client: client()?,
+        admin: Creds {
+            login: "admin".into(),
+            key,
+        },
+    };
+
+    Ok((server, api, log, jobs_dir))
+}
+
 /// U18 + U19 and U21 + U17, waiting for `build_index` and `create_subtraction`; the reference's
 /// id and the subtraction's.
 async fn reference_and_host(api: &Api, fixtures: &Path) -> Result<(String, String)> {
@@ -279,15 +303,22 @@ async fn reference_and_host(api: &Api, fixtures: &Path) -> Result<(String, Strin
     Ok((ref_id, subtraction_id))
 }
 
+/// The server `create_sample_big` runs on.
+struct Big<'a> {
+    api: &'a Api,
+    pid: u32,
+    jobs_dir: &'a Path,
+}
+
 /// `create_sample` of one big FASTQ.gz against `MultiGzDecoder` of the same file into a sink.
 async fn create_sample_big(
-    api: &Api,
+    server: &Big<'_>,
     sources: &Sources,
     plan: &Plan,
     work: &Path,
-    jobs_dir: &Path,
     report: &mut Report,
 ) -> Result<()> {
+    let api = server.api;
     let label = plan.big_label;
     let file = work.join("big.fq.gz");
     progress(&format!("workflows: generate a {label} FASTQ.gz (level 1)"));
@@ -300,10 +331,12 @@ async fn create_sample_big(
     let decompress = tokio::task::block_in_place(|| decompress(&file))?;
     progress(&format!("workflows: create_sample of {label}"));
     let upload = api.upload(&file, "big.fq.gz", "reads").await?;
+    let sampler = PeakSampler::start(server.pid)?;
     let (_, job_id) = create_sample(api, "bench big", upload).await?;
     let job = api.wait_for_job(&job_id).await?;
+    let peak = sampler.finish();
     let wall = jobs::wall(&job)?;
-    let _ = std::fs::remove_dir_all(jobs_dir.join(&job_id));
+    let _ = std::fs::remove_dir_all(server.jobs_dir.join(&job_id));
     std::fs::remove_file(&file)?;
 
     let name = format!("create_sample {label} FASTQ.gz");
@@ -332,6 +365,8 @@ async fn create_sample_big(
         check,
         "",
     );
+    let check = at_most(peak, WORKER_RSS_MAX, "256 MiB");
+    report.add(&name, "serve peak RSS", mib(peak), check, "");
     report.note(format!(
         "{label} FASTQ.gz: {} reads of the same generator, deflate level 1, {:.0} MB, generated \
          in {:.1} s; plain decompression is flate2's `MultiGzDecoder` (the backend vira is built \

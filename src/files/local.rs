@@ -63,6 +63,8 @@ impl LocalStore {
             writer: Some(BufWriter::with_capacity(1 << 20, File::from_std(file))),
             size: 0,
             lock: Some(lock),
+            written_back: 0,
+            writing_back: None,
         })
     }
 
@@ -199,6 +201,11 @@ async fn files_in(dir: &Path) -> std::io::Result<Vec<String>> {
     Ok(names)
 }
 
+/// Bytes written between two background writebacks of a temporary object. Left alone, the kernel
+/// keeps gigabytes dirty (its limits are a share of memory), and the commit's `fsync` then writes
+/// them all while the uploader waits; written back as they come, the commit finds little left.
+const WRITE_BACK_EVERY: u64 = 64 << 20;
+
 /// A temporary object being written. Dropping it without `commit` removes the file.
 pub struct TempObject {
     path: Option<PathBuf>,
@@ -206,6 +213,10 @@ pub struct TempObject {
     size: u64,
     /// The open file that holds the object's lock.
     lock: Option<std::fs::File>,
+    /// `size` when the last background writeback started.
+    written_back: u64,
+    /// That writeback (an `fdatasync` of a duplicate descriptor), while it may run.
+    writing_back: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl TempObject {
@@ -216,7 +227,25 @@ impl TempObject {
             .ok_or_else(|| std::io::Error::other("temporary object is closed"))?;
         writer.write_all(bytes).await?;
         self.size += bytes.len() as u64;
+        if self.size - self.written_back >= WRITE_BACK_EVERY {
+            self.write_back();
+        }
         Ok(())
+    }
+
+    /// Start writing what was written so far to the disk, beside the writes that follow, unless
+    /// the last such writeback still runs. Its errors are the commit's `fsync`'s to report.
+    fn write_back(&mut self) {
+        if self.writing_back.as_ref().is_some_and(|w| !w.is_finished()) {
+            return;
+        }
+        let Some(file) = self.lock.as_ref().and_then(|f| f.try_clone().ok()) else {
+            return;
+        };
+        self.written_back = self.size;
+        self.writing_back = Some(tokio::task::spawn_blocking(move || {
+            let _ = file.sync_data();
+        }));
     }
 
     pub fn size(&self) -> u64 {
@@ -232,6 +261,9 @@ impl TempObject {
     pub async fn finish(&mut self) -> std::io::Result<u64> {
         if let Some(mut writer) = self.writer.take() {
             writer.flush().await?;
+            if let Some(writing_back) = self.writing_back.take() {
+                let _ = writing_back.await;
+            }
             writer.get_mut().sync_all().await?;
         }
         Ok(self.size)

@@ -4,12 +4,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use tokio::io::AsyncWriteExt;
 
+use super::pipe::{PipeReader, PipeWriter};
 use crate::model::workflow::Workflow;
 
 /// Basic credentials: `runner-<id>:<key>` or `job-<id>:<key>`.
@@ -79,6 +81,13 @@ pub enum CallError {
         path: String,
         reason: String,
     },
+    /// No answer within the read timeout after the content of a streamed upload was finished.
+    #[error("{method} {path}: no answer within {} s", after.as_secs())]
+    Silent {
+        method: Method,
+        path: String,
+        after: Duration,
+    },
     /// A local file could not be read or written.
     #[error("{path}: {source}")]
     File {
@@ -92,7 +101,7 @@ impl CallError {
     /// Worth trying again later (the server is restarting, overloaded or unreachable).
     pub fn is_transient(&self) -> bool {
         match self {
-            CallError::Connection { .. } => true,
+            CallError::Connection { .. } | CallError::Silent { .. } => true,
             CallError::Status { status, .. } => *status >= 500,
             _ => false,
         }
@@ -110,6 +119,10 @@ impl CallError {
 #[derive(Debug, Clone)]
 pub struct JobsApi {
     http: reqwest::Client,
+    /// For uploads whose content is made while they run: reqwest's read timeout counts from the
+    /// start of the request to its answer, which the content's making may outlast (the caller
+    /// times the answer from the content's end instead).
+    streaming: reqwest::Client,
     base: String,
     /// The path part of `base` (`/jobs-api`), so errors name the path as the server sees it.
     base_path: String,
@@ -117,26 +130,38 @@ pub struct JobsApi {
 
 impl JobsApi {
     pub fn new(base: &str, connect_timeout: Duration, read_timeout: Duration) -> JobsApi {
-        let http = reqwest::Client::builder()
-            .connect_timeout(connect_timeout)
-            .read_timeout(read_timeout)
-            .no_proxy()
-            .build()
-            .expect("an HTTP client without custom TLS builds");
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(connect_timeout)
+                .no_proxy()
+        };
+        let built = "an HTTP client without custom TLS builds";
+        let http = builder().read_timeout(read_timeout).build().expect(built);
+        let streaming = builder().build().expect(built);
         let base = base.trim_end_matches('/').to_owned();
         let base_path = reqwest::Url::parse(&base)
             .map(|url| url.path().trim_end_matches('/').to_owned())
             .unwrap_or_default();
         JobsApi {
             http,
+            streaming,
             base,
             base_path,
         }
     }
 
     fn request(&self, method: Method, path: &str, who: &Credential) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, format!("{}{path}", self.base))
+        Self::request_with(&self.http, &self.base, method, path, who)
+    }
+
+    fn request_with(
+        http: &reqwest::Client,
+        base: &str,
+        method: Method,
+        path: &str,
+        who: &Credential,
+    ) -> reqwest::RequestBuilder {
+        http.request(method, format!("{base}{path}"))
             .basic_auth(&who.login, Some(&who.key))
     }
 
@@ -157,7 +182,7 @@ impl JobsApi {
     }
 
     /// `path` as the server sees it, for messages.
-    fn full(&self, path: &str) -> String {
+    pub(super) fn full(&self, path: &str) -> String {
         format!("{}{path}", self.base_path)
     }
 
@@ -333,29 +358,32 @@ impl JobsApi {
         path: &str,
         dest: &Path,
     ) -> Result<u64, CallError> {
-        let request = self.request(Method::GET, path, &job.credential);
-        let response = self.send(Method::GET, path, request).await?;
-        if response.status() != StatusCode::OK {
-            return Err(self.unexpected(Method::GET, path, response).await);
-        }
+        let mut download = self.open_download(job, path).await?;
         let file_error = |source| CallError::File {
             path: dest.display().to_string(),
             source,
         };
         let mut file = tokio::fs::File::create(dest).await.map_err(file_error)?;
         let mut written = 0u64;
-        let mut body = response.bytes_stream();
-        while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|source| CallError::Connection {
-                method: Method::GET,
-                path: self.full(path),
-                source,
-            })?;
+        while let Some(chunk) = download.chunk().await? {
             file.write_all(&chunk).await.map_err(file_error)?;
             written += chunk.len() as u64;
         }
         file.flush().await.map_err(file_error)?;
         Ok(written)
+    }
+
+    /// A download (J14, J16, …) answered 200, its body still to be read.
+    pub async fn open_download(&self, job: &ClaimedJob, path: &str) -> Result<Download, CallError> {
+        let request = self.request(Method::GET, path, &job.credential);
+        let response = self.send(Method::GET, path, request).await?;
+        if response.status() != StatusCode::OK {
+            return Err(self.unexpected(Method::GET, path, response).await);
+        }
+        Ok(Download {
+            body: Box::pin(response.bytes_stream()),
+            path: self.full(path),
+        })
     }
 
     /// Stream `file` as the multipart part `file` named `name` (J6 with POST, J15, J19, J24 with
@@ -378,19 +406,82 @@ impl JobsApi {
         let part = reqwest::multipart::Part::stream_with_length(
             reqwest::Body::wrap_stream(stream),
             length,
-        )
-        .file_name(name.to_owned())
-        .mime_str("application/octet-stream")
-        .expect("a valid MIME type");
+        );
+        self.upload_part(&self.http, job, method, path, part, name)
+            .await
+    }
+
+    /// Upload the content `content` yields as it is made (J15 while the reads are checked), as
+    /// [`JobsApi::upload`] does a file. An error of `content` cuts the request off, so the server
+    /// stores nothing. No read timeout: the caller times the answer from the content's end.
+    pub async fn upload_streamed(
+        &self,
+        job: &ClaimedJob,
+        method: Method,
+        path: &str,
+        content: PipeReader,
+        name: &str,
+    ) -> Result<Value, CallError> {
+        let part = reqwest::multipart::Part::stream(reqwest::Body::wrap_stream(content));
+        self.upload_part(&self.streaming, job, method, path, part, name)
+            .await
+    }
+
+    async fn upload_part(
+        &self,
+        http: &reqwest::Client,
+        job: &ClaimedJob,
+        method: Method,
+        path: &str,
+        part: reqwest::multipart::Part,
+        name: &str,
+    ) -> Result<Value, CallError> {
+        let part = part
+            .file_name(name.to_owned())
+            .mime_str("application/octet-stream")
+            .expect("a valid MIME type");
         let form = reqwest::multipart::Form::new().part("file", part);
-        let request = self
-            .request(method.clone(), path, &job.credential)
+        let request = Self::request_with(http, &self.base, method.clone(), path, &job.credential)
             .multipart(form);
         let response = self.send(method.clone(), path, request).await?;
         if response.status() != StatusCode::CREATED {
             return Err(self.unexpected(method, path, response).await);
         }
         self.read_json(method, path, response).await
+    }
+}
+
+/// The body of a download answered 200.
+pub struct Download {
+    body: std::pin::Pin<Box<dyn Stream<Item = reqwest::Result<Bytes>> + Send>>,
+    /// The path as the server sees it, for errors.
+    path: String,
+}
+
+impl Download {
+    /// The next chunk of the body; `None` at its end.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, CallError> {
+        self.body
+            .next()
+            .await
+            .transpose()
+            .map_err(|source| CallError::Connection {
+                method: Method::GET,
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// The whole body into `pipe`, then its end; stops early, without an error, once the reading
+    /// end is gone (it needs no more).
+    pub async fn into_pipe(mut self, pipe: PipeWriter) -> Result<(), CallError> {
+        while let Some(chunk) = self.chunk().await? {
+            if pipe.send(chunk).await.is_err() {
+                return Ok(());
+            }
+        }
+        pipe.finish();
+        Ok(())
     }
 }
 

@@ -4,11 +4,14 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde_json::{json, Value};
 use tokio_util::sync::CancellationToken;
+use tokio_util::task::AbortOnDropHandle;
 
 use super::client::{CallError, ClaimedJob, JobsApi, Ping};
+use super::pipe::{pipe, PipeWriter};
 use super::settings::WorkerSettings;
 use super::tools::{self, Invocation, ToolError};
 
@@ -84,6 +87,30 @@ pub async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| JobFailure::error("WorkerError", vec![e.to_string()]))?
+}
+
+/// An upload running beside the work that makes its content ([`JobContext::put_streamed`]).
+pub struct StreamedUpload {
+    task: AbortOnDropHandle<Result<Value, CallError>>,
+    path: String,
+    read_timeout: Duration,
+}
+
+impl StreamedUpload {
+    /// The answer (201 body), once the content's pipe was finished; a silent server fails the
+    /// upload after `--read-timeout`, as any request.
+    pub async fn answer(self) -> StepResult<Value> {
+        match tokio::time::timeout(self.read_timeout, self.task).await {
+            Ok(Ok(answer)) => Ok(answer?),
+            Ok(Err(join)) => Err(JobFailure::error("WorkerError", vec![join.to_string()])),
+            Err(_) => Err(CallError::Silent {
+                method: reqwest::Method::PUT,
+                path: self.path,
+                after: self.read_timeout,
+            }
+            .into()),
+        }
+    }
 }
 
 /// A string argument of the job (`args.index_id`, …).
@@ -239,6 +266,27 @@ impl JobContext {
                 .await?;
         }
         Ok(())
+    }
+
+    /// PUT `<path>` (J15, J19, J24) with the content written to the returned pipe as it is made.
+    /// It is stored once the pipe is finished and the upload [answered](StreamedUpload::answer);
+    /// a pipe dropped unfinished, or the upload dropped, cuts the request off and nothing is
+    /// stored.
+    pub fn put_streamed(&self, path: &str, name: &str) -> (PipeWriter, StreamedUpload) {
+        let (content, body) = pipe();
+        let api = self.api.clone();
+        let job = self.job.clone();
+        let (task_path, name) = (path.to_owned(), name.to_owned());
+        let task = tokio::spawn(async move {
+            api.upload_streamed(&job, reqwest::Method::PUT, &task_path, body, &name)
+                .await
+        });
+        let upload = StreamedUpload {
+            task: AbortOnDropHandle::new(task),
+            path: self.api.full(path),
+            read_timeout: self.settings.read_timeout,
+        };
+        (content, upload)
     }
 
     /// The last request of a successful job: J2 `complete`.

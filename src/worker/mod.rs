@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod job;
+pub mod pipe;
 pub mod settings;
 pub mod tools;
 mod workflows;

@@ -3,6 +3,7 @@
 //! change results, `--exit-when-idle`, and cancelling a running tool. The expected sets of
 //! `pathoscope/expected/` are in `expected_sets`.
 
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use serde_json::{json, Value};
@@ -11,8 +12,8 @@ use crate::both;
 use crate::support::{
     analysis_file, built_reference, completed_job, create_admin_process, finished_job,
     fixture_bytes, pathoscope_run, posted_results, process_storage, ready_sample, runner,
-    sample_with_reads, serve_with_one_worker, Backend, TestApp, WorkerProcess,
-    WORKFLOW_JOB_LIMIT as JOB_LIMIT,
+    sample_with_reads, serve_with_one_worker, serve_with_one_worker_logged, Backend, TestApp,
+    WorkerProcess, WORKFLOW_JOB_LIMIT as JOB_LIMIT,
 };
 
 /// A create_sample job of each bad FASTQ of `reads/invalid/` fails with the fixture's error, on
@@ -79,6 +80,239 @@ async fn bad_reads_fail_their_job_and_store_nothing_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_reads_fail_their_job_and_store_nothing_postgres() {
     bad_reads_fail_their_job_and_store_nothing(Backend::Postgres).await;
+}
+
+/// Reads found bad near their end, when most of their stored form has streamed into J15 already:
+/// the job fails with the spec's message, each J15 was cut off (logged with megabytes received and
+/// no 201), nothing is stored and the uploads are free. One gzip file, one plain file, and a pair
+/// whose last names do not pair. A job cancelled while its reads stream has its J15 cut off as
+/// promptly. The same files made good are stored whole: a gzip upload byte for byte, a plain one
+/// gzipped.
+async fn bad_reads_found_late_cut_their_uploads_off(backend: Backend) {
+    let Some((dir, url, _db)) = process_storage(backend).await else {
+        return;
+    };
+    let admin = create_admin_process(dir.path(), &url).await;
+    let work = tempfile::TempDir::new().unwrap();
+    let log = work.path().join("serve.log");
+    let app = serve_with_one_worker_logged(dir.path(), &url, &work.path().join("jobs"), &log).await;
+    const READS: usize = 30_000;
+    let bad = READS - 5;
+    let first_name = |i: usize| format!("late:{i}/1");
+    let second_name = |i: usize| format!("late:{i}/2");
+    let odd_last = |i: usize| {
+        if i == READS {
+            format!("odd:{i}/2")
+        } else {
+            second_name(i)
+        }
+    };
+    let single_bad = generated_fastq(READS, first_name, Some(bad));
+    let bad_base = |file: &str| {
+        format!(
+            "{file}: record {bad} (line {}): the sequence has the character \"*\"",
+            4 * bad - 2
+        )
+    };
+    let cases = [
+        (
+            vec![("late.fq.gz", gzipped(&single_bad))],
+            bad_base("late.fq.gz"),
+        ),
+        (vec![("late.fq", single_bad.clone())], bad_base("late.fq")),
+        (
+            vec![
+                (
+                    "late_1.fq.gz",
+                    gzipped(&generated_fastq(READS, first_name, None)),
+                ),
+                (
+                    "late_2.fq.gz",
+                    gzipped(&generated_fastq(READS, odd_last, None)),
+                ),
+            ],
+            format!(
+                "the reads of record {READS} do not pair: \"late:{READS}/1\" in late_1.fq.gz, \
+                 \"odd:{READS}/2\" in late_2.fq.gz"
+            ),
+        ),
+    ];
+    let mut cut_off = 0;
+    for (files, message) in cases {
+        let mut uploads = Vec::new();
+        for (name, bytes) in &files {
+            uploads.push(crate::support::upload(&app, &admin, name, "reads", bytes.clone()).await);
+        }
+        let sample = sample_with_reads(&app, &admin, files[0].0, &uploads, json!({})).await;
+        let job = finished_job(
+            &app,
+            &admin,
+            sample["job"]["id"].as_str().unwrap(),
+            JOB_LIMIT,
+        )
+        .await;
+        assert_eq!(job["state"], "error", "{message}: {job}");
+        let last = job["status"].as_array().unwrap().last().unwrap();
+        assert_eq!(last["error"]["details"], json!([message]));
+        let sample_id = sample["id"].as_str().unwrap();
+        let sample = app
+            .get(&format!("/api/samples/{sample_id}"), &admin)
+            .await
+            .json();
+        assert_eq!(
+            (&sample["ready"], &sample["reads"]),
+            (&json!(false), &json!([]))
+        );
+        cut_off += files.len();
+        let puts = crate::support::wait_for(
+            Duration::from_secs(30),
+            "the cut-off J15s are logged",
+            || {
+                let puts = reads_puts(&log);
+                (puts.len() == cut_off).then_some(puts)
+            },
+        )
+        .await;
+        for put in &puts {
+            assert_ne!(put["fields"]["status"], 201, "{put}");
+            let received = put["fields"]["bytes_in"].as_u64().unwrap();
+            assert!(
+                received > 1 << 20,
+                "{message}: only {received} bytes streamed: {put}"
+            );
+        }
+        let listed = app.get("/api/uploads?per_page=100", &admin).await.json();
+        for id in &uploads {
+            let free = listed["documents"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|u| u["id"] == *id);
+            assert!(free, "{message}: upload {id} is not free again");
+        }
+    }
+    let stored = crate::support::files_under(&dir.path().join("samples"));
+    assert!(stored.is_empty(), "no reads stored: {stored:?}");
+
+    // Cancelled while its reads stream: the J15 is cut off within seconds, nothing is stored.
+    let long = gzipped(&generated_fastq(8 * READS, first_name, None));
+    let upload = crate::support::upload(&app, &admin, "long.fq.gz", "reads", long).await;
+    let sample = sample_with_reads(&app, &admin, "long", &[upload], json!({})).await;
+    let job = sample["job"]["id"].as_str().unwrap();
+    crate::support::job_at_stage(&app, &admin, job, "check_reads", JOB_LIMIT).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.send(app.request(
+        reqwest::Method::PUT,
+        &format!("/api/jobs/{job}/cancel"),
+        Some(&admin),
+    ))
+    .await
+    .assert_status(200);
+    let puts = crate::support::wait_for(Duration::from_secs(10), "the J15 is cut off", || {
+        let puts = reads_puts(&log);
+        (puts.len() == cut_off + 1).then_some(puts)
+    })
+    .await;
+    assert_ne!(puts[cut_off]["fields"]["status"], 201, "{}", puts[cut_off]);
+    let stored = crate::support::files_under(&dir.path().join("samples"));
+    assert!(stored.is_empty(), "no reads stored: {stored:?}");
+
+    let good_1 = gzipped(&generated_fastq(READS, first_name, None));
+    let good_2 = generated_fastq(READS, second_name, None);
+    let uploads = [
+        crate::support::upload(&app, &admin, "good_1.fq.gz", "reads", good_1.clone()).await,
+        crate::support::upload(&app, &admin, "good_2.fq", "reads", good_2.clone()).await,
+    ];
+    let sample = sample_with_reads(&app, &admin, "good", &uploads, json!({})).await;
+    completed_job(
+        &app,
+        &admin,
+        sample["job"]["id"].as_str().unwrap(),
+        JOB_LIMIT,
+    )
+    .await;
+    let sample_id = sample["id"].as_str().unwrap();
+    let sample = app
+        .get(&format!("/api/samples/{sample_id}"), &admin)
+        .await
+        .json();
+    assert_eq!(sample["quality"]["count"], 2 * READS);
+    let stored = |file: &str| {
+        let path = format!("/api/samples/{sample_id}/reads/{file}");
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let reply = app.get(&path, admin).await;
+            reply.assert_status(200);
+            reply.bytes
+        }
+    };
+    assert!(
+        stored("reads_1.fq.gz").await == good_1,
+        "a gzip upload is stored as it is"
+    );
+    let mut plain = Vec::new();
+    flate2::read::GzDecoder::new(&stored("reads_2.fq.gz").await[..])
+        .read_to_end(&mut plain)
+        .unwrap();
+    assert!(plain == good_2, "a plain upload is stored gzipped");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_reads_found_late_cut_their_uploads_off_sqlite() {
+    bad_reads_found_late_cut_their_uploads_off(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_reads_found_late_cut_their_uploads_off_postgres() {
+    bad_reads_found_late_cut_their_uploads_off(Backend::Postgres).await;
+}
+
+/// The request lines of J15 in the JSON log of `vira serve`.
+fn reads_puts(log: &std::path::Path) -> Vec<Value> {
+    std::fs::read_to_string(log)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter(|line| {
+            line["target"] == "vira::request"
+                && line["span"]["method"] == "PUT"
+                && line["span"]["route"]
+                    .as_str()
+                    .is_some_and(|r| r.ends_with("/samples/{sample_id}/reads/{reads_file}"))
+        })
+        .collect()
+}
+
+/// `reads` FASTQ records of 150 random bases from a fixed generator, record `i` (1-based) named
+/// `name(i)`; the sequence of record `bad` has a `*` in the middle.
+fn generated_fastq(reads: usize, name: impl Fn(usize) -> String, bad: Option<usize>) -> Vec<u8> {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let mut out = Vec::with_capacity(reads * 340);
+    for i in 1..=reads {
+        out.extend(format!("@{}\n", name(i)).bytes());
+        let mut sequence: Vec<u8> = (0..150).map(|_| b"ACGT"[(next() % 4) as usize]).collect();
+        if bad == Some(i) {
+            sequence[75] = b'*';
+        }
+        out.extend(sequence);
+        out.extend(b"\n+\n");
+        out.extend((0..150).map(|_| b'F' + (next() % 5) as u8));
+        out.push(b'\n');
+    }
+    out
+}
+
+fn gzipped(text: &[u8]) -> Vec<u8> {
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(text).unwrap();
+    encoder.finish().unwrap()
 }
 
 /// The same analysis with `--threads 1` and `--threads 2` gives the same results and report.

@@ -1,14 +1,15 @@
 //! The worker's steps of `create_sample` (workflows §10.1).
 
-use std::path::PathBuf;
+use std::io::Write;
 
 use serde_json::{json, Value};
+use tokio_util::task::AbortOnDropHandle;
 
 use super::reads_file;
-use crate::reads::{check_reads_file, check_reads_pair, ReadsFile};
-use crate::worker::job::{
-    arg, blocking, check_failure, work_dir_failure, JobContext, JobFailure, StepResult,
-};
+use crate::reads::{check_reads_file, check_reads_pair, CheckError, ReadsFile};
+use crate::worker::client::Download;
+use crate::worker::job::{arg, blocking, check_failure, JobContext, JobFailure, StepResult};
+use crate::worker::pipe::{pipe, PipeReader, PipeWriter};
 
 const STEPS: usize = 2;
 
@@ -50,13 +51,11 @@ pub async fn run(ctx: &JobContext) -> StepResult<()> {
         .api
         .get(&ctx.job, &format!("/samples/{sample_id}"))
         .await?;
-    let mut inputs = Vec::new();
-    for (n, upload) in uploads.iter().enumerate() {
-        let dest = ctx.path(&format!("upload_{}", n + 1));
-        ctx.api
-            .download(&ctx.job, &format!("/uploads/{}", upload.id), &dest)
-            .await?;
-        inputs.push(dest);
+    // J16 of each upload is answered while preparing; the bodies stream into the check.
+    let mut downloads = Vec::new();
+    for upload in &uploads {
+        let path = format!("/uploads/{}", upload.id);
+        downloads.push(ctx.api.open_download(&ctx.job, &path).await?);
     }
 
     ctx.step(
@@ -67,13 +66,58 @@ pub async fn run(ctx: &JobContext) -> StepResult<()> {
         "Check the uploaded FASTQ files and compute their quality.",
     )
     .await?;
+    tokio::select! {
+        stored = check_and_store(ctx, &sample_id, uploads, downloads) => stored,
+        // Dropping the pipeline cuts its requests off; the check stops at its next chunk.
+        () = ctx.stop.cancelled() => Err(JobFailure::Stopped),
+    }
+}
+
+/// One pass over each upload, as a pipeline: its download feeds the check, and the stored form
+/// the check writes (`reads_<n>.fq.gz`) feeds its J15 as it is made. The uploads end only once
+/// the check succeeded (step `store_reads`), so bad reads store nothing: their J15s are cut off.
+async fn check_and_store(
+    ctx: &JobContext,
+    sample_id: &str,
+    uploads: Vec<Upload>,
+    downloads: Vec<Download>,
+) -> StepResult<()> {
+    let mut inputs = Vec::new();
+    let mut fetching = Vec::new();
+    for download in downloads {
+        let (input, reader) = pipe();
+        fetching.push(AbortOnDropHandle::new(tokio::spawn(
+            download.into_pipe(input),
+        )));
+        inputs.push(reader);
+    }
+    let mut outputs = Vec::new();
+    let mut storing = Vec::new();
+    for n in 1..=uploads.len() {
+        let name = reads_file(n);
+        let (output, upload) =
+            ctx.put_streamed(&format!("/samples/{sample_id}/reads/{name}"), &name);
+        outputs.push(ToUpload(Some(output)));
+        storing.push(upload);
+    }
     let names: Vec<String> = uploads.into_iter().map(|u| u.name).collect();
-    let stored: Vec<PathBuf> = (1..=inputs.len())
-        .map(|n| ctx.path(&reads_file(n)))
-        .collect();
-    let quality = {
-        let stored = stored.clone();
-        blocking(move || check(&names, &inputs, &stored)).await?
+    let (checked, outputs) = blocking(move || {
+        let mut outputs = outputs;
+        Ok((check(&names, inputs, &mut outputs), outputs))
+    })
+    .await?;
+    let quality = match checked {
+        Ok(quality) => quality,
+        // An input that stopped early is its download's failure.
+        Err(CheckError::Io(error)) => {
+            for fetched in fetching {
+                fetched
+                    .await
+                    .map_err(|e| JobFailure::error("WorkerError", vec![e.to_string()]))??;
+            }
+            return Err(check_failure(CheckError::Io(error)));
+        }
+        Err(invalid) => return Err(check_failure(invalid)),
     };
 
     ctx.step(
@@ -84,10 +128,12 @@ pub async fn run(ctx: &JobContext) -> StepResult<()> {
         "Compress the reads if needed and store them with the sample.",
     )
     .await?;
-    let names: Vec<String> = (1..=stored.len()).map(reads_file).collect();
-    let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    ctx.put_files(&format!("/samples/{sample_id}/reads"), &names)
-        .await?;
+    for output in outputs {
+        output.finish();
+    }
+    for upload in storing {
+        upload.answer().await?;
+    }
     ctx.api
         .patch(
             &ctx.job,
@@ -98,26 +144,53 @@ pub async fn run(ctx: &JobContext) -> StepResult<()> {
     Ok(())
 }
 
+/// The stored form on its way to its upload. Once the upload has ended early (the server refused
+/// it, the connection broke), the rest goes nowhere: the check still reads the file to its end,
+/// so bad reads are reported before the upload's failure, as when the steps ran one after the
+/// other.
+struct ToUpload(Option<PipeWriter>);
+
+impl ToUpload {
+    fn finish(self) {
+        if let Some(pipe) = self.0 {
+            pipe.finish();
+        }
+    }
+}
+
+impl Write for ToUpload {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        if let Some(pipe) = &mut self.0 {
+            match pipe.write(data) {
+                Ok(n) => return Ok(n),
+                Err(_) => self.0 = None,
+            }
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 /// Check the uploads (one pass each, writing `reads_<n>.fq.gz` as they are read); the `quality`
 /// of the file or of the pair.
-fn check(names: &[String], inputs: &[PathBuf], stored: &[PathBuf]) -> StepResult<Value> {
-    let open = |path: &PathBuf| std::fs::File::open(path).map_err(work_dir_failure);
-    let create = |path: &PathBuf| {
-        std::fs::File::create(path)
-            .map(|f| std::io::BufWriter::with_capacity(256 << 10, f))
-            .map_err(work_dir_failure)
-    };
-    let checked = match (inputs, stored, names) {
-        ([one], [out], [name]) => {
-            check_reads_file(ReadsFile::storing(name, open(one)?, create(out)?))
-                .map(|q| q.to_json())
+fn check(
+    names: &[String],
+    inputs: Vec<PipeReader>,
+    outputs: &mut [ToUpload],
+) -> Result<Value, CheckError> {
+    let mut files = names
+        .iter()
+        .zip(inputs)
+        .zip(outputs)
+        .map(|((name, input), output)| ReadsFile::storing(name, input, output));
+    match (files.next(), files.next()) {
+        (Some(one), None) => check_reads_file(one).map(|q| q.to_json()),
+        (Some(first), Some(second)) => {
+            check_reads_pair(first, second).map(|[_, _, both]| both.to_json())
         }
-        ([a, b], [out_a, out_b], [name_a, name_b]) => check_reads_pair(
-            ReadsFile::storing(name_a, open(a)?, create(out_a)?),
-            ReadsFile::storing(name_b, open(b)?, create(out_b)?),
-        )
-        .map(|[_, _, both]| both.to_json()),
-        _ => return Err(invalid()),
-    };
-    checked.map_err(check_failure)
+        (None, _) => unreachable!("a job has 1 or 2 uploads"),
+    }
 }

@@ -148,7 +148,29 @@ pub async fn serve_with_one_worker(
     database_url: &str,
     work_dir: &std::path::Path,
 ) -> super::Instance {
-    let options = [
+    let work_dir = work_dir.to_str().unwrap();
+    super::Instance::start(data_path, database_url, &one_worker_options(work_dir)).await
+}
+
+/// [`serve_with_one_worker`] with its JSON log, request lines included, written to `log`.
+pub async fn serve_with_one_worker_logged(
+    data_path: &std::path::Path,
+    database_url: &str,
+    work_dir: &std::path::Path,
+    log: &std::path::Path,
+) -> super::Instance {
+    let mut options = one_worker_options(work_dir.to_str().unwrap()).to_vec();
+    options.extend(["--log-format", "json"]);
+    let launch = super::Launch {
+        stderr: Some(log.to_owned()),
+        log: Some("warn,vira::request=info,vira::http::layers=info"),
+        ..super::Launch::default()
+    };
+    super::Instance::start_with(data_path, database_url, &options, launch).await
+}
+
+fn one_worker_options(work_dir: &str) -> [&str; 8] {
+    [
         "--workers",
         "1",
         "--worker-poll-interval",
@@ -156,7 +178,6 @@ pub async fn serve_with_one_worker(
         "--worker-ping-interval",
         "1",
         "--worker-work-dir",
-        work_dir.to_str().unwrap(),
-    ];
-    super::Instance::start(data_path, database_url, &options).await
+        work_dir,
+    ]
 }
