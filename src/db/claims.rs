@@ -2,9 +2,13 @@
 //! (J10), cancel (U32) and the stall sweep. Every change is conditional on the state it starts
 //! from, so concurrent instances act once; partial output goes in the same transaction.
 
+use sqlx::Row;
+
+use super::changes::{Quiet, QUIET_SETTING};
 use super::jobs::{append, NewStatus, FINISHED_STATES};
-use super::{Db, DbResult, Dialect, Tx};
-use crate::model::time::Micros;
+use super::{Db, DbError, DbResult, Dialect, Tx};
+use crate::model::time::{rfc3339, Micros};
+use crate::model::views::{Job, StatusEntry};
 use crate::model::workflow::Workflow;
 
 /// Whether waiting job `j` is claimable (§1.4), per dialect: its target exists, and for analyses
@@ -30,93 +34,232 @@ const CLAIMABLE_POSTGRES: &str = "CASE j.workflow \
         AND NOT EXISTS (SELECT 1 FROM subtractions t WHERE t.upload_id IS NOT NULL AND t.ready = 0 \
             AND t.id IN (SELECT json_array_elements_text(a.subtractions::json)))) END";
 
-/// The runner that claims.
+/// The runner that claims, as its credential presents it: checked by the claim itself.
 pub struct Claimant<'a> {
     pub id: &'a str,
-    pub name: &'a str,
+    /// The digest of the presented key.
+    pub key_digest: &'a str,
 }
 
-/// Hand the oldest claimable waiting job of `workflows` to the runner (J8): acquired with the new
-/// key's digest, the `preparing` entry, the runner on the job and its `last_claim_at`, the activity
-/// time, watched. `None` when no job is claimable. Exactly one of racing claimants (or a racing
-/// J1) gets a job: on PostgreSQL the row is picked `FOR UPDATE SKIP LOCKED` (a job another
-/// instance is claiming is skipped, never waited for), on SQLite the one write connection orders
-/// the claims.
+/// What a claim came to.
+pub enum Claim {
+    /// No unrevoked runner has that id and key.
+    Refused,
+    /// No job is claimable.
+    Nothing,
+    /// The full job (without its key).
+    Claimed(Job),
+}
+
+/// The `preparing` entry of a claim (J8, as J1).
+fn preparing(now: Micros) -> NewStatus<'static> {
+    NewStatus {
+        state: "preparing",
+        stage: None,
+        step_name: None,
+        step_description: None,
+        error: None,
+        progress: 3,
+        timestamp: now,
+    }
+}
+
+/// Hand the oldest claimable waiting job of `workflows` to the runner (J8), if its credential
+/// holds: acquired with the new key's digest, the `preparing` entry, the runner on the job and its
+/// `last_claim_at`, the activity time, watched. Exactly one of racing claimants (or a racing J1)
+/// gets a job: on PostgreSQL the row is picked `FOR UPDATE SKIP LOCKED` (a job another instance
+/// is claiming is skipped, never waited for), on SQLite the one write connection orders the
+/// claims. A revoked runner is refused at once, on every instance: its row is read by the claim.
 pub async fn claim(
     db: &Db,
     workflows: &[Workflow],
     runner: &Claimant<'_>,
     key_digest: &str,
     now: Micros,
-) -> DbResult<Option<String>> {
+) -> DbResult<Claim> {
+    match db.dialect() {
+        Dialect::Sqlite => claim_sqlite(db, workflows, runner, key_digest, now).await,
+        Dialect::Postgres => {
+            // The announcement runs out only when this instance stalls for a second between
+            // announcing and claiming: then announce again.
+            for _ in 0..3 {
+                if let Some(claim) = claim_postgres(db, workflows, runner, key_digest, now).await? {
+                    return Ok(claim);
+                }
+            }
+            Err(DbError::Other(anyhow::anyhow!(
+                "claims kept running past their announcement"
+            )))
+        }
+    }
+}
+
+/// `$first, $first+1, …` for the workflows.
+fn workflow_list(workflows: &[Workflow], first: usize) -> String {
     let placeholders: Vec<String> = (0..workflows.len())
-        .map(|i| format!("${}", i + 1))
+        .map(|i| format!("${}", i + first))
         .collect();
-    let list = placeholders.join(", ");
-    let sql = match db.dialect() {
-        Dialect::Sqlite => format!(
-            "SELECT j.id FROM jobs j WHERE j.state = 'waiting' AND j.acquired = 0 \
-             AND j.workflow IN ({list}) AND ({CLAIMABLE_SQLITE}) ORDER BY j.created_at, j.id LIMIT 1"
-        ),
-        Dialect::Postgres => format!(
-            "SELECT j.id FROM jobs j WHERE j.state = 'waiting' AND j.acquired = 0 \
-             AND j.workflow IN ({list}) AND ({CLAIMABLE_POSTGRES}) ORDER BY j.created_at, j.id \
-             LIMIT 1 FOR UPDATE OF j SKIP LOCKED"
-        ),
+    placeholders.join(", ")
+}
+
+/// SQLite: one write transaction on the one write connection, the credential read first.
+async fn claim_sqlite(
+    db: &Db,
+    workflows: &[Workflow],
+    runner: &Claimant<'_>,
+    key_digest: &str,
+    now: Micros,
+) -> DbResult<Claim> {
+    let Some(name) = super::runners::name_if_key(db, runner.id, runner.key_digest).await? else {
+        return Ok(Claim::Refused);
     };
+    let sql = format!(
+        "UPDATE jobs SET acquired = 1, key_digest = $1, runner_id = $2, runner_name = $3, \
+         activity_at = $4, watched = 1 WHERE id = (SELECT j.id FROM jobs j \
+         WHERE j.state = 'waiting' AND j.acquired = 0 AND j.workflow IN ({}) \
+         AND ({CLAIMABLE_SQLITE}) ORDER BY j.created_at, j.id LIMIT 1) RETURNING id",
+        workflow_list(workflows, 5)
+    );
     let mut tx = db.begin().await?;
-    let mut query = sqlx::query_scalar::<_, String>(&sql);
+    let mut query = sqlx::query_scalar::<_, String>(&sql)
+        .bind(key_digest)
+        .bind(runner.id)
+        .bind(&name)
+        .bind(now);
     for workflow in workflows {
         query = query.bind(workflow.as_str());
     }
-    let Some(job_id) = query.fetch_optional(&mut *tx).await? else {
-        return Ok(None);
+    // Stepped to its end (a statement left in progress would hold the commit back).
+    let Some(job_id) = query.fetch_all(&mut *tx).await?.pop() else {
+        return Ok(Claim::Nothing);
     };
-    let updated = sqlx::query(
-        "UPDATE jobs SET acquired = 1, key_digest = $1, runner_id = $2, runner_name = $3, \
-         activity_at = $4, watched = 1 WHERE id = $5 AND state = 'waiting' AND acquired = 0",
-    )
-    .bind(key_digest)
-    .bind(runner.id)
-    .bind(runner.name)
-    .bind(now)
-    .bind(&job_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    if updated != 1 {
-        return Ok(None);
-    }
-    append(
-        &mut tx,
-        &job_id,
-        &NewStatus {
-            state: "preparing",
-            stage: None,
-            step_name: None,
-            step_description: None,
-            error: None,
-            progress: 3,
-            timestamp: now,
-        },
-    )
-    .await?;
-    // A runner's claims must not queue behind each other's commits on its row: on PostgreSQL a
-    // row another claim of the same runner holds is skipped (that claim sets it to its own now).
-    let last_claim = match db.dialect() {
-        Dialect::Sqlite => "UPDATE runners SET last_claim_at = $1 WHERE id = $2",
-        Dialect::Postgres => {
-            "UPDATE runners SET last_claim_at = GREATEST(COALESCE(last_claim_at, 0), $1) \
-             WHERE id IN (SELECT id FROM runners WHERE id = $2 FOR UPDATE SKIP LOCKED)"
-        }
-    };
-    sqlx::query(last_claim)
+    append(&mut tx, &job_id, &preparing(now)).await?;
+    sqlx::query("UPDATE runners SET last_claim_at = $1 WHERE id = $2")
         .bind(now)
         .bind(runner.id)
         .execute(&mut *tx)
         .await?;
     tx.commit().await?;
-    Ok(Some(job_id))
+    match super::jobs::get(db, &job_id).await? {
+        Some(job) => Ok(Claim::Claimed(job)),
+        None => Err(DbError::Other(anyhow::anyhow!(
+            "claimed job {job_id} vanished"
+        ))),
+    }
+}
+
+/// PostgreSQL: one statement, so one round trip and its commit. It checks the credential,
+/// picks and updates the job, appends the entry, touches the job's analysis, sets the runner's
+/// `last_claim_at` and answers the job with its earlier entries. A quiet write (`db::changes`):
+/// announced first, published after; `None` when the announcement ran out first (nothing
+/// written).
+async fn claim_postgres(
+    db: &Db,
+    workflows: &[Workflow],
+    runner: &Claimant<'_>,
+    key_digest: &str,
+    now: Micros,
+) -> DbResult<Option<Claim>> {
+    // The runner's row: a claim of the same runner that holds it (committing) is not waited for,
+    // it sets `last_claim_at` to its own now.
+    let sql = format!(
+        "WITH quiet AS MATERIALIZED (SELECT set_config('{QUIET_SETTING}', 'on', true)), \
+         in_time AS MATERIALIZED (SELECT vira_clock_us() < $3 AS ok), \
+         runner AS MATERIALIZED (SELECT r.id, r.name FROM runners r \
+             WHERE r.id = $1 AND r.revoked = 0 AND r.key_digest = $2), \
+         picked AS MATERIALIZED (SELECT j.id FROM jobs j \
+             WHERE (SELECT ok FROM in_time) AND EXISTS (SELECT 1 FROM runner) \
+             AND EXISTS (SELECT 1 FROM quiet) \
+             AND j.state = 'waiting' AND j.acquired = 0 AND j.workflow IN ({list}) \
+             AND ({CLAIMABLE_POSTGRES}) ORDER BY j.created_at, j.id \
+             LIMIT 1 FOR UPDATE OF j SKIP LOCKED), \
+         claimed AS (UPDATE jobs j SET acquired = 1, key_digest = $4, runner_id = r.id, \
+             runner_name = r.name, activity_at = $5, watched = 1, state = 'preparing', \
+             stage = NULL, progress = 3 \
+             FROM picked p, runner r WHERE j.id = p.id AND j.state = 'waiting' AND j.acquired = 0 \
+             RETURNING j.id, j.workflow, j.args, j.acquired, j.user_id, j.pinged_at, j.state, \
+             j.stage, j.progress, j.created_at, j.retries, j.runner_id, j.runner_name), \
+         entry AS (INSERT INTO job_status (job_id, position, state, stage, step_name, \
+             step_description, error, progress, timestamp) \
+             SELECT c.id, COALESCE((SELECT MAX(s.position) + 1 FROM job_status s \
+                 WHERE s.job_id = c.id), 0), 'preparing', NULL, NULL, NULL, NULL, 3, $5 \
+             FROM claimed c), \
+         touched AS (UPDATE analyses SET updated_at = $5 \
+             WHERE job_id IN (SELECT c.id FROM claimed c)), \
+         last_claim AS (UPDATE runners SET last_claim_at = GREATEST(COALESCE(last_claim_at, 0), $5) \
+             WHERE id IN (SELECT r.id FROM runners r \
+                 WHERE r.id = $1 AND EXISTS (SELECT 1 FROM claimed) FOR UPDATE SKIP LOCKED)) \
+         SELECT (SELECT ok FROM in_time) AS in_time, c.id, c.workflow, c.args, c.acquired, \
+             c.user_id, u.handle, c.pinged_at, c.state, c.stage, c.progress, c.created_at, \
+             c.retries, c.runner_id, c.runner_name, \
+             (SELECT json_agg(json_build_array(s.state, s.stage, s.step_name, \
+                 s.step_description, s.error, s.progress, s.timestamp) ORDER BY s.position) \
+                 FROM job_status s WHERE s.job_id = c.id)::text AS entries \
+         FROM runner LEFT JOIN claimed c ON true LEFT JOIN users u ON u.id = c.user_id",
+        list = workflow_list(workflows, 6),
+    );
+    let mut quiet = Quiet::announce(db).await?;
+    let mut query = sqlx::query(&sql)
+        .bind(runner.id)
+        .bind(runner.key_digest)
+        .bind(quiet.until_us())
+        .bind(key_digest)
+        .bind(now);
+    for workflow in workflows {
+        query = query.bind(workflow.as_str());
+    }
+    let row = query.fetch_optional(&mut **quiet.connection()).await?;
+    // Published whatever the claim came to, so that no peer holds its cache off any longer.
+    if let Err(error) = quiet.publish().await {
+        // Claimed all the same: the peers hold their caches off until the announcement runs out.
+        tracing::warn!(%error, "could not publish a claim to the other instances");
+    }
+    let Some(row) = row else {
+        return Ok(Some(Claim::Refused));
+    };
+    if !row.try_get::<bool, _>("in_time")? {
+        return Ok(None);
+    }
+    if row.try_get::<Option<String>, _>("id")?.is_none() {
+        return Ok(Some(Claim::Nothing));
+    }
+    let mut status = earlier_entries(row.try_get("entries")?)?;
+    status.push(preparing(now).entry());
+    Ok(Some(Claim::Claimed(super::jobs::job_from_row(
+        &row, status,
+    )?)))
+}
+
+/// The entries of `json_agg(json_build_array(state, stage, step_name, step_description, error,
+/// progress, timestamp))`, `error` being the stored JSON text.
+fn earlier_entries(text: Option<String>) -> DbResult<Vec<StatusEntry>> {
+    type Entry = (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        i64,
+        Micros,
+    );
+    let Some(text) = text else {
+        return Ok(Vec::new());
+    };
+    let entries: Vec<Entry> = serde_json::from_str(&text).map_err(|e| DbError::Other(e.into()))?;
+    Ok(entries
+        .into_iter()
+        .map(
+            |(state, stage, step_name, step_description, error, progress, timestamp)| StatusEntry {
+                state,
+                stage,
+                step_name,
+                step_description,
+                error: error.and_then(|text| serde_json::from_str(&text).ok()),
+                progress,
+                timestamp: rfc3339(timestamp),
+            },
+        )
+        .collect())
 }
 
 /// The last status entry of a job, for the entries that repeat it (§6.3, §7.5).
@@ -128,7 +271,6 @@ struct Last {
 }
 
 async fn last_entry(tx: &mut Tx, job_id: &str) -> DbResult<Last> {
-    use sqlx::Row;
     let row = sqlx::query(
         "SELECT stage, step_name, step_description, progress FROM job_status \
          WHERE job_id = $1 ORDER BY position DESC LIMIT 1",
