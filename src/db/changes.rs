@@ -18,16 +18,20 @@
 //! - a peer that joins (or re-joins after its connection or lease was lost) LISTENs, registers,
 //!   then takes the exclusive advisory lock that every publish holds shared: a publish that did
 //!   not see it as a peer has ended before it starts caching.
-//! - a *quiet* write (the claim, [`Quiet`]) skips its row triggers' notification: a transaction
-//!   that notifies holds PostgreSQL's notification lock through its commit, WAL flush included,
-//!   so notifying writers commit one at a time. Instead it *announces* a token before it writes;
-//!   a peer serves nothing from its cache while an announced token is not yet published, or for
-//!   [`ANNOUNCED_FOR`] at most (then it moves its generation on: the write may have committed
-//!   and its writer died before publishing). The write itself checks, on the database's clock,
-//!   that it runs within half of that, and is published (that token) before it is answered. It
-//!   holds the joining lock shared from its announcement until it was published (a session lock
-//!   of its connection, so also until that connection is gone): a peer that joined after the
-//!   announcement reads after the write committed, or hears its token.
+//! - a *quiet* write (the claim, [`Quiet`]) skips its row triggers' notification (migration
+//!   0012): a transaction that notifies holds PostgreSQL's notification lock through its commit,
+//!   WAL flush included, so notifying writers commit one at a time. While the writer is the only
+//!   peer, the write's own transaction holds the joining lock shared and checks that no other
+//!   peer holds a live lease (`vira_alone`): a peer that joins later waits for the commit, and
+//!   there is no one else to tell; if there is one after all, the write notifies as any other.
+//!   Otherwise it *announces* a token before it writes: a peer serves nothing from its cache
+//!   while an announced token is not yet published, or for [`ANNOUNCED_FOR`] at most (then it
+//!   moves its generation on: the write may have committed and its writer died before
+//!   publishing). The write checks, on the database's clock, that it runs within half of that,
+//!   and is published (that token) before it is answered. It holds the joining lock shared from
+//!   its announcement until it was published (a session lock of its connection, so also until
+//!   that connection is gone): a peer that joined after the announcement reads after the write
+//!   committed, or hears its token.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -76,6 +80,8 @@ pub struct Changes {
     held_off: Mutex<HashMap<String, Instant>>,
     /// Whether `held_off` has any entry (read on every cached read, without the lock).
     holding_off: AtomicBool,
+    /// Whether a quiet write of ours saw another peer lately (then quiet writes are announced).
+    others_seen: AtomicBool,
 }
 
 impl std::fmt::Debug for Changes {
@@ -106,6 +112,7 @@ impl Changes {
             acked: tokio::sync::Notify::new(),
             held_off: Mutex::new(HashMap::new()),
             holding_off: AtomicBool::new(false),
+            others_seen: AtomicBool::new(false),
         }
     }
 
@@ -316,21 +323,41 @@ impl Changes {
     }
 }
 
-/// A quiet write (PostgreSQL; see the module documentation) on one connection of the write pool:
-/// announced when it is taken, then published by [`Quiet::publish`] once it committed. Its
-/// statement must set [`QUIET_SETTING`] in its transaction and do nothing once the database's
-/// clock (`vira_clock_us()`) has reached [`Quiet::until_us`].
+/// How a quiet write keeps the read caches coherent (PostgreSQL; see the module documentation).
+pub(super) enum QuietMode {
+    /// No other peer was seen lately: the write's transaction calls `vira_alone(instance)`, which
+    /// holds the joining lock shared until the transaction ends and says whether that is still so;
+    /// only then may it set [`QUIET_SETTING`] (else its triggers notify as any write's do).
+    Alone { instance: String },
+    /// Announced: the write sets [`QUIET_SETTING`], and does nothing once the database's clock
+    /// (`vira_clock_us()`) has reached `until_us`.
+    Announced { until_us: i64 },
+}
+
+/// A quiet write on one connection of the write pool; [`Quiet::finish`] once it is done.
 pub(super) struct Quiet<'a> {
     changes: &'a Changes,
     conn: Option<PoolConnection<Any>>,
+    mode: QuietMode,
     seq: u64,
-    until_us: i64,
 }
 
 impl<'a> Quiet<'a> {
-    pub(super) async fn announce(db: &'a Db) -> DbResult<Quiet<'a>> {
+    /// A connection for a quiet write: announced first unless this instance saw no other peer
+    /// lately.
+    pub(super) async fn begin(db: &'a Db) -> DbResult<Quiet<'a>> {
         let changes = &db.changes;
         let mut conn = db.write.acquire().await?;
+        if !changes.others_seen.load(Ordering::SeqCst) {
+            return Ok(Quiet {
+                changes,
+                conn: Some(conn),
+                mode: QuietMode::Alone {
+                    instance: changes.instance.clone(),
+                },
+                seq: 0,
+            });
+        }
         let seq = changes.next_seq();
         let half = i64::try_from(ANNOUNCED_FOR.as_micros() / 2).unwrap_or(i64::MAX);
         let announced = sqlx::query_scalar(
@@ -354,27 +381,45 @@ impl<'a> Quiet<'a> {
         Ok(Quiet {
             changes,
             conn: Some(conn),
+            mode: QuietMode::Announced { until_us },
             seq,
-            until_us,
         })
     }
 
-    pub(super) fn until_us(&self) -> i64 {
-        self.until_us
+    pub(super) fn mode(&self) -> &QuietMode {
+        &self.mode
     }
 
     pub(super) fn connection(&mut self) -> &mut PoolConnection<Any> {
         self.conn
             .as_mut()
-            .expect("a quiet write has its connection until it is published")
+            .expect("a quiet write has its connection until it is finished")
     }
 
-    /// The write committed (or failed): move this instance's generation on, and every peer's
-    /// before the write is answered; let joining peers in again.
-    pub(super) async fn publish(mut self) -> DbResult<()> {
+    /// The write is done, committed or not: `quieted`, whether its transaction set
+    /// [`QUIET_SETTING`] (`None`: it did not get that far), `wrote`, whether it changed anything.
+    /// Move this instance's generation on, and every peer's before the write is answered.
+    pub(super) async fn finish(
+        mut self,
+        db: &Db,
+        quieted: Option<bool>,
+        wrote: bool,
+    ) -> DbResult<()> {
         self.changes.bump();
+        let mut conn = self.conn.take().expect("a quiet write is finished once");
+        if let QuietMode::Alone { .. } = self.mode {
+            drop(conn);
+            if quieted == Some(false) {
+                // Another peer after all: announce from now on.
+                self.changes.others_seen.store(true, Ordering::SeqCst);
+            }
+            if wrote && quieted != Some(true) {
+                // Notified by its triggers: wait for the peers as any write does.
+                return publish(db).await;
+            }
+            return Ok(());
+        }
         let _noted = NotedToken::new(self.changes, self.seq);
-        let mut conn = self.conn.take().expect("a quiet write is published once");
         let published: Result<(bool, Option<String>), sqlx::Error> = sqlx::query_as(
             "SELECT pg_advisory_unlock_shared($2), \
                  (SELECT json_agg(json_build_array(peer, remaining_us)) \
@@ -396,17 +441,21 @@ impl<'a> Quiet<'a> {
             Some(text) => serde_json::from_str(&text).map_err(|e| DbError::Other(e.into()))?,
             None => Vec::new(),
         };
+        let others = peers
+            .iter()
+            .any(|(peer, remaining_us)| *peer != self.changes.instance && *remaining_us > 0);
+        self.changes.others_seen.store(others, Ordering::SeqCst);
         wait_for_acks(self.changes, self.seq, peers).await;
         Ok(())
     }
 }
 
 impl Drop for Quiet<'_> {
-    /// Written or not, what this instance read before may be stale now. A connection not
-    /// published holds the joining lock: it is closed, which releases it.
+    /// Written or not, what this instance read before may be stale now. An announced write's
+    /// connection not finished holds the joining lock: it is closed, which releases it.
     fn drop(&mut self) {
         self.changes.bump();
-        if let Some(conn) = self.conn.as_mut() {
+        if let (Some(conn), QuietMode::Announced { .. }) = (self.conn.as_mut(), &self.mode) {
             conn.close_on_drop();
         }
     }

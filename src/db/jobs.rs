@@ -245,6 +245,68 @@ pub async fn get(db: &Db, job_id: &str) -> DbResult<Option<Job>> {
     job_from_row(&row, status).map(Some)
 }
 
+/// The jobs of `ids` (a JSON array), in no particular order, by their key's digest.
+pub(super) async fn get_many(
+    db: &Db,
+    ids: &str,
+) -> DbResult<std::collections::HashMap<String, Job>> {
+    let (rows, entries) = match db.dialect() {
+        super::Dialect::Sqlite => (
+            format!("{JOB_SELECT_DIGEST} WHERE j.id IN (SELECT value FROM json_each($1))"),
+            "SELECT job_id, state, stage, step_name, step_description, error, progress, \
+             timestamp FROM job_status WHERE job_id IN (SELECT value FROM json_each($1)) \
+             ORDER BY job_id, position",
+        ),
+        super::Dialect::Postgres => (
+            format!(
+                "{JOB_SELECT_DIGEST} WHERE j.id IN (SELECT json_array_elements_text($1::json))"
+            ),
+            "SELECT job_id, state, stage, step_name, step_description, error, progress, \
+             timestamp FROM job_status WHERE job_id IN (SELECT json_array_elements_text($1::json)) \
+             ORDER BY job_id, position",
+        ),
+    };
+    let rows = sqlx::query(&rows).bind(ids).fetch_all(db.reader()).await?;
+    let entries = sqlx::query(entries)
+        .bind(ids)
+        .fetch_all(db.reader())
+        .await?;
+    let mut status: std::collections::HashMap<String, Vec<StatusEntry>> =
+        std::collections::HashMap::new();
+    for e in &entries {
+        status
+            .entry(e.try_get("job_id")?)
+            .or_default()
+            .push(status_entry(e)?);
+    }
+    let mut jobs = std::collections::HashMap::new();
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        let digest: Option<String> = row.try_get("key_digest")?;
+        let job = job_from_row(row, status.remove(&id).unwrap_or_default())?;
+        jobs.insert(digest.unwrap_or_default(), job);
+    }
+    Ok(jobs)
+}
+
+const JOB_SELECT_DIGEST: &str = "SELECT j.id, j.workflow, j.args, j.acquired, j.user_id, \
+     u.handle, j.pinged_at, j.state, j.stage, j.progress, j.created_at, j.retries, j.runner_id, \
+     j.runner_name, j.key_digest FROM jobs j LEFT JOIN users u ON u.id = j.user_id";
+
+/// A status entry of a row with its columns.
+fn status_entry(e: &AnyRow) -> Result<StatusEntry, sqlx::Error> {
+    let error: Option<String> = e.try_get("error")?;
+    Ok(StatusEntry {
+        state: e.try_get("state")?,
+        stage: e.try_get("stage")?,
+        step_name: e.try_get("step_name")?,
+        step_description: e.try_get("step_description")?,
+        error: error.and_then(|text| serde_json::from_str(&text).ok()),
+        progress: e.try_get("progress")?,
+        timestamp: rfc3339(e.try_get("timestamp")?),
+    })
+}
+
 /// The columns [`job_from_row`] reads, with the creator's handle.
 const JOB_SELECT: &str = "SELECT j.id, j.workflow, j.args, j.acquired, j.user_id, u.handle, \
      j.pinged_at, j.state, j.stage, j.progress, j.created_at, j.retries, j.runner_id, \
@@ -261,18 +323,7 @@ pub(super) async fn entries(db: &Db, job_id: &str) -> DbResult<Vec<StatusEntry>>
     .await?;
     entries
         .iter()
-        .map(|e| {
-            let error: Option<String> = e.try_get("error")?;
-            Ok(StatusEntry {
-                state: e.try_get("state")?,
-                stage: e.try_get("stage")?,
-                step_name: e.try_get("step_name")?,
-                step_description: e.try_get("step_description")?,
-                error: error.and_then(|text| serde_json::from_str(&text).ok()),
-                progress: e.try_get("progress")?,
-                timestamp: rfc3339(e.try_get("timestamp")?),
-            })
-        })
+        .map(status_entry)
         .collect::<Result<Vec<_>, sqlx::Error>>()
         .map_err(DbError::from)
 }

@@ -61,14 +61,7 @@ pub async fn claim(
         id: &runner.id,
         key_digest: &runner.key_digest,
     };
-    let claim = db::claims::claim(
-        &app.db,
-        workflows,
-        &claimant,
-        &keys::digest(&key),
-        now_micros(),
-    )
-    .await?;
+    let claim = db::claims::claim(&app.db, workflows, &claimant, &keys::digest(&key)).await?;
     Ok(match claim {
         Claim::Claimed(mut job) => {
             job.key = Some(key);
