@@ -77,7 +77,7 @@ pub enum Claim {
     /// No job is claimable.
     Nothing,
     /// The full job (without its key).
-    Claimed(Job),
+    Claimed(Box<Job>),
 }
 
 /// The `preparing` entry of a claim (J8, as J1).
@@ -223,7 +223,7 @@ async fn drain(db: Db, key: BatchKey) {
             Ok(Batch::Claimed(mut jobs)) => {
                 for waiter in batch {
                     let claim = match jobs.remove(&waiter.key_digest) {
-                        Some(job) => Claim::Claimed(job),
+                        Some(job) => Claim::Claimed(Box::new(job)),
                         None => Claim::Nothing,
                     };
                     let _ = waiter.reply.send(Ok(claim));

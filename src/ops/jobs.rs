@@ -42,7 +42,7 @@ async fn full_job(app: &App, job_id: &str) -> Outcome<Job> {
 /// What a claim (J8) came to.
 pub enum Claimed {
     /// The full job with its new key.
-    Job(Job),
+    Job(Box<Job>),
     /// No claimable job (204).
     Nothing,
     /// The credential is no unrevoked runner's (401).
