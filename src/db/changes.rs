@@ -18,16 +18,32 @@
 //! - a peer that joins (or re-joins after its connection or lease was lost) LISTENs, registers,
 //!   then takes the exclusive advisory lock that every publish holds shared: a publish that did
 //!   not see it as a peer has ended before it starts caching.
+//! - a *quiet* write (the claim, [`Quiet`]) skips its row triggers' notification (migration
+//!   0012): a transaction that notifies holds PostgreSQL's notification lock through its commit,
+//!   WAL flush included, so notifying writers commit one at a time. While the writer is the only
+//!   peer, the write's own transaction holds the joining lock shared and checks that no other
+//!   peer holds a live lease (`vira_alone`): a peer that joins later waits for the commit, and
+//!   there is no one else to tell; if there is one after all, the write notifies as any other.
+//!   Otherwise it *announces* a token before it writes: a peer serves nothing from its cache
+//!   while an announced token is not yet published, or for [`ANNOUNCED_FOR`] at most (then it
+//!   moves its generation on: the write may have committed and its writer died before
+//!   publishing). The write checks, on the database's clock, that it runs within half of that,
+//!   and is published (that token) before it is answered. It holds the joining lock shared from
+//!   its announcement until it was published (a session lock of its connection, so also until
+//!   that connection is gone): a peer that joined after the announcement reads after the write
+//!   committed, or hears its token.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::Any;
 
-use super::{Db, DbResult, Dialect};
+use super::{Db, DbError, DbResult, Dialect};
 
 /// The channel of data changes (row triggers, and publish tokens).
 const CHANGES: &str = "vira_changes";
@@ -35,6 +51,13 @@ const CHANGES: &str = "vira_changes";
 const ACKS: &str = "vira_acks";
 /// The advisory lock key shared by publishes and taken alone by a joining peer (`vira_publish`).
 const JOIN_LOCK: i64 = 0x7669_7261_6361_6368; // "viracach"
+/// How long a peer holds off its cache after an announcement it did not see published.
+pub const ANNOUNCED_FOR: Duration = Duration::from_secs(2);
+/// The prefix of an announcement's payload on `vira_changes`: `announce:<writer>:<seq>` is no
+/// token, so a peer of an earlier version moves its generation on and acknowledges nothing.
+const ANNOUNCE: &str = "announce:";
+/// The transaction setting that keeps the row triggers quiet (migration 0012).
+pub(super) const QUIET_SETTING: &str = "vira.announced";
 
 /// The generation of this instance's reads, and whether cached reads may be served now.
 pub struct Changes {
@@ -53,6 +76,12 @@ pub struct Changes {
     /// acknowledgement says nothing of an earlier one's write.
     acks: Mutex<HashMap<u64, HashSet<String>>>,
     acked: tokio::sync::Notify,
+    /// Other writers' announced tokens not yet published, until when each holds the cache off.
+    held_off: Mutex<HashMap<String, Instant>>,
+    /// Whether `held_off` has any entry (read on every cached read, without the lock).
+    holding_off: AtomicBool,
+    /// Whether a quiet write of ours saw another peer lately (then quiet writes are announced).
+    others_seen: AtomicBool,
 }
 
 impl std::fmt::Debug for Changes {
@@ -81,6 +110,9 @@ impl Changes {
             next_token: AtomicU64::new(0),
             acks: Mutex::new(HashMap::new()),
             acked: tokio::sync::Notify::new(),
+            held_off: Mutex::new(HashMap::new()),
+            holding_off: AtomicBool::new(false),
+            others_seen: AtomicBool::new(false),
         }
     }
 
@@ -89,7 +121,46 @@ impl Changes {
     pub fn snapshot(&self) -> Option<u64> {
         let until = self.coherent_until.load(Ordering::SeqCst);
         let generation = self.generation.load(Ordering::SeqCst);
+        // After the generation: an announcement is noted before the generation moves on.
+        if self.holding_off.load(Ordering::SeqCst) && self.still_held_off(Instant::now()) {
+            return None;
+        }
         (self.nanos(Instant::now()) < until).then_some(generation)
+    }
+
+    fn held_off(&self) -> std::sync::MutexGuard<'_, HashMap<String, Instant>> {
+        self.held_off.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hold the cache off for `token` (an announcement) until `until`.
+    fn hold_off(&self, token: &str, until: Instant) {
+        let mut held_off = self.held_off();
+        held_off.insert(token.to_owned(), until);
+        self.holding_off.store(true, Ordering::SeqCst);
+        drop(held_off);
+        self.bump();
+    }
+
+    /// `token` was published: it holds nothing off any more.
+    fn published(&self, token: &str) {
+        let mut held_off = self.held_off();
+        if held_off.remove(token).is_some() && held_off.is_empty() {
+            self.holding_off.store(false, Ordering::SeqCst);
+        }
+    }
+
+    /// Whether an announcement still holds the cache off at `now`. Those that ran out move the
+    /// generation on: their write may have committed without ever being published.
+    fn still_held_off(&self, now: Instant) -> bool {
+        let mut held_off = self.held_off();
+        let before = held_off.len();
+        held_off.retain(|_, until| now < *until);
+        if held_off.len() != before {
+            self.bump();
+        }
+        let holding = !held_off.is_empty();
+        self.holding_off.store(holding, Ordering::SeqCst);
+        holding
     }
 
     /// This process's peer id.
@@ -152,20 +223,29 @@ impl Changes {
         }
     }
 
-    /// A batch of notifications: acknowledgements are recorded; data changes move the
-    /// generation on. The acknowledgements to send for other writers' tokens, if any.
+    /// A batch of notifications: acknowledgements are recorded; other writers' announcements
+    /// hold the cache off until their token is published; data changes move the generation on.
+    /// The acknowledgements to send for other writers' tokens, if any.
     fn receive(&self, batch: &[sqlx::postgres::PgNotification]) -> Option<Vec<String>> {
         let mut data_changed = false;
         let mut tokens = Vec::new();
+        let now = Instant::now();
         for notification in batch {
             if notification.channel() == ACKS {
                 self.record_acks(notification.payload());
                 continue;
             }
             data_changed = true;
-            let token = notification.payload();
-            if parse_token(token).is_some_and(|(writer, _)| writer != self.instance) {
-                tokens.push(token);
+            let payload = notification.payload();
+            if let Some(token) = payload.strip_prefix(ANNOUNCE) {
+                if parse_token(token).is_some_and(|(writer, _)| writer != self.instance) {
+                    self.hold_off(token, now + ANNOUNCED_FOR);
+                }
+                continue;
+            }
+            if parse_token(payload).is_some_and(|(writer, _)| writer != self.instance) {
+                self.published(payload);
+                tokens.push(payload);
             }
         }
         if data_changed {
@@ -224,11 +304,161 @@ pub async fn publish(db: &Db) -> DbResult<()> {
         return Ok(());
     }
     let changes = &db.changes;
-    let seq = changes.next_token.fetch_add(1, Ordering::SeqCst) + 1;
+    let seq = changes.next_seq();
     // Noted before the token is announced, so that no acknowledgement can come before; forgotten
     // however the wait ends (also when the request is dropped meanwhile).
     let _noted = NotedToken::new(changes, seq);
-    wait_for_acks(db, seq).await
+    let peers = publish_token(db.reader(), changes, seq).await?;
+    wait_for_acks(changes, seq, peers).await;
+    Ok(())
+}
+
+impl Changes {
+    fn next_seq(&self) -> u64 {
+        self.next_token.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    fn token(&self, seq: u64) -> String {
+        format!("{}:{seq}", self.instance)
+    }
+}
+
+/// How a quiet write keeps the read caches coherent (PostgreSQL; see the module documentation).
+pub(super) enum QuietMode {
+    /// No other peer was seen lately: the write's transaction calls `vira_alone(instance)`, which
+    /// holds the joining lock shared until the transaction ends and says whether that is still so;
+    /// only then may it set [`QUIET_SETTING`] (else its triggers notify as any write's do).
+    Alone { instance: String },
+    /// Announced: the write sets [`QUIET_SETTING`], and does nothing once the database's clock
+    /// (`vira_clock_us()`) has reached `until_us`.
+    Announced { until_us: i64 },
+}
+
+/// A quiet write on one connection of the write pool; [`Quiet::finish`] once it is done.
+pub(super) struct Quiet<'a> {
+    changes: &'a Changes,
+    conn: Option<PoolConnection<Any>>,
+    mode: QuietMode,
+    seq: u64,
+}
+
+impl<'a> Quiet<'a> {
+    /// A connection for a quiet write: announced first unless this instance saw no other peer
+    /// lately.
+    pub(super) async fn begin(db: &'a Db) -> DbResult<Quiet<'a>> {
+        let changes = &db.changes;
+        let mut conn = db.write.acquire().await?;
+        if !changes.others_seen.load(Ordering::SeqCst) {
+            return Ok(Quiet {
+                changes,
+                conn: Some(conn),
+                mode: QuietMode::Alone {
+                    instance: changes.instance.clone(),
+                },
+                seq: 0,
+            });
+        }
+        let seq = changes.next_seq();
+        let half = i64::try_from(ANNOUNCED_FOR.as_micros() / 2).unwrap_or(i64::MAX);
+        let announced = sqlx::query_scalar(
+            "WITH announced AS (SELECT pg_advisory_lock_shared($3), \
+                 pg_notify('vira_changes', $1)) \
+             SELECT vira_clock_us() + $2 FROM announced",
+        )
+        .bind(format!("{ANNOUNCE}{}", changes.token(seq)))
+        .bind(half)
+        .bind(JOIN_LOCK)
+        .fetch_one(&mut *conn)
+        .await;
+        let until_us: i64 = match announced {
+            Ok(until_us) => until_us,
+            Err(error) => {
+                // It may hold the lock: never pooled again.
+                conn.close_on_drop();
+                return Err(error.into());
+            }
+        };
+        Ok(Quiet {
+            changes,
+            conn: Some(conn),
+            mode: QuietMode::Announced { until_us },
+            seq,
+        })
+    }
+
+    pub(super) fn mode(&self) -> &QuietMode {
+        &self.mode
+    }
+
+    pub(super) fn connection(&mut self) -> &mut PoolConnection<Any> {
+        self.conn
+            .as_mut()
+            .expect("a quiet write has its connection until it is finished")
+    }
+
+    /// The write is done, committed or not: `quieted`, whether its transaction set
+    /// [`QUIET_SETTING`] (`None`: it did not get that far), `wrote`, whether it changed anything.
+    /// Move this instance's generation on, and every peer's before the write is answered.
+    pub(super) async fn finish(
+        mut self,
+        db: &Db,
+        quieted: Option<bool>,
+        wrote: bool,
+    ) -> DbResult<()> {
+        self.changes.bump();
+        let mut conn = self.conn.take().expect("a quiet write is finished once");
+        if let QuietMode::Alone { .. } = self.mode {
+            drop(conn);
+            if quieted == Some(false) {
+                // Another peer after all: announce from now on.
+                self.changes.others_seen.store(true, Ordering::SeqCst);
+            }
+            if wrote && quieted != Some(true) {
+                // Notified by its triggers: wait for the peers as any write does.
+                return publish(db).await;
+            }
+            return Ok(());
+        }
+        let _noted = NotedToken::new(self.changes, self.seq);
+        let published: Result<(bool, Option<String>), sqlx::Error> = sqlx::query_as(
+            "SELECT pg_advisory_unlock_shared($2), \
+                 (SELECT json_agg(json_build_array(peer, remaining_us)) \
+                  FROM vira_publish($1))::text",
+        )
+        .bind(self.changes.token(self.seq))
+        .bind(JOIN_LOCK)
+        .fetch_one(&mut *conn)
+        .await;
+        let peers = match published {
+            Ok((_, peers)) => peers,
+            Err(error) => {
+                conn.close_on_drop();
+                return Err(error.into());
+            }
+        };
+        drop(conn);
+        let peers: Vec<(String, i64)> = match peers {
+            Some(text) => serde_json::from_str(&text).map_err(|e| DbError::Other(e.into()))?,
+            None => Vec::new(),
+        };
+        let others = peers
+            .iter()
+            .any(|(peer, remaining_us)| *peer != self.changes.instance && *remaining_us > 0);
+        self.changes.others_seen.store(others, Ordering::SeqCst);
+        wait_for_acks(self.changes, self.seq, peers).await;
+        Ok(())
+    }
+}
+
+impl Drop for Quiet<'_> {
+    /// Written or not, what this instance read before may be stale now. An announced write's
+    /// connection not finished holds the joining lock: it is closed, which releases it.
+    fn drop(&mut self) {
+        self.changes.bump();
+        if let (Some(conn), QuietMode::Announced { .. }) = (self.conn.as_mut(), &self.mode) {
+            conn.close_on_drop();
+        }
+    }
 }
 
 /// A token of ours whose acknowledgements are being collected, for as long as it lives.
@@ -250,15 +480,26 @@ impl Drop for NotedToken<'_> {
     }
 }
 
-/// Announce token `seq` and wait for every other live peer's acknowledgement, or its lease's end.
-async fn wait_for_acks(db: &Db, seq: u64) -> DbResult<()> {
-    let changes = &db.changes;
-    let token = format!("{}:{seq}", changes.instance);
-    let peers: Vec<(String, i64)> =
+/// Announce token `seq` as published (`vira_publish`); the live peers, each with the time its
+/// lease still runs, in microseconds.
+async fn publish_token<'c, E>(
+    executor: E,
+    changes: &Changes,
+    seq: u64,
+) -> DbResult<Vec<(String, i64)>>
+where
+    E: sqlx::Executor<'c, Database = Any>,
+{
+    Ok(
         sqlx::query_as("SELECT peer, remaining_us FROM vira_publish($1)")
-            .bind(&token)
-            .fetch_all(db.reader())
-            .await?;
+            .bind(changes.token(seq))
+            .fetch_all(executor)
+            .await?,
+    )
+}
+
+/// Wait for every other live peer's acknowledgement of token `seq`, or its lease's end.
+async fn wait_for_acks(changes: &Changes, seq: u64, peers: Vec<(String, i64)>) {
     let started = tokio::time::Instant::now();
     let waits: Vec<(String, tokio::time::Instant)> = peers
         .into_iter()
@@ -282,7 +523,7 @@ async fn wait_for_acks(db: &Db, seq: u64) -> DbResult<()> {
             .map(|(_, deadline)| *deadline)
             .min();
         let Some(deadline) = next_deadline else {
-            return Ok(());
+            return;
         };
         let _ = tokio::time::timeout_at(deadline, acked).await;
     }

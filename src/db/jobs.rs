@@ -1,6 +1,7 @@
 //! Jobs and their status history (contract §8.2).
 
 use serde_json::Value;
+use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::{get_flag, Db, DbError, DbResult, Tx};
@@ -17,6 +18,21 @@ pub struct NewStatus<'a> {
     pub error: Option<&'a serde_json::Value>,
     pub progress: i64,
     pub timestamp: Micros,
+}
+
+impl NewStatus<'_> {
+    /// The entry as it is read back.
+    pub fn entry(&self) -> StatusEntry {
+        StatusEntry {
+            state: self.state.to_owned(),
+            stage: self.stage.map(str::to_owned),
+            step_name: self.step_name.map(str::to_owned),
+            step_description: self.step_description.map(str::to_owned),
+            error: self.error.cloned(),
+            progress: self.progress,
+            timestamp: rfc3339(self.timestamp),
+        }
+    }
 }
 
 /// States after which a job takes no more status entries.
@@ -220,15 +236,84 @@ pub async fn exists(db: &Db, job_id: &str) -> DbResult<bool> {
 
 /// The full job (J1 body without the key).
 pub async fn get(db: &Db, job_id: &str) -> DbResult<Option<Job>> {
-    let row = sqlx::query(
-        "SELECT j.id, j.workflow, j.args, j.acquired, j.user_id, u.handle, j.pinged_at, j.state, j.stage, \
-         j.progress, j.created_at, j.retries, j.runner_id, j.runner_name \
-         FROM jobs j LEFT JOIN users u ON u.id = j.user_id WHERE j.id = $1",
-    )
-    .bind(job_id)
-    .fetch_optional(db.reader())
-    .await?;
+    let row = sqlx::query(&format!("{JOB_SELECT} WHERE j.id = $1"))
+        .bind(job_id)
+        .fetch_optional(db.reader())
+        .await?;
     let Some(row) = row else { return Ok(None) };
+    let status = entries(db, job_id).await?;
+    job_from_row(&row, status).map(Some)
+}
+
+/// The jobs of `ids` (a JSON array), in no particular order, by their key's digest.
+pub(super) async fn get_many(
+    db: &Db,
+    ids: &str,
+) -> DbResult<std::collections::HashMap<String, Job>> {
+    let (rows, entries) = match db.dialect() {
+        super::Dialect::Sqlite => (
+            format!("{JOB_SELECT_DIGEST} WHERE j.id IN (SELECT value FROM json_each($1))"),
+            "SELECT job_id, state, stage, step_name, step_description, error, progress, \
+             timestamp FROM job_status WHERE job_id IN (SELECT value FROM json_each($1)) \
+             ORDER BY job_id, position",
+        ),
+        super::Dialect::Postgres => (
+            format!(
+                "{JOB_SELECT_DIGEST} WHERE j.id IN (SELECT json_array_elements_text($1::json))"
+            ),
+            "SELECT job_id, state, stage, step_name, step_description, error, progress, \
+             timestamp FROM job_status WHERE job_id IN (SELECT json_array_elements_text($1::json)) \
+             ORDER BY job_id, position",
+        ),
+    };
+    let rows = sqlx::query(&rows).bind(ids).fetch_all(db.reader()).await?;
+    let entries = sqlx::query(entries)
+        .bind(ids)
+        .fetch_all(db.reader())
+        .await?;
+    let mut status: std::collections::HashMap<String, Vec<StatusEntry>> =
+        std::collections::HashMap::new();
+    for e in &entries {
+        status
+            .entry(e.try_get("job_id")?)
+            .or_default()
+            .push(status_entry(e)?);
+    }
+    let mut jobs = std::collections::HashMap::new();
+    for row in &rows {
+        let id: String = row.try_get("id")?;
+        let digest: Option<String> = row.try_get("key_digest")?;
+        let job = job_from_row(row, status.remove(&id).unwrap_or_default())?;
+        jobs.insert(digest.unwrap_or_default(), job);
+    }
+    Ok(jobs)
+}
+
+const JOB_SELECT_DIGEST: &str = "SELECT j.id, j.workflow, j.args, j.acquired, j.user_id, \
+     u.handle, j.pinged_at, j.state, j.stage, j.progress, j.created_at, j.retries, j.runner_id, \
+     j.runner_name, j.key_digest FROM jobs j LEFT JOIN users u ON u.id = j.user_id";
+
+/// A status entry of a row with its columns.
+fn status_entry(e: &AnyRow) -> Result<StatusEntry, sqlx::Error> {
+    let error: Option<String> = e.try_get("error")?;
+    Ok(StatusEntry {
+        state: e.try_get("state")?,
+        stage: e.try_get("stage")?,
+        step_name: e.try_get("step_name")?,
+        step_description: e.try_get("step_description")?,
+        error: error.and_then(|text| serde_json::from_str(&text).ok()),
+        progress: e.try_get("progress")?,
+        timestamp: rfc3339(e.try_get("timestamp")?),
+    })
+}
+
+/// The columns [`job_from_row`] reads, with the creator's handle.
+const JOB_SELECT: &str = "SELECT j.id, j.workflow, j.args, j.acquired, j.user_id, u.handle, \
+     j.pinged_at, j.state, j.stage, j.progress, j.created_at, j.retries, j.runner_id, \
+     j.runner_name FROM jobs j LEFT JOIN users u ON u.id = j.user_id";
+
+/// A job's status entries, oldest first.
+pub(super) async fn entries(db: &Db, job_id: &str) -> DbResult<Vec<StatusEntry>> {
     let entries = sqlx::query(
         "SELECT state, stage, step_name, step_description, error, progress, timestamp \
          FROM job_status WHERE job_id = $1 ORDER BY position",
@@ -236,26 +321,20 @@ pub async fn get(db: &Db, job_id: &str) -> DbResult<Option<Job>> {
     .bind(job_id)
     .fetch_all(db.reader())
     .await?;
-    let status = entries
+    entries
         .iter()
-        .map(|e| {
-            let error: Option<String> = e.try_get("error")?;
-            Ok(StatusEntry {
-                state: e.try_get("state")?,
-                stage: e.try_get("stage")?,
-                step_name: e.try_get("step_name")?,
-                step_description: e.try_get("step_description")?,
-                error: error.and_then(|text| serde_json::from_str(&text).ok()),
-                progress: e.try_get("progress")?,
-                timestamp: rfc3339(e.try_get("timestamp")?),
-            })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+        .map(status_entry)
+        .collect::<Result<Vec<_>, sqlx::Error>>()
+        .map_err(DbError::from)
+}
+
+/// The job of a row with the columns of [`JOB_SELECT`] (`handle` may be missing: no user).
+pub(super) fn job_from_row(row: &AnyRow, status: Vec<StatusEntry>) -> DbResult<Job> {
     let args: String = row.try_get("args")?;
     let pinged_at: Option<i64> = row.try_get("pinged_at")?;
-    Ok(Some(Job {
+    Ok(Job {
         id: row.try_get("id")?,
-        acquired: get_flag(&row, "acquired")?,
+        acquired: get_flag(row, "acquired")?,
         archived: false,
         args: serde_json::from_str(&args).map_err(|e| DbError::Other(e.into()))?,
         created_at: rfc3339(row.try_get("created_at")?),
@@ -279,8 +358,8 @@ pub async fn get(db: &Db, job_id: &str) -> DbResult<Option<Job>> {
                 .try_get::<Option<String>, _>("handle")?
                 .unwrap_or_default(),
         },
-        workflow: super::get_workflow(&row, "workflow")?,
-    }))
+        workflow: super::get_workflow(row, "workflow")?,
+    })
 }
 
 /// A job's workflow name and `args`, for its credential's scope (workflows.md §7.4).

@@ -222,6 +222,21 @@ impl From<sqlx::Error> for DbError {
     }
 }
 
+impl DbError {
+    /// The same failure again, for each of several callers that shared one statement.
+    pub fn duplicate(&self) -> DbError {
+        let text = self.to_string();
+        match self {
+            DbError::Unavailable(_) => {
+                DbError::Unavailable(sqlx::Error::Io(std::io::Error::other(text)))
+            }
+            DbError::StorageFull(_) => DbError::StorageFull(sqlx::Error::Protocol(text)),
+            DbError::UniqueViolation(constraint) => DbError::UniqueViolation(constraint.clone()),
+            DbError::Other(error) => DbError::Other(anyhow::anyhow!("{error:#}")),
+        }
+    }
+}
+
 impl From<anyhow::Error> for DbError {
     /// A `sqlx::Error` that reached here wrapped in `anyhow` keeps its classification.
     fn from(error: anyhow::Error) -> Self {
@@ -299,6 +314,8 @@ pub struct Db {
     dialect: Dialect,
     /// The generation of what this instance has read (the read cache's coherence).
     changes: Arc<Changes>,
+    /// Claims waiting to be written together (`claims::claim`).
+    claims: Arc<claims::Coalescer>,
 }
 
 /// How [`Db::connect`] pools its connections.
@@ -364,6 +381,7 @@ impl Db {
                     write,
                     dialect,
                     changes: Arc::new(Changes::new(dialect)),
+                    claims: Arc::default(),
                 }
             }
             Dialect::Postgres => {
@@ -391,6 +409,7 @@ impl Db {
                     write: pool,
                     dialect,
                     changes: Arc::new(Changes::new(dialect)),
+                    claims: Arc::default(),
                 }
             }
         };

@@ -100,12 +100,13 @@ pub async fn revoke(db: &Db, id: &str) -> DbResult<bool> {
     Ok(updated == 1)
 }
 
-/// The name and key digest of an unrevoked runner.
-pub async fn credentials(db: &Db, id: &str) -> DbResult<Option<(String, String)>> {
-    Ok(
-        sqlx::query_as("SELECT name, key_digest FROM runners WHERE id = $1 AND revoked = 0")
-            .bind(id)
-            .fetch_optional(db.reader())
-            .await?,
+/// The name of the unrevoked runner `id` when `key_digest` is its key's.
+pub async fn name_if_key(db: &Db, id: &str, key_digest: &str) -> DbResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT name FROM runners WHERE id = $1 AND revoked = 0 AND key_digest = $2",
     )
+    .bind(id)
+    .bind(key_digest)
+    .fetch_optional(db.reader())
+    .await?)
 }

@@ -12,7 +12,8 @@ use crate::model::field_errors::FieldErrors;
 use crate::model::views::Job;
 use crate::model::workflow::Workflow;
 use crate::ops;
-use crate::ops::auth::{JobAuth, RunnerAuth};
+use crate::ops::auth::{JobAuth, RunnerCredential};
+use crate::ops::jobs::Claimed;
 
 /// Every `workflow` of the query; 422 `invalid_query` for none or an unknown one.
 fn workflows(query: &QueryPairs) -> ApiResult<Vec<Workflow>> {
@@ -47,14 +48,22 @@ fn workflows(query: &QueryPairs) -> ApiResult<Vec<Workflow>> {
     security(("runner" = [])))]
 /// POST /jobs-api/jobs/claim — J8.
 pub async fn claim(
-    runner: RunnerAuth,
+    runner: RunnerCredential,
     State(app): State<AppState>,
     query: QueryPairs,
 ) -> ApiResult<Response> {
-    let workflows = workflows(&query)?;
+    let workflows = match workflows(&query) {
+        Ok(workflows) => workflows,
+        Err(invalid) => {
+            // The credential comes first (401, then 422).
+            runner.check(&app).await?;
+            return Err(invalid);
+        }
+    };
     match ops::jobs::claim(&app, &runner, &workflows).await? {
-        Some(job) => Ok(json_response(StatusCode::OK, &job)),
-        None => Ok(StatusCode::NO_CONTENT.into_response()),
+        Claimed::Job(job) => Ok(json_response(StatusCode::OK, &job)),
+        Claimed::Nothing => Ok(StatusCode::NO_CONTENT.into_response()),
+        Claimed::Refused => Err(RunnerCredential::refused()),
     }
 }
 

@@ -54,11 +54,12 @@ impl AuthUser {
     }
 }
 
-/// The authenticated runner of a J8 claim (workflows.md §7.1).
+/// The runner credential of a J8 claim as presented (workflows.md §7.1): its id and the digest
+/// of its key, not yet checked.
 #[derive(Debug, Clone)]
-pub struct RunnerAuth {
+pub struct RunnerCredential {
     pub id: String,
-    pub name: String,
+    pub key_digest: String,
 }
 
 /// The authenticated job of a `/jobs-api` request.
@@ -223,26 +224,37 @@ impl FromRequestParts<AppState> for JobAuth {
     }
 }
 
-impl FromRequestParts<AppState> for RunnerAuth {
+impl FromRequestParts<AppState> for RunnerCredential {
     type Rejection = ApiError;
 
-    /// `runner-<id>:<key>` of an unrevoked runner; any other login (a job's included) is 401
-    /// `invalid_authorization_header`. Not cached: a revoked runner is refused at once.
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, ApiError> {
+    /// `runner-<id>:<key>`; any other login (a job's included) is 401
+    /// `invalid_authorization_header`. Checked by the claim itself (one round trip).
+    async fn from_request_parts(parts: &mut Parts, _app: &AppState) -> Result<Self, ApiError> {
         let (login, key) = parse_basic(&parts.headers).map_err(basic_error)?;
         let runner_id = login
             .strip_prefix("runner-")
             .filter(|id| !id.is_empty() && crate::model::text::check_name(id).is_ok())
             .ok_or_else(invalid_credentials)?;
-        let (name, stored) = db::runners::credentials(&app.db, runner_id)
-            .await?
-            .ok_or_else(invalid_credentials)?;
-        if !keys::matches(&key, &stored) {
-            return Err(invalid_credentials());
-        }
-        Ok(RunnerAuth {
+        Ok(RunnerCredential {
             id: runner_id.to_owned(),
-            name,
+            key_digest: keys::digest(&key),
         })
+    }
+}
+
+impl RunnerCredential {
+    /// 401 unless the credential is an unrevoked runner's (for the requests refused before they
+    /// claim). Never cached: a revoked runner is refused at once.
+    pub async fn check(&self, app: &App) -> Result<(), ApiError> {
+        db::runners::name_if_key(&app.db, &self.id, &self.key_digest)
+            .await
+            .map_err(crate::model::failure::Failure::from)?
+            .map(|_| ())
+            .ok_or_else(invalid_credentials)
+    }
+
+    /// The 401 of a credential that holds no unrevoked runner.
+    pub fn refused() -> ApiError {
+        invalid_credentials()
     }
 }

@@ -7,13 +7,13 @@ use crate::app::App;
 use crate::auth::keys;
 use crate::auth::rights::{can_read, can_write, Principal};
 use crate::db;
-use crate::db::claims::{Claimant, Release};
+use crate::db::claims::{Claim, Claimant, Release};
 use crate::db::jobs::{Acquire, PushStatus};
 use crate::model::failure::{Failure, Outcome};
 use crate::model::time::{now_micros, Micros};
 use crate::model::views::Job;
 use crate::model::workflow::Workflow;
-use crate::ops::auth::{JobAuth, RunnerAuth};
+use crate::ops::auth::{JobAuth, RunnerCredential};
 
 pub use crate::db::jobs::NewStatus;
 
@@ -39,28 +39,37 @@ async fn full_job(app: &App, job_id: &str) -> Outcome<Job> {
         .ok_or_else(Failure::not_found)
 }
 
-/// J8: the oldest claimable job of `workflows` for the runner, with its new key; `None` (204) when
-/// there is none.
-pub async fn claim(app: &App, runner: &RunnerAuth, workflows: &[Workflow]) -> Outcome<Option<Job>> {
+/// What a claim (J8) came to.
+pub enum Claimed {
+    /// The full job with its new key.
+    Job(Box<Job>),
+    /// No claimable job (204).
+    Nothing,
+    /// The credential is no unrevoked runner's (401).
+    Refused,
+}
+
+/// J8: the oldest claimable job of `workflows` for the runner whose credential is presented,
+/// checked by the claim itself.
+pub async fn claim(
+    app: &App,
+    runner: &RunnerCredential,
+    workflows: &[Workflow],
+) -> Outcome<Claimed> {
     let key = keys::new_key();
     let claimant = Claimant {
         id: &runner.id,
-        name: &runner.name,
+        key_digest: &runner.key_digest,
     };
-    let claimed = db::claims::claim(
-        &app.db,
-        workflows,
-        &claimant,
-        &keys::digest(&key),
-        now_micros(),
-    )
-    .await?;
-    let Some(job_id) = claimed else {
-        return Ok(None);
-    };
-    let mut job = full_job(app, &job_id).await?;
-    job.key = Some(key);
-    Ok(Some(job))
+    let claim = db::claims::claim(&app.db, workflows, &claimant, &keys::digest(&key)).await?;
+    Ok(match claim {
+        Claim::Claimed(mut job) => {
+            job.key = Some(key);
+            Claimed::Job(job)
+        }
+        Claim::Nothing => Claimed::Nothing,
+        Claim::Refused => Claimed::Refused,
+    })
 }
 
 /// J1: acquire a waiting job (no credential); the full job with its new key. 404 → 400 `Job

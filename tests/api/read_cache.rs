@@ -202,6 +202,71 @@ async fn concurrent_writes_are_each_seen_at_once_through_the_other() {
     }
 }
 
+/// A claim through one instance (a quiet write: its triggers notify nothing, `db::changes`) is
+/// seen at once through the other, which had just read the sample showing the job: the first
+/// while the claiming instance still takes itself for the only one, the later ones announced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_claim_through_one_instance_is_seen_at_once_through_the_other() {
+    let Some(pair) = two_instances().await else {
+        return;
+    };
+    let (a, b, admin) = (&pair.a, &pair.b, &pair.admin);
+    let reply = a
+        .post("/api/runners", admin, &json!({"name": "fleet"}))
+        .await;
+    reply.assert_status(201);
+    let runner = crate::claim::credential(reply.json()["credential"].as_str().unwrap());
+    let mut conn = pair.sql().await;
+    for round in 0..4 {
+        let sample = a
+            .as_admin(admin)
+            .sample(admin, json!({"name": format!("s{round}")}))
+            .await;
+        let job_id = format!("job{round}");
+        let args = json!({"sample_id": sample, "files": []}).to_string();
+        sqlx::query(
+            "INSERT INTO jobs (id, workflow, args, acquired, user_id, state, progress, created_at) \
+             VALUES ($1, 'create_sample', $2, 0, (SELECT id FROM users WHERE handle = 'admin'), \
+             'waiting', 0, $3)",
+        )
+        .bind(&job_id)
+        .bind(&args)
+        .bind(round)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO job_status (job_id, position, state, progress, timestamp) \
+             VALUES ($1, 0, 'waiting', 0, 0)",
+        )
+        .bind(&job_id)
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        sqlx::query("UPDATE samples SET job_id = $1 WHERE id = $2")
+            .bind(&job_id)
+            .bind(&sample)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        // B reads (and keeps) the sample once these changes reached it.
+        let path = format!("/api/samples/{sample}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while b.get(&path, admin).await.json()["job"]["state"] != "waiting" {
+            assert!(Instant::now() < deadline, "B never saw the waiting job");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let claimed = crate::claim::claim(a, &runner, "?workflow=create_sample").await;
+        claimed.assert_status(200);
+        assert_eq!(claimed.json()["id"], job_id.as_str());
+        assert_eq!(
+            b.get(&path, admin).await.json()["job"]["state"],
+            "preparing",
+            "round {round}"
+        );
+    }
+}
+
 /// What an instance keeps is served from memory: a change made behind vira's back without its
 /// notification (triggers off for that session) is not seen, until the next notified change.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
