@@ -268,9 +268,12 @@ mod tests {
     #[test]
     fn indices_follow_first_appearance_and_the_cutoff_is_inclusive() {
         let mut alignments = Alignments::new(0.01);
-        for (read, reference, p_score) in
-            [("b", "r2", 5.0), ("a", "r1", 0.01), ("c", "r1", 0.009), ("b", "r1", 7.0)]
-        {
+        for (read, reference, p_score) in [
+            ("b", "r2", 5.0),
+            ("a", "r1", 0.01),
+            ("c", "r1", 0.009),
+            ("b", "r1", 7.0),
+        ] {
             alignments.push(&line(read, reference, p_score)).unwrap();
         }
         let pairs: Vec<(u32, u32)> = (alignments.to_vec().unwrap().iter())

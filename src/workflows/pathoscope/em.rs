@@ -188,8 +188,8 @@ fn expectation_maximization(
             init_pi.clone_from(&pi);
         }
         let mut change = 0.0;
-        for r in 0..g {
-            change += (step.0[r] - pi[r]).abs();
+        for (previous, current) in step.0.iter().zip(&pi) {
+            change += (previous - current).abs();
         }
         if change <= EPSILON || matrix.multi_count < 2 {
             break;

@@ -48,8 +48,8 @@ pub use isolates::{write_isolate_fasta, IsolateIndex, IsolateSequence};
 pub use report::{Guess, Report, ReportRow};
 pub use results::{Hit, HitGuess, OtuVersion, ResultsBody};
 pub use rewrite::{for_each_rewritten, rewritten, LineSet};
-pub use spill::Spill;
 pub use sam::{feed, parse_line, LineSink, SamLine};
+pub use spill::Spill;
 pub use subtraction::{rewrite_fastq, FastqRewrite, ReadScores, Subtracted, SubtractionScores};
 
 /// The p-score cutoff of every step (§10.4.1).

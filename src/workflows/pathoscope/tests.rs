@@ -46,14 +46,15 @@ fn vta_alignments(text: &[u8]) -> Alignments {
             panic!("not a VTA row: {}", row.escape_ascii());
         };
         let number = |field: &[u8]| std::str::from_utf8(field).unwrap().to_owned();
-        alignments.push(&SamLine {
-            read,
-            reference,
-            pos: number(pos).parse().unwrap(),
-            length: number(length).parse().unwrap(),
-            p_score: number(p_score).parse().unwrap(),
-        })
-        .unwrap();
+        alignments
+            .push(&SamLine {
+                read,
+                reference,
+                pos: number(pos).parse().unwrap(),
+                length: number(length).parse().unwrap(),
+                p_score: number(p_score).parse().unwrap(),
+            })
+            .unwrap();
     }
     alignments
 }

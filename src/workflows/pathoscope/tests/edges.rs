@@ -178,7 +178,10 @@ fn casava_mate_names() {
         sam("P:5", "r1", 200, 100),
     ];
     let mut alignments = alignments_of(&lines);
-    assert_eq!(reassign(&alignments, P_SCORE_CUTOFF).unwrap().read_count(), 3);
+    assert_eq!(
+        reassign(&alignments, P_SCORE_CUTOFF).unwrap().read_count(),
+        3
+    );
     let mut pass = SubtractionScores::new(&alignments);
     feed(sam("P:5", "chr1", 1, 120).as_bytes(), &mut pass).unwrap();
     let subtracted = alignments.eliminate(&pass.finish()).unwrap();
